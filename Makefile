@@ -1,0 +1,33 @@
+# Every target builds .venv itself, so a machine with only python3 and make is enough.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# darabonba (the SDKs' HTTP core) honours HTTP_PROXY but ignores NO_PROXY: loopback calls must not go to a proxy.
+NOPROXY := env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy
+
+.PHONY: demo test lint bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(NOPROXY) $(BIN)/python -m scripts.demo
+
+test: $(STAMP) lint
+	$(NOPROXY) $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy shared emulator functions scripts
+
+bench: $(STAMP)
+	$(NOPROXY) $(BIN)/python -m scripts.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
