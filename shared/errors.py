@@ -1,0 +1,170 @@
+"""The single error hierarchy of image-relay.
+
+Why one tree: handlers catch ``ImageRelayError`` at the edge and turn it into a result a
+person can act on (``to_dict()``), while retry loops look only at ``retryable``. SDK errors
+are translated into ``CloudError`` subclasses in ``shared/clouds/_errors.py`` and nowhere
+else, so no other module ever sees an ``alibabacloud_*`` exception.
+
+Invariant 5 of the design (no secret in an error) is the caller's job: never put a credential
+into a message. ``shared/logs.py`` redacts as a second guard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ImageRelayError(Exception):
+    """Root of every error image-relay raises on purpose."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe description for handler results and log lines.
+
+        Examples
+        --------
+        >>> ConfigError("must be a list", field="copy_rules").to_dict()["field"]
+        'copy_rules'
+        """
+        out: dict[str, Any] = {
+            "error": type(self).__name__,
+            "message": self.message,
+            "retryable": self.retryable,
+        }
+        return out
+
+
+class _FieldError(ImageRelayError):
+    """Base for errors about one input field; ``str(err)`` starts with the field path."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["field"] = self.field
+        return out
+
+
+class ConfigError(_FieldError):
+    """Settings or policy are invalid; ``field`` names the env var or dotted policy path."""
+
+
+class EventValidationError(_FieldError):
+    """A trigger payload is malformed or not one we handle; ``field`` names the bad key."""
+
+
+class LedgerError(ImageRelayError):
+    """Base for ledger failures."""
+
+
+class LedgerConflictError(LedgerError):
+    """A compare-and-set or create-if-absent lost the race; re-read and decide again."""
+
+
+class LedgerStoreError(LedgerError):
+    """The ledger store's I/O failed; retrying may help."""
+
+    retryable = True
+
+
+class CloudError(ImageRelayError):
+    """A cloud API call failed; carries the wire ``code``, HTTP ``status`` and ``request_id``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.request_id = request_id
+        # Subclasses set a class-level default (ThrottledError is retryable); an explicit
+        # argument wins so the adapter can override for odd codes.
+        if retryable is not None:
+            self.retryable = retryable
+
+    def __str__(self) -> str:
+        # Adapters may already have put the code in front of the message; do not repeat it.
+        if self.message.startswith(self.code):
+            return self.message
+        return f"{self.code}: {self.message}" if self.message else self.code
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.update(code=self.code, status=self.status, request_id=self.request_id)
+        return out
+
+
+class ResourceNotFoundError(CloudError):
+    """The named cloud resource does not exist (``…NotFound``)."""
+
+
+class CloudConflictError(CloudError):
+    """The call conflicts with existing state (IdempotentParameterMismatch, name duplicated…)."""
+
+
+class ThrottledError(CloudError):
+    """The API throttled us; back off and retry."""
+
+    retryable = True
+
+
+class ServiceUnavailableError(CloudError):
+    """The service answered 5xx or not at all; retry with the same ClientToken."""
+
+    retryable = True
+
+
+class CloudAuthError(CloudError):
+    """Credentials are invalid or the RAM policy denies the call."""
+
+
+class QuotaExceededError(CloudError):
+    """A quota is exhausted (QuotaExceed.Image, …); a person must raise it or clean up."""
+
+
+class InvalidCloudRequestError(CloudError):
+    """The cloud rejected the request's parameters; retrying unchanged cannot help."""
+
+
+class DeadlineExceededError(ImageRelayError):
+    """The invocation is about to hit its FC timeout; stop and leave the rest to the next tick."""
+
+
+class PlanLimitExceededError(ImageRelayError):
+    """A plan would act on more resources than its blast-radius limit allows."""
+
+
+__all__ = [
+    "CloudAuthError",
+    "CloudConflictError",
+    "CloudError",
+    "ConfigError",
+    "DeadlineExceededError",
+    "EventValidationError",
+    "ImageRelayError",
+    "InvalidCloudRequestError",
+    "LedgerConflictError",
+    "LedgerError",
+    "LedgerStoreError",
+    "PlanLimitExceededError",
+    "QuotaExceededError",
+    "ResourceNotFoundError",
+    "ServiceUnavailableError",
+    "ThrottledError",
+]
