@@ -71,6 +71,10 @@ class LedgerConflictError(LedgerError):
     """A compare-and-set or create-if-absent lost the race; re-read and decide again."""
 
 
+class LedgerTransitionError(LedgerError):
+    """A state change the ledger's state machine forbids (e.g. DONE to STARTED); a bug, not a race."""
+
+
 class LedgerStoreError(LedgerError):
     """The ledger store's I/O failed; retrying may help."""
 
@@ -162,6 +166,7 @@ __all__ = [
     "LedgerConflictError",
     "LedgerError",
     "LedgerStoreError",
+    "LedgerTransitionError",
     "PlanLimitExceededError",
     "QuotaExceededError",
     "ResourceNotFoundError",

@@ -1,0 +1,114 @@
+"""Ledger records: one per business key, following the cloud task (design.md "The ledger").
+
+Why a record per business key rather than per event: at-least-once delivery means the same
+intent arrives many times; keying on ``copy/<src>/<image>/<dst>`` makes every duplicate land
+on the same record, and the state machine says what is left to do.
+
+``attempt`` feeds the ClientToken. It only changes when a record re-enters PENDING (a
+restart), so every CopyImage call made for one attempt carries the same token and ECS
+returns the same ImageId even if our ledger write after the call was lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class State(str, enum.Enum):
+    """Lifecycle of an intent; "in progress" ends when the cloud task ends."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+FINAL_STATES = frozenset({State.DONE, State.CANCELLED})
+ACTIVE_STATES = frozenset({State.PENDING, State.STARTED})
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now in UTC (the ledger never stores naive datetimes)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Record(BaseModel):
+    """One ledger entry; frozen, so every change is a new value written by compare-and-set.
+
+    Examples
+    --------
+    >>> r = Record(key=copy_key("cn-hangzhou", "m-abc", "cn-beijing"), kind="copy")
+    >>> r.state, r.version
+    (<State.PENDING: 'PENDING'>, 0)
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(min_length=1, max_length=1000)
+    kind: str = Field(min_length=1, max_length=64)
+    state: State = State.PENDING
+    cloud_id: str | None = None
+    attempt: int = Field(default=0, ge=0)
+    reason: str | None = None
+    retryable: bool = False
+    next_attempt_at: dt.datetime | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    data: dict[str, Any] = Field(default_factory=dict)
+    version: int = Field(default=0, ge=0)
+
+    @field_validator("created_at", "updated_at", "next_attempt_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # Naive datetimes compare wrongly against aware ones; assume UTC as FC's clock is UTC.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+    @property
+    def is_final(self) -> bool:
+        """DONE or CANCELLED: nothing left to do unless a person retries."""
+        return self.state in FINAL_STATES
+
+    @property
+    def is_active(self) -> bool:
+        """PENDING or STARTED: a tick still has work to do for this record."""
+        return self.state in ACTIVE_STATES
+
+
+def _part(name: str, value: str) -> str:
+    if not value or "/" in value:
+        raise ValueError(f"{name} must be non-empty and contain no '/': {value!r}")
+    return value
+
+
+def copy_key(src_region: str, image_id: str, dst_region: str) -> str:
+    """Business key of one image copy.
+
+    Examples
+    --------
+    >>> copy_key("cn-hangzhou", "m-abc", "cn-beijing")
+    'copy/cn-hangzhou/m-abc/cn-beijing'
+    """
+    return "/".join(
+        ("copy", _part("src_region", src_region), _part("image_id", image_id), _part("dst_region", dst_region))
+    )
+
+
+def event_key(event_id: str) -> str:
+    """Key under which a delivered CloudEvent id is remembered (percent-encoded, so any id is safe).
+
+    Examples
+    --------
+    >>> event_key("45ef-7c35/fab****")
+    'event/45ef-7c35%2Ffab%2A%2A%2A%2A'
+    """
+    if not event_id:
+        raise ValueError("event_id must be non-empty")
+    return "event/" + quote(event_id, safe="-_.")

@@ -1,0 +1,58 @@
+"""The storage contract every ledger backend implements.
+
+Why four primitives (Powertools ``BasePersistenceLayer``): all ledger logic (state machine,
+event dedupe, timestamps) lives once in ``shared.ledger.Ledger``; a backend only has to give
+create-if-absent, compare-and-set, get and prefix scan. OSS can give exactly these
+(``x-oss-forbid-overwrite`` and ETag/version checks), so production and tests share one
+contract suite (``tests/unit/test_ledger_contract.py``).
+
+Version rule shared by all backends: ``create`` stores the record with ``version=1``;
+``replace`` succeeds only if the stored version equals ``expected_version`` and stores
+``expected_version + 1``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from types import TracebackType
+
+from shared.ledger.record import Record
+
+
+class LedgerStore(abc.ABC):
+    """Abstract ledger storage: ``get``, ``create``, ``replace``, ``scan``, ``close``."""
+
+    @abc.abstractmethod
+    def get(self, key: str) -> Record | None:
+        """The stored record, or None."""
+
+    @abc.abstractmethod
+    def create(self, record: Record) -> bool:
+        """Store ``record`` (as version 1) only if its key is absent; False if it already exists."""
+
+    @abc.abstractmethod
+    def replace(self, record: Record, expected_version: int) -> Record:
+        """Compare-and-set: write ``record`` if the stored version is ``expected_version``.
+
+        Returns the stored record (version bumped). Raises ``LedgerConflictError`` when the
+        version differs or the key is absent.
+        """
+
+    @abc.abstractmethod
+    def scan(self, prefix: str) -> Iterator[Record]:
+        """Records whose key starts with ``prefix``, in key order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, not every backend holds a resource
+        """Release resources; the default does nothing."""
+
+    def __enter__(self) -> LedgerStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

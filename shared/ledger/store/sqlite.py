@@ -1,0 +1,107 @@
+"""SQLite ledger store: the local default, and FC's fallback on /tmp.
+
+Why SQLite primitives map cleanly: create-if-absent is ``INSERT OR IGNORE`` on the primary
+key, compare-and-set is ``UPDATE … WHERE key=? AND version=?`` (rowcount tells who won).
+WAL mode lets several processes read while one writes; ``busy_timeout`` makes writers wait
+instead of failing at once. One connection per store, shared across threads behind a lock
+(``check_same_thread=False``), because sqlite3 connections are not safe for concurrent use.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from shared.errors import LedgerConflictError, LedgerStoreError
+from shared.ledger.record import Record
+from shared.ledger.store.base import LedgerStore
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger (
+    key     TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    body    TEXT NOT NULL
+)
+"""
+
+
+def _upper_bound(prefix: str) -> str | None:
+    """Smallest string greater than every string starting with ``prefix`` (None: no bound).
+
+    SQLite compares TEXT with memcmp on UTF-8, which orders like code points.
+    """
+    while prefix:
+        last = ord(prefix[-1])
+        if last < 0x10FFFF:
+            return prefix[:-1] + chr(last + 1)
+        prefix = prefix[:-1]
+    return None
+
+
+class SqliteStore(LedgerStore):
+    """Ledger in one SQLite file (``path``); the parent directory is created if missing."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=timeout, check_same_thread=False, isolation_level=None
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self._conn.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerStoreError(f"cannot open ledger {self.path}: {exc}") from exc
+
+    def _execute(self, sql: str, params: tuple[object, ...]) -> sqlite3.Cursor:
+        try:
+            with self._lock:
+                return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise LedgerStoreError(f"ledger {self.path}: {exc}") from exc
+
+    def get(self, key: str) -> Record | None:
+        row = self._execute("SELECT body FROM ledger WHERE key = ?", (key,)).fetchone()
+        return Record.model_validate_json(row[0]) if row else None
+
+    def create(self, record: Record) -> bool:
+        stored = record.model_copy(update={"version": 1})
+        cur = self._execute(
+            "INSERT OR IGNORE INTO ledger (key, version, body) VALUES (?, ?, ?)",
+            (stored.key, 1, stored.model_dump_json()),
+        )
+        return cur.rowcount == 1
+
+    def replace(self, record: Record, expected_version: int) -> Record:
+        stored = record.model_copy(update={"version": expected_version + 1})
+        cur = self._execute(
+            "UPDATE ledger SET version = ?, body = ? WHERE key = ? AND version = ?",
+            (stored.version, stored.model_dump_json(), stored.key, expected_version),
+        )
+        if cur.rowcount != 1:
+            raise LedgerConflictError(f"{record.key}: version is not {expected_version} (or record missing)")
+        return stored
+
+    def scan(self, prefix: str) -> Iterator[Record]:
+        upper = _upper_bound(prefix)
+        sql = "SELECT body FROM ledger WHERE key >= ? ORDER BY key"
+        params: tuple[str, ...] = (prefix,)
+        if upper is not None:
+            sql = "SELECT body FROM ledger WHERE key >= ? AND key < ? ORDER BY key"
+            params = (prefix, upper)
+        # fetchall under the lock, then yield: a slow consumer must not block other threads.
+        with self._lock:
+            try:
+                rows = self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise LedgerStoreError(f"ledger {self.path}: {exc}") from exc
+        for (body,) in rows:
+            yield Record.model_validate_json(body)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

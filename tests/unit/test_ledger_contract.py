@@ -1,0 +1,255 @@
+"""One contract for every ledger store (memory, SQLite), plus the Ledger state machine."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.errors import ConfigError, LedgerConflictError, LedgerTransitionError
+from shared.ledger import Ledger, LedgerStore, MemoryStore, SqliteStore, open_store
+from shared.ledger.record import Record, State, copy_key, event_key
+
+KEY = copy_key("cn-hangzhou", "m-abc", "cn-beijing")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], LedgerStore]]:
+    """A factory: memory gives one shared store; SQLite gives a new connection to one file."""
+    opened: list[LedgerStore] = []
+    shared = MemoryStore()
+
+    def factory() -> LedgerStore:
+        store: LedgerStore = shared if request.param == "memory" else SqliteStore(tmp_path / "l.db")
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: Callable[[], LedgerStore]) -> LedgerStore:
+    return make_store()
+
+
+def _record(key: str = KEY, **kw: object) -> Record:
+    return Record.model_validate({"key": key, "kind": "copy", **kw})
+
+
+def test_create_if_absent_only_once(store: LedgerStore) -> None:
+    # GIVEN an empty store WHEN the same key is created twice
+    first = store.create(_record(data={"n": 1}))
+    second = store.create(_record(data={"n": 2}))
+    # THEN only the first wins and its data is kept, as version 1
+    assert (first, second) == (True, False)
+    stored = store.get(KEY)
+    assert stored is not None and stored.data == {"n": 1} and stored.version == 1
+
+
+def test_get_missing_is_none(store: LedgerStore) -> None:
+    assert store.get("copy/nope") is None
+
+
+def test_replace_bumps_version_and_cas_conflict(store: LedgerStore) -> None:
+    store.create(_record())
+    current = store.get(KEY)
+    assert current is not None
+    updated = store.replace(current.model_copy(update={"state": State.STARTED}), expected_version=1)
+    assert updated.version == 2 and updated.state is State.STARTED
+    # a writer holding the stale version 1 loses
+    with pytest.raises(LedgerConflictError):
+        store.replace(current.model_copy(update={"state": State.FAILED}), expected_version=1)
+    again = store.get(KEY)
+    assert again is not None and again.state is State.STARTED and again.version == 2
+
+
+def test_replace_missing_key_conflicts(store: LedgerStore) -> None:
+    with pytest.raises(LedgerConflictError):
+        store.replace(_record(), expected_version=1)
+
+
+def test_concurrent_create_exactly_one_wins(store: LedgerStore) -> None:
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        results.append(store.create(_record(data={"worker": i})))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_concurrent_cas_exactly_one_winner(store: LedgerStore) -> None:
+    store.create(_record())
+    base = store.get(KEY)
+    assert base is not None
+    wins: list[int] = []
+    conflicts: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            store.replace(base.model_copy(update={"data": {"winner": i}}), expected_version=base.version)
+            wins.append(i)
+        except LedgerConflictError:
+            conflicts.append(i)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and len(conflicts) == 7
+    final = store.get(KEY)
+    assert final is not None and final.data == {"winner": wins[0]} and final.version == 2
+
+
+def test_scan_by_prefix_in_key_order(store: LedgerStore) -> None:
+    keys = [
+        copy_key("cn-hangzhou", "m-b", "cn-beijing"),
+        copy_key("cn-hangzhou", "m-a", "cn-beijing"),
+        copy_key("cn-shanghai", "m-a", "cn-beijing"),
+        "export/cn-hangzhou/m-a/RAW",
+        "copy/cn-hangzhou",  # the prefix itself, as a key
+    ]
+    for k in keys:
+        store.create(_record(k))
+    got = [r.key for r in store.scan("copy/cn-hangzhou/")]
+    assert got == ["copy/cn-hangzhou/m-a/cn-beijing", "copy/cn-hangzhou/m-b/cn-beijing"]
+    assert len(list(store.scan(""))) == 5
+    assert list(store.scan("cleanup/")) == []
+
+
+def test_record_round_trips_all_fields(store: LedgerStore) -> None:
+    rec = _record(
+        state=State.FAILED, cloud_id="m-new", attempt=3, reason="QuotaExceed.Image", retryable=True,
+        data={"rule": "web", "nested": {"a": [1, 2]}},
+    )
+    store.create(rec)
+    got = store.get(KEY)
+    assert got == rec.model_copy(update={"version": 1})
+
+
+def test_second_connection_sees_writes(make_store: Callable[[], LedgerStore]) -> None:
+    # GIVEN two handles on the same ledger (two SQLite connections simulate two processes)
+    a, b = make_store(), make_store()
+    assert a.create(_record())
+    # THEN the other handle sees the record and loses the create race
+    assert b.create(_record()) is False
+    seen = b.get(KEY)
+    assert seen is not None
+    b.replace(seen.model_copy(update={"state": State.STARTED}), expected_version=1)
+    seen_by_a = a.get(KEY)
+    assert seen_by_a is not None and seen_by_a.state is State.STARTED
+
+
+def test_sqlite_persists_across_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "ledger.db"
+    with open_store(f"sqlite:///{path}") as store:
+        store.create(_record(data={"x": 1}))
+    with open_store(str(path)) as reopened:
+        got = reopened.get(KEY)
+    assert got is not None and got.data == {"x": 1}
+
+
+def test_open_store_schemes(tmp_path: Path) -> None:
+    assert isinstance(open_store("memory://"), MemoryStore)
+    store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    assert isinstance(store, SqliteStore) and store.path == tmp_path / "x.db"
+    store.close()
+    with pytest.raises(ConfigError) as err:
+        open_store("s3://bucket/x")
+    assert err.value.field == "IMAGE_RELAY_STATE"
+
+
+# ---- Ledger facade: shared logic over any store ----
+
+
+@pytest.fixture
+def ledger(store: LedgerStore) -> Ledger:
+    return Ledger(store)
+
+
+def test_remember_event_true_once(ledger: Ledger) -> None:
+    assert ledger.remember_event("45ef-7c35/fab****") is True
+    assert ledger.remember_event("45ef-7c35/fab****") is False
+    assert ledger.remember_event("other") is True
+    assert ledger.get(event_key("45ef-7c35/fab****")) is not None
+
+
+def test_ensure_returns_existing(ledger: Ledger) -> None:
+    first, created = ledger.ensure(_record(data={"rule": "web"}))
+    again, created_again = ledger.ensure(_record(data={"rule": "other"}))
+    assert (created, created_again) == (True, False)
+    assert again.data == {"rule": "web"} and again.version == first.version == 1
+
+
+def test_transition_cas_conflict(ledger: Ledger) -> None:
+    rec, _ = ledger.ensure(_record())
+    ledger.transition(KEY, rec, state=State.STARTED, cloud_id="m-new")
+    with pytest.raises(LedgerConflictError):
+        ledger.transition(KEY, rec, state=State.STARTED, cloud_id="m-other")
+    got = ledger.get(KEY)
+    assert got is not None and got.cloud_id == "m-new"
+
+
+def test_done_is_final_unless_forced(ledger: Ledger) -> None:
+    rec, _ = ledger.ensure(_record())
+    done = ledger.transition(KEY, rec, state=State.DONE, cloud_id="m-new")
+    with pytest.raises(LedgerTransitionError):
+        ledger.transition(KEY, done, state=State.STARTED)
+    with pytest.raises(LedgerTransitionError):
+        ledger.transition(KEY, done, state=State.PENDING)
+    retried = ledger.transition(KEY, done, state=State.PENDING, force=True)
+    assert retried.state is State.PENDING and retried.attempt == 1
+
+
+def test_failed_retryable_goes_back_to_pending_with_new_attempt(ledger: Ledger) -> None:
+    rec, _ = ledger.ensure(_record())
+    started = ledger.transition(KEY, rec, state=State.STARTED, cloud_id="m-1")
+    failed = ledger.transition(KEY, started, state=State.FAILED, reason="Throttling", retryable=True)
+    pending = ledger.transition(KEY, failed, state=State.PENDING)
+    assert pending.attempt == 1 and pending.version == 4
+    restarted = ledger.transition(KEY, pending, state=State.STARTED, cloud_id="m-2")
+    assert restarted.reason is None and restarted.attempt == 1
+
+
+def test_failed_final_cannot_go_back_to_pending(ledger: Ledger) -> None:
+    rec, _ = ledger.ensure(_record())
+    failed = ledger.transition(KEY, rec, state=State.FAILED, reason="QuotaExceed.Image", retryable=False)
+    with pytest.raises(LedgerTransitionError):
+        ledger.transition(KEY, failed, state=State.PENDING)
+    assert ledger.transition(KEY, failed, state=State.PENDING, force=True).attempt == 1
+
+
+def test_pending_updates_keep_attempt(ledger: Ledger) -> None:
+    rec, _ = ledger.ensure(_record(attempt=2))
+    again = ledger.transition(KEY, rec, data={"note": "queued"})
+    assert again.attempt == 2 and again.state is State.PENDING
+
+
+def test_transition_key_mismatch(ledger: Ledger) -> None:
+    rec, _ = ledger.ensure(_record())
+    with pytest.raises(ValueError):
+        ledger.transition("copy/other", rec, state=State.STARTED)
+
+
+def test_by_state(ledger: Ledger) -> None:
+    a, _ = ledger.ensure(_record(copy_key("cn-hangzhou", "m-a", "cn-beijing")))
+    ledger.ensure(_record(copy_key("cn-hangzhou", "m-b", "cn-beijing")))
+    ledger.transition(a.key, a, state=State.STARTED)
+    started = [r.key for r in ledger.by_state("copy/", State.STARTED)]
+    active = [r.key for r in ledger.by_state("copy/", State.PENDING, State.STARTED)]
+    assert started == [a.key]
+    assert len(active) == 2
+    assert len(list(ledger.by_state("copy/"))) == 2
