@@ -1,0 +1,1 @@
+"""Cross-region copy of ECS custom images: targets, the pure tick planner, and its executor."""

@@ -1,0 +1,82 @@
+"""The `image-relay` command line (typer: `--help` on every command, typed options, no hand parsing).
+
+Exit codes scripts can rely on: 0 success, 2 bad input (event, policy, settings), 3 a cloud error,
+1 anything unexpected. Errors print as one JSON object on stderr and never include a secret.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shared.errors import CloudError, ConfigError, EventValidationError, ImageRelayError
+
+app = typer.Typer(help="image-relay: distribute ECS images across regions exactly once.", no_args_is_help=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_CLOUD = 3
+
+
+def _read_event(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    path = Path(source)
+    if not path.is_file():
+        raise EventValidationError(f"no such event file: {source}", field="--event")
+    return path.read_bytes()
+
+
+def _fail(exc: ImageRelayError) -> None:
+    typer.echo(json.dumps(exc.to_dict(), default=str), err=True)
+    code = EXIT_BAD_INPUT if isinstance(exc, (ConfigError, EventValidationError)) else EXIT_CLOUD
+    if not isinstance(exc, (ConfigError, EventValidationError, CloudError)):
+        code = 1
+    raise typer.Exit(code)
+
+
+@app.command()
+def invoke(
+    function: Annotated[str, typer.Argument(help="Function to run: image_created or reconcile.")],
+    event: Annotated[str, typer.Option("--event", "-e", help="Event JSON file, or - for stdin.")] = "-",
+    timeout: Annotated[int, typer.Option(help="Function timeout in seconds (the context's deadline).")] = 0,
+    region: Annotated[str, typer.Option(help="The region the local context reports.")] = "cn-hangzhou",
+) -> None:
+    """Run a handler in-process with an FC-like context; IMAGE_RELAY_ENDPOINT points it at the emulator."""
+    from scripts.invoke import FUNCTIONS
+    from scripts.invoke import invoke as run
+
+    if function not in FUNCTIONS:
+        typer.echo(json.dumps({"error": "UnknownFunction", "field": "function", "message":
+                               f"unknown function {function!r}; known: {', '.join(sorted(FUNCTIONS))}"}), err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        result = run(function, _read_event(event), timeout=timeout or None, region=region)
+    except ImageRelayError as exc:
+        _fail(exc)
+        return
+    typer.echo(result if isinstance(result, str) else json.dumps(result, default=str))
+
+
+@app.command("validate-policy")
+def validate_policy(path: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
+    """Check a policy file; print its rules, or the bad field and why."""
+    from shared.policy import load_policy
+
+    try:
+        policy = load_policy(str(path))
+    except ImageRelayError as exc:
+        _fail(exc)
+        return
+    typer.echo(json.dumps({"valid": True, "copy_rules": [r.name for r in policy.copy_rules]}))
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The ECS adapter: typed methods over `alibabacloud_ecs20140526`, paging and retries included.
+
+Why it looks like this:
+- Status comes from paged region scans (`PageSize=100`, the service maximum), never one describe
+  per image per tick (design.md, performance habits).
+- `Status` is always sent explicitly: the service default is `Available` only, which hides running
+  copies (alibaba-api.md §1.3).
+- Every SDK error is translated once, in `_call`, into `shared.errors`.
+- `calls` counts API calls (retries included), for summaries and the benchmark.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_ecs20140526.client import Client as EcsClient
+
+from shared.clouds._clients import cached_client, openapi_config
+from shared.clouds._errors import translate
+from shared.clouds._retry import RetryPolicy, call_with_retry
+from shared.clouds.ecs_types import ALL_IMAGE_STATUSES, CopyImageSpec, Image, Instance
+from shared.config import Credentials
+from shared.runtime import Deadline
+
+PAGE_SIZE = 100
+
+
+def _tags(tags: dict[str, str] | None, cls: Any) -> list[Any] | None:
+    return [cls(key=k, value=v) for k, v in sorted((tags or {}).items())] or None
+
+
+class EcsGateway:
+    """ECS for one set of credentials; `client_for(region)` is injectable for tests."""
+
+    def __init__(
+        self,
+        client_for: Callable[[str], Any],
+        *,
+        retry: RetryPolicy | None = None,
+        deadline: Deadline | None = None,
+    ) -> None:
+        self._client_for = client_for
+        self.retry = retry or RetryPolicy()
+        self.deadline = deadline
+        self.calls = 0
+
+    @classmethod
+    def connect(
+        cls,
+        credentials: Credentials,
+        *,
+        endpoint: str | None = None,
+        retry: RetryPolicy | None = None,
+        deadline: Deadline | None = None,
+    ) -> EcsGateway:
+        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator."""
+
+        def client_for(region: str) -> Any:
+            return cached_client(
+                "ecs", region, credentials, endpoint, lambda: EcsClient(openapi_config(region, credentials, endpoint))
+            )
+
+        return cls(client_for, retry=retry, deadline=deadline)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _call(self, region: str, method: str, request: Any) -> dict[str, Any]:
+        def once() -> dict[str, Any]:
+            self.calls += 1
+            try:
+                response = getattr(self._client_for(region), method)(request)
+            except Exception as exc:  # the SDK raises many unrelated types; all are translated
+                raise translate(exc) from exc
+            body = response.body.to_map() if response.body is not None else {}
+            return body if isinstance(body, dict) else {}
+
+        return call_with_retry(once, self.retry, self.deadline)
+
+    # -- regions and images -------------------------------------------------------------------------
+
+    def regions(self, region: str = "cn-hangzhou") -> list[str]:
+        """Region ids the account can use."""
+        body = self._call(region, "describe_regions", ecs_models.DescribeRegionsRequest(accept_language="en-US"))
+        return [r["RegionId"] for r in (body.get("Regions") or {}).get("Region") or []]
+
+    def iter_images(
+        self,
+        region: str,
+        *,
+        statuses: tuple[str, ...] = ALL_IMAGE_STATUSES,
+        image_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        owner_alias: str | None = "self",
+        usage: str | None = None,
+    ) -> Iterator[Image]:
+        """Every image in `region` matching the filters, 100 a page."""
+        page = 1
+        while True:
+            request = ecs_models.DescribeImagesRequest(
+                region_id=region,
+                status=",".join(statuses),
+                image_id=image_id,
+                image_owner_alias=owner_alias,
+                usage=usage,
+                tag=_tags(tags, ecs_models.DescribeImagesRequestTag),
+                page_number=page,
+                page_size=PAGE_SIZE,
+            )
+            body = self._call(region, "describe_images", request)
+            items = (body.get("Images") or {}).get("Image") or []
+            for raw in items:
+                yield Image.from_wire(region, raw)
+            total = int(body.get("TotalCount") or 0)
+            if not items or page * PAGE_SIZE >= total:
+                return
+            page += 1
+
+    def list_images(self, region: str, **filters: Any) -> list[Image]:
+        """`iter_images` as a list."""
+        return list(self.iter_images(region, **filters))
+
+    def get_image(self, region: str, image_id: str) -> Image | None:
+        """One image by id in any status, or None when it does not exist."""
+        for image in self.iter_images(region, image_id=image_id, owner_alias=None):
+            if image.image_id == image_id:
+                return image
+        return None
+
+    def copy_image(self, spec: CopyImageSpec) -> str:
+        """Start a copy; the new ImageId exists at once in the destination (Waiting or Creating)."""
+        request = ecs_models.CopyImageRequest(
+            region_id=spec.source_region,
+            image_id=spec.image_id,
+            destination_region_id=spec.destination_region,
+            destination_image_name=spec.name,
+            destination_description=spec.description or None,
+            encrypted=True if spec.encrypted else None,
+            kmskey_id=spec.kms_key_id,
+            tag=_tags(spec.tags, ecs_models.CopyImageRequestTag),
+            client_token=spec.client_token,
+        )
+        return str(self._call(spec.source_region, "copy_image", request)["ImageId"])
+
+    def cancel_copy(self, destination_region: str, image_id: str) -> None:
+        """Cancel a running copy (RegionId is the destination, ImageId the copy)."""
+        request = ecs_models.CancelCopyImageRequest(region_id=destination_region, image_id=image_id)
+        self._call(destination_region, "cancel_copy_image", request)
+
+    def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None:
+        """Delete an image; a missing image is ignored by the service, so this is idempotent."""
+        request = ecs_models.DeleteImageRequest(region_id=region, image_id=image_id, force=True if force else None)
+        self._call(region, "delete_image", request)
+
+    def iter_instances(self, region: str, *, image_id: str | None = None) -> Iterator[Instance]:
+        """Instances in `region`, optionally only those running `image_id` (MaxResults/NextToken paging)."""
+        token: str | None = None
+        while True:
+            request = ecs_models.DescribeInstancesRequest(
+                region_id=region, image_id=image_id, max_results=PAGE_SIZE, next_token=token
+            )
+            body = self._call(region, "describe_instances", request)
+            for raw in (body.get("Instances") or {}).get("Instance") or []:
+                yield Instance(
+                    region=region,
+                    instance_id=raw["InstanceId"],
+                    image_id=raw.get("ImageId") or "",
+                    status=raw.get("Status") or "",
+                )
+            token = body.get("NextToken") or None
+            if not token:
+                return

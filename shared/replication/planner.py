@@ -1,0 +1,231 @@
+"""The pure core of a reconcile tick: (ledger records, observed cloud, policy, now) → Plan.
+
+No I/O here: inputs are values and time is an argument, so a plan can be printed instead of
+applied and every decision is unit-testable. The executor turns each action into at most one
+cloud call and one compare-and-set on the ledger.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from shared.clouds.ecs_types import Image
+from shared.ledger.record import Record, State
+from shared.policy import Policy
+from shared.replication.provenance import TAG_KEY
+from shared.replication.targets import CopyTarget, targets_for
+
+FAILED_SOURCE_STATUSES = frozenset({"CreateFailed", "UnAvailable", "Deprecated"})
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """When a retryable failure may be tried again, and how many attempts a copy gets."""
+
+    base_seconds: float = 120.0
+    cap_seconds: float = 3600.0
+    max_attempts: int = 4
+
+    def next_at(self, key: str, attempt: int, now: dt.datetime) -> dt.datetime:
+        """Exponential, with jitter derived from the key so the plan stays a pure function."""
+        span = min(self.cap_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
+        jitter = int(hashlib.sha256(f"{key}{attempt}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return now + dt.timedelta(seconds=span * (0.5 + jitter / 2))
+
+
+@dataclass(frozen=True)
+class Step:
+    """Base of every planned action: each names the ledger record it moves."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class RecordIntent(Step):
+    """A matching image has no record yet (missed event): write a PENDING intent."""
+
+    target: CopyTarget
+
+
+@dataclass(frozen=True)
+class StartCopy(Step):
+    """Claim the record (PENDING → STARTED, attempt+1) and call CopyImage."""
+
+    target: CopyTarget
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ResumeCopy(Step):
+    """STARTED but no ImageId recorded (crash after the claim): repeat CopyImage with the same token."""
+
+    target: CopyTarget
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Adopt(Step):
+    """A copy carrying this key's provenance tag exists: record its ImageId instead of copying."""
+
+    image_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Progress(Step):
+    """The copy is still running; remember its status and progress for `status` output."""
+
+    status: str
+    progress: int
+
+
+@dataclass(frozen=True)
+class Complete(Step):
+    """The copy is Available: DONE."""
+
+    image_id: str
+
+
+@dataclass(frozen=True)
+class Fail(Step):
+    """Record a failure with a reason a person can act on; `retry_at` set means it will be retried."""
+
+    reason: str
+    retry_at: dt.datetime | None = None
+    failed_copy: str | None = None
+
+
+@dataclass(frozen=True)
+class Retry(Step):
+    """A retryable failure is due: delete the failed copy (if any) and go back to PENDING."""
+
+    failed_copy: str | None
+
+
+Action = RecordIntent | StartCopy | ResumeCopy | Adopt | Progress | Complete | Fail | Retry
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the region scans saw this tick.
+
+    `sources` maps (region, image_id) → Image for every scanned source region (None is never
+    stored: absence means "not found" only for regions listed in `scanned_sources`).
+    `copies` maps destination region → {image_id: Image} of managed copies.
+    """
+
+    sources: Mapping[tuple[str, str], Image] = field(default_factory=dict)
+    scanned_sources: frozenset[str] = frozenset()
+    copies: Mapping[str, Mapping[str, Image]] = field(default_factory=dict)
+
+    def copy_by_key(self, region: str, key: str) -> Image | None:
+        """A live managed copy in `region` whose provenance names `key`."""
+        for image in self.copies.get(region, {}).values():
+            if image.tags.get(TAG_KEY) == key and image.status != "CreateFailed":
+                return image
+        return None
+
+
+def _target(record: Record) -> CopyTarget:
+    return CopyTarget.model_validate(record.data["target"])
+
+
+def plan_record(record: Record, observed: Observed, now: dt.datetime, backoff: Backoff) -> Action | None:
+    """The one next step for one copy record, or None when it must wait."""
+    target = _target(record)
+    if record.state is State.PENDING:
+        if record.next_attempt_at and record.next_attempt_at > now:
+            return None
+        if target.source_region not in observed.scanned_sources:
+            return None
+        source = observed.sources.get((target.source_region, target.image_id))
+        if source is None:
+            return Fail(record.key, f"source image {target.image_id} no longer exists in {target.source_region}")
+        if source.status in FAILED_SOURCE_STATUSES:
+            return Fail(record.key, f"source image {target.image_id} is {source.status}; nothing to copy")
+        if source.status != "Available":
+            return None
+        return StartCopy(record.key, target, record.attempt + 1)
+    if record.state is State.STARTED:
+        if target.target_region not in observed.copies:
+            return None
+        if record.cloud_id is None:
+            found = observed.copy_by_key(target.target_region, record.key)
+            if found is not None:
+                return Adopt(record.key, found.image_id, found.status)
+            return ResumeCopy(record.key, target, max(record.attempt, 1))
+        copy = observed.copies[target.target_region].get(record.cloud_id)
+        if copy is None:
+            return Fail(
+                record.key,
+                f"copy {record.cloud_id} vanished from {target.target_region} (cancelled or deleted outside "
+                f"image-relay); run `image-relay invoke image_created` with a replicate request to copy again",
+            )
+        if copy.status == "Available":
+            return Complete(record.key, copy.image_id)
+        if copy.status == "CreateFailed":
+            if record.attempt >= backoff.max_attempts:
+                return Fail(
+                    record.key,
+                    f"copy into {target.target_region} failed {record.attempt} times (last {copy.image_id}); "
+                    "check the region's quotas and the source image, then retry",
+                    failed_copy=copy.image_id,
+                )
+            return Fail(
+                record.key,
+                f"copy {copy.image_id} into {target.target_region} ended CreateFailed; retrying",
+                retry_at=backoff.next_at(record.key, record.attempt, now),
+                failed_copy=copy.image_id,
+            )
+        if copy.status != record.data.get("status") or copy.progress != record.data.get("progress"):
+            return Progress(record.key, copy.status, copy.progress)
+        return None
+    if record.state is State.FAILED and record.retryable:
+        if record.next_attempt_at is None or record.next_attempt_at <= now:
+            return Retry(record.key, record.data.get("failed_copy"))
+    return None
+
+
+def sweep(policy: Policy, observed: Observed, known_keys: set[str]) -> list[RecordIntent]:
+    """Intents for matching source images that never produced an event (or whose event was lost)."""
+    intents: list[RecordIntent] = []
+    for (region, _), image in sorted(observed.sources.items()):
+        if region not in observed.scanned_sources or image.status in FAILED_SOURCE_STATUSES:
+            continue
+        for target in targets_for(policy, image):
+            if target.key not in known_keys:
+                intents.append(RecordIntent(target.key, target))
+    return intents
+
+
+def plan_tick(
+    records: Iterable[Record],
+    observed: Observed,
+    policy: Policy,
+    now: dt.datetime,
+    backoff: Backoff | None = None,
+) -> list[Action]:
+    """Every action of one reconcile tick, new intents first."""
+    backoff = backoff or Backoff()
+    records = list(records)
+    actions: list[Action] = list(sweep(policy, observed, {r.key for r in records}))
+    for record in records:
+        action = plan_record(record, observed, now, backoff)
+        if action is not None:
+            actions.append(action)
+    return actions
+
+
+def regions_to_scan(records: Iterable[Record], policy: Policy) -> tuple[set[str], set[str]]:
+    """(source regions, destination regions) a tick must scan: rule sources plus what records need."""
+    sources = {region for rule in policy.copy_rules for region in rule.source_regions}
+    destinations: set[str] = set()
+    for record in records:
+        target = _target(record)
+        if record.state is State.PENDING:
+            sources.add(target.source_region)
+        elif record.state is State.STARTED:
+            destinations.add(target.target_region)
+    return sources, destinations

@@ -1,0 +1,151 @@
+"""The two use cases of cross-region copy, written against injected adapters.
+
+`handle_image_created` answers one event; `reconcile_tick` drives every record one step on.
+Handlers only decode, wire and encode around these, so tests, the demo and the CLI call them too.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.clouds.ecs_types import CopyImageSpec, Image
+from shared.errors import CloudError, LedgerConflictError
+from shared.events.models import ImageCreated
+from shared.ledger import Ledger
+from shared.ledger.record import Record, State, event_key
+from shared.logs import get_logger
+from shared.policy import Policy
+from shared.replication.executor import CopyExecutor, new_record
+from shared.replication.planner import Backoff, Observed, plan_record, plan_tick, regions_to_scan
+from shared.replication.provenance import MANAGED_FILTER
+from shared.replication.targets import CopyTarget, targets_for
+from shared.runtime import Deadline
+
+log = get_logger(__name__)
+
+
+class EcsApi(Protocol):
+    """The slice of `shared.clouds.ecs.EcsGateway` the use cases need."""
+
+    calls: int
+
+    def get_image(self, region: str, image_id: str) -> Image | None: ...
+
+    def list_images(self, region: str, **filters: Any) -> list[Image]: ...
+
+    def copy_image(self, spec: CopyImageSpec) -> str: ...
+
+    def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
+
+
+@dataclass
+class CopyContext:
+    """Everything a use case needs, injected (real adapters in FC, the same against the emulator)."""
+
+    policy: Policy
+    ledger: Ledger
+    ecs: EcsApi
+    now: Callable[[], dt.datetime]
+    deadline: Deadline | None = None
+    backoff: Backoff = Backoff()
+
+    def executor(self) -> CopyExecutor:
+        return CopyExecutor(self.ecs, self.ledger, now=self.now, backoff=self.backoff, deadline=self.deadline)
+
+
+def _target_view(record: Record) -> dict[str, Any]:
+    target = CopyTarget.model_validate(record.data["target"])
+    return {
+        "key": record.key,
+        "rule": target.rule,
+        "target_region": target.target_region,
+        "name": target.name,
+        "encrypted": target.encrypted,
+        "state": record.state.value,
+        "copy_image_id": record.cloud_id,
+        "reason": record.reason,
+    }
+
+
+def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any]:
+    """Record one intent per target region of every matching rule; start copies if the source is ready.
+
+    A redelivered event (same CloudEvent id) is a no-op. The event id is remembered only after the
+    intents are written, so a crash in between loses nothing: the redelivery redoes the same
+    idempotent writes.
+    """
+    summary: dict[str, Any] = {"event_id": event.event_id, "region": event.region, "image_id": event.image_id}
+    if event.event_id and ctx.ledger.get(event_key(event.event_id)) is not None:
+        return {**summary, "status": "duplicate", "targets": []}
+    image = ctx.ecs.get_image(event.region, event.image_id)
+    if image is None:
+        # Not remembered: a redelivery may find it, and the reconcile sweep will.
+        return {**summary, "status": "source_not_found", "targets": []}
+    summary["source_status"] = image.status
+    executor = ctx.executor()
+    records = []
+    for target in targets_for(ctx.policy, image):
+        record, _ = ctx.ledger.ensure(new_record(target, ctx.now()))
+        if record.state is State.PENDING and image.status == "Available":
+            try:
+                executor.start(record, target, record.attempt + 1)
+            except LedgerConflictError:
+                pass  # a concurrent delivery claimed it first
+            except CloudError as exc:
+                log.warning("copy.deferred", extra={"key": record.key, **exc.to_dict()})
+        records.append(ctx.ledger.get(record.key) or record)
+    if event.event_id:
+        ctx.ledger.remember_event(event.event_id)
+    status = "accepted" if records else "no_matching_rule"
+    log.info("image.accepted", extra={**summary, "status": status, "targets": len(records)})
+    return {**summary, "status": status, "targets": [_target_view(r) for r in records]}
+
+
+def observe(ctx: CopyContext, sources: set[str], destinations: set[str]) -> Observed:
+    """Paged region scans: one listing per source region and one per destination region."""
+    seen: dict[tuple[str, str], Image] = {}
+    scanned: set[str] = set()
+    for region in sorted(sources):
+        try:
+            for image in ctx.ecs.list_images(region):
+                seen[(region, image.image_id)] = image
+            scanned.add(region)
+        except CloudError as exc:
+            log.warning("scan.failed", extra={"region": region, **exc.to_dict()})
+    copies: dict[str, dict[str, Image]] = {}
+    for region in sorted(destinations):
+        try:
+            copies[region] = {i.image_id: i for i in ctx.ecs.list_images(region, tags=MANAGED_FILTER)}
+        except CloudError as exc:
+            log.warning("scan.failed", extra={"region": region, **exc.to_dict()})
+    return Observed(sources=seen, scanned_sources=frozenset(scanned), copies=copies)
+
+
+def reconcile_tick(ctx: CopyContext) -> dict[str, Any]:
+    """Drive every copy record one step, and sweep for matching images that never sent an event."""
+    calls_before = ctx.ecs.calls
+    records = list(ctx.ledger.scan("copy/"))
+    sources, destinations = regions_to_scan(records, ctx.policy)
+    observed = observe(ctx, sources, destinations)
+    now = ctx.now()
+    actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff)
+    executor = ctx.executor()
+    outcomes = executor.apply(actions)
+    # Intents the sweep just wrote can start in this same tick.
+    new_keys = [a.key for a in actions if type(a).__name__ == "RecordIntent"]
+    fresh = [r for r in (ctx.ledger.get(k) for k in new_keys) if r is not None and r.state is State.PENDING]
+    follow_up = [a for a in (plan_record(r, observed, now, ctx.backoff) for r in fresh) if a is not None]
+    outcomes = executor.apply(follow_up)
+    states = Counter(r.state.value for r in ctx.ledger.scan("copy/"))
+    summary = {
+        "status": "ok",
+        "scanned": {"sources": sorted(observed.scanned_sources), "destinations": sorted(observed.copies)},
+        "actions": dict(sorted(outcomes.items())),
+        "records": dict(sorted(states.items())),
+        "api_calls": ctx.ecs.calls - calls_before,
+    }
+    log.info("reconcile.finished", extra=summary)
+    return summary

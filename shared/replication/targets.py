@@ -1,0 +1,78 @@
+"""From a source image and the policy to the copies it should have: one `CopyTarget` per region.
+
+Two rules that send the same image to the same region share one business key
+(`copy/<src>/<image>/<dst>`, design.md), so the first matching rule in policy order wins there and
+the others are listed in `also_matched`; an image is never copied twice into one region.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.clouds.ecs_types import CopyImageSpec, Image
+from shared.ledger.record import copy_key
+from shared.policy import Policy
+from shared.replication.provenance import client_token, is_managed_copy, provenance_tags
+
+
+class CopyTarget(BaseModel):
+    """One desired copy; stored as the ledger record's `data`, so it survives policy edits."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    rule: str
+    source_region: str
+    image_id: str
+    source_name: str
+    target_region: str
+    name: str
+    description: str
+    encrypted: bool = False
+    kms_key_id: str | None = None
+    also_matched: tuple[str, ...] = ()
+    size_gib: int = 0
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    def spec(self, attempt: int) -> CopyImageSpec:
+        """The CopyImage call for this target and attempt."""
+        return CopyImageSpec(
+            source_region=self.source_region,
+            image_id=self.image_id,
+            destination_region=self.target_region,
+            name=self.name,
+            description=self.description,
+            encrypted=self.encrypted,
+            kms_key_id=self.kms_key_id,
+            tags=self.tags,
+            client_token=client_token(self.key, attempt),
+        )
+
+
+def targets_for(policy: Policy, image: Image) -> list[CopyTarget]:
+    """Every copy `image` should have under `policy`, first rule winning per target region."""
+    if is_managed_copy(image.tags):
+        return []
+    chosen: dict[str, CopyTarget] = {}
+    for rule in policy.rules_for(image.region, image.name, image.tags):
+        for region in rule.target_regions:
+            if region in chosen:
+                first = chosen[region]
+                chosen[region] = first.model_copy(update={"also_matched": (*first.also_matched, rule.name)})
+                continue
+            key = copy_key(image.region, image.image_id, region)
+            kms = rule.encrypt.get(region)
+            chosen[region] = CopyTarget(
+                key=key,
+                rule=rule.name,
+                source_region=image.region,
+                image_id=image.image_id,
+                source_name=image.name,
+                target_region=region,
+                name=rule.render_name(image.name, image.image_id, image.region, region),
+                description=f"image-relay copy of {image.region}/{image.image_id} ({image.name}) by rule {rule.name}"[:256],
+                encrypted=kms is not None,
+                kms_key_id=kms,
+                size_gib=image.size_gib,
+                tags=provenance_tags(key, image.region, image.image_id, rule.name),
+            )
+    return list(chosen.values())

@@ -1,0 +1,72 @@
+"""Wire settings, credentials and the FC context into adapters, once per warm instance.
+
+Caches here are the only module-level state besides the SDK client cache: the parsed policy
+(keyed by path and modification time, so an edited file is re-read) and the open ledger store
+(keyed by URL, so a warm instance reuses its SQLite connection).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from typing import Any
+
+from shared.config import Settings, credentials_from, get_settings
+from shared.ledger import Ledger, open_store
+from shared.ledger.record import utcnow
+from shared.policy import Policy, load_policy
+from shared.replication.service import CopyContext
+from shared.runtime import Deadline
+
+_POLICIES: dict[tuple[str, float], Policy] = {}
+_STORES: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def reset_wiring() -> None:
+    """Forget cached policies and close cached stores (tests call this between cases)."""
+    with _LOCK:
+        _POLICIES.clear()
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
+
+
+def policy_from(settings: Settings) -> Policy:
+    """The policy file named by IMAGE_RELAY_POLICY, parsed once per modification."""
+    path = settings.require_policy()
+    key = (path, os.stat(path).st_mtime if os.path.exists(path) else 0.0)
+    with _LOCK:
+        cached = _POLICIES.get(key)
+    if cached is None:
+        cached = load_policy(path)
+        with _LOCK:
+            _POLICIES[key] = cached
+    return cached
+
+
+def ledger_from(settings: Settings) -> Ledger:
+    """The ledger at IMAGE_RELAY_STATE, one open store per URL."""
+    with _LOCK:
+        store = _STORES.get(settings.state)
+        if store is None:
+            store = _STORES[settings.state] = open_store(settings.state)
+    return Ledger(store)
+
+
+def copy_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> CopyContext:
+    """Policy, ledger and the ECS adapter for one invocation, bounded by the function's timeout."""
+    from shared.clouds._retry import RetryPolicy
+    from shared.clouds.ecs import EcsGateway
+
+    settings = settings or get_settings()
+    policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
+    deadline = Deadline.from_context(context)
+    ecs = EcsGateway.connect(
+        credentials_from(context),
+        endpoint=settings.endpoint,
+        retry=RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts),
+        deadline=deadline,
+    )
+    clock = (lambda: now) if now is not None else utcnow
+    return CopyContext(policy=policy, ledger=ledger_from(settings), ecs=ecs, now=clock, deadline=deadline)
