@@ -1,0 +1,8 @@
+"""Trigger payloads: shapes (``models``), envelopes (``envelopes``) and parsers (``parse``)."""
+
+from __future__ import annotations
+
+from shared.events.models import ImageCreated, TimerTick
+from shared.events.parse import parse_image_event, parse_timer_event
+
+__all__ = ["ImageCreated", "TimerTick", "parse_image_event", "parse_timer_event"]

@@ -1,0 +1,107 @@
+"""Shapes of the payloads image-relay receives (alibaba-api.md §4.1, §4.3, §4.4).
+
+Why lenient here and strict in ``parse.py``: events grow new keys, so every model ignores
+unknown keys; but the few keys we act on are type-checked (no int-to-str coercion surprises)
+and region/image id formats are checked before anything touches the cloud (invariant 6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
+IMAGE_ID_RE = re.compile(r"^m-[a-z0-9]+$")
+MAX_ID_LENGTH = 64
+
+ACTIONTRAIL_API_CALL = "ecs:ActionTrail:ApiCall"
+# ActionTrail events whose call leaves a new custom image behind.
+IMAGE_CREATING_EVENTS = frozenset({"CreateImage", "CopyImage"})
+IMAGE_RESOURCE_TYPE = "ACS::ECS::Image"
+
+
+def is_region(value: str) -> bool:
+    """True for a well-formed region id such as ``cn-hangzhou`` or ``ap-southeast-1``."""
+    return len(value) <= MAX_ID_LENGTH and REGION_RE.match(value) is not None
+
+
+def is_image_id(value: str) -> bool:
+    """True for a well-formed custom image id such as ``m-bp1abc``."""
+    return len(value) <= MAX_ID_LENGTH and IMAGE_ID_RE.match(value) is not None
+
+
+class _Lenient(BaseModel):
+    """Unknown keys are ignored (events grow); values are validated strictly (no coercion)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, populate_by_name=True)
+
+
+class CloudEvent(_Lenient):
+    """EventBridge CloudEvents 1.0 envelope as FC receives it (§4.1)."""
+
+    id: str = Field(min_length=1)
+    source: str
+    type: str
+    specversion: str | None = None
+    subject: str | None = None
+    time: str | None = None
+    datacontenttype: str | None = None
+    aliyunaccountid: str | None = None
+    aliyunregionid: str | None = None
+    aliyuneventbusname: str | None = None
+    data: dict[str, Any]
+
+
+class ActionTrailApiCall(_Lenient):
+    """The ``data`` of an ``ecs:ActionTrail:ApiCall`` event (§4.3); only the keys we read."""
+
+    event_name: str = Field(alias="eventName", min_length=1)
+    acs_region: str | None = Field(default=None, alias="acsRegion")
+    event_id: str | None = Field(default=None, alias="eventId")
+    event_time: str | None = Field(default=None, alias="eventTime")
+    service_name: str | None = Field(default=None, alias="serviceName")
+    error_code: str | None = Field(default=None, alias="errorCode")
+    referenced_resources: dict[str, list[str]] | None = Field(default=None, alias="referencedResources")
+    request_parameters: dict[str, Any] | None = Field(default=None, alias="requestParameters")
+    response_elements: dict[str, Any] | None = Field(default=None, alias="responseElements")
+
+
+class ManualRequest(_Lenient):
+    """A person's request: ``{"action": "replicate", "region": "...", "image_id": "m-..."}``."""
+
+    action: Literal["replicate"]
+    region: str
+    image_id: str
+
+
+class TimerPayload(_Lenient):
+    """FC timer trigger payload (§4.4); every key may be absent on a manual run."""
+
+    trigger_time: str | None = Field(default=None, alias="triggerTime")
+    trigger_name: str | None = Field(default=None, alias="triggerName")
+    payload: str | None = None
+
+
+class ImageCreated(BaseModel):
+    """A custom image that now exists (or is being made) in ``region``: the planner's input."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str | None
+    region: str
+    image_id: str
+    source: Literal["actiontrail", "manual"]
+    event_name: str
+
+
+class TimerTick(BaseModel):
+    """A timer invocation; all None for a manual run with an empty payload."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trigger_time: dt.datetime | None = None
+    trigger_name: str | None = None
+    payload: str | None = None
