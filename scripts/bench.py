@@ -1,0 +1,142 @@
+"""`make bench`: cold-start import cost and API calls per copied (image, region) pair.
+
+Prints figures and ratios; nothing here asserts (tests never time things).
+1. For each function, the import time of its handler module against the import time of the SDK it
+   needs (each measured in a fresh interpreter, median of several runs). The handler defers the SDK
+   import to the first invocation's wiring, so the two add up to the real cold start.
+2. API calls per copied (image, region) pair over a full copy lifecycle with reconcile ticks (paged
+   region scans), against a naive baseline that describes each copy on each tick.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from emulator import Emulator
+from scripts import demo_scene as scene
+from scripts.invoke import FUNCTIONS, invoke
+
+console = Console()
+RUNS = 5
+SDK_FOR = {"image_created": "alibabacloud_ecs20140526.client", "reconcile": "alibabacloud_ecs20140526.client"}
+
+
+def import_seconds(module: str, runs: int = RUNS) -> float:
+    """Median wall time of `import module` in a fresh interpreter."""
+    code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+    times = [float(subprocess.check_output([sys.executable, "-c", code], text=True)) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def bench_imports() -> None:
+    table = Table(title="cold start: import time (median of %d fresh interpreters)" % RUNS, title_justify="left")
+    for column in ("function", "handler module", "SDK it needs", "handler / SDK"):
+        table.add_column(column)
+    for function, (module, _) in FUNCTIONS.items():
+        handler_s = import_seconds(module)
+        sdk_s = import_seconds(SDK_FOR[function])
+        table.add_row(function, f"{handler_s * 1000:.0f} ms", f"{sdk_s * 1000:.0f} ms ({SDK_FOR[function]})",
+                      f"{handler_s / sdk_s:.2f}")
+    console.print(table)
+
+
+def _scene(n_images: int) -> dict[str, Any]:
+    seed = scene.seed()
+    seed["images"] = [
+        {"region": scene.SOURCE, "image_id": f"m-bp1bench{i:05d}", "name": f"app-bench-{i:05d}",
+         "size_gib": 20 + (i % 7) * 20, "tags": {"team": "web"}}
+        for i in range(n_images)
+    ]
+    seed["instances"] = []
+    return seed
+
+
+def run_relay(emu: Emulator, n_images: int, work: Path) -> tuple[int, int, int]:
+    """image-relay's way: events, then reconcile ticks. Returns (api calls, pairs, ticks)."""
+    emu.control.reset()
+    emu.control.seed(_scene(n_images))
+    os.environ["IMAGE_RELAY_STATE"] = f"sqlite:///{work / 'relay.db'}"
+    _reset()
+    for i in range(n_images):
+        invoke("image_created", scene.create_image_event(scene.SOURCE, f"m-bp1bench{i:05d}", "app"))
+    ticks = 0
+    while True:
+        summary = json.loads(invoke("reconcile", scene.timer_event()))
+        ticks += 1
+        if not {"PENDING", "STARTED"} & set(summary["records"]):
+            break
+        emu.control.advance(60)
+    return len(emu.control.requests()), n_images * len(scene.TARGETS), ticks
+
+
+def run_naive(emu: Emulator, n_images: int, work: Path) -> tuple[int, int, int]:
+    """Baseline: the same events, then each tick describes every unfinished copy by its ImageId."""
+    from shared.clouds.ecs import EcsGateway
+    from shared.config import Credentials
+
+    emu.control.reset()
+    emu.control.seed(_scene(n_images))
+    os.environ["IMAGE_RELAY_STATE"] = f"sqlite:///{work / 'naive.db'}"
+    _reset()
+    pending: list[tuple[str, str]] = []
+    for i in range(n_images):
+        result = json.loads(invoke("image_created", scene.create_image_event(scene.SOURCE, f"m-bp1bench{i:05d}", "app")))
+        pending += [(t["target_region"], t["copy_image_id"]) for t in result["targets"]]
+    ecs = EcsGateway.connect(Credentials(access_key_id="test-ak", access_key_secret="test-secret"), endpoint=emu.url)
+    ticks = 0
+    while pending:
+        ticks += 1
+        still = []
+        for region, image_id in pending:
+            image = ecs.get_image(region, image_id)
+            if image is None or image.status != "Available":
+                still.append((region, image_id))
+        pending = still
+        if pending:
+            emu.control.advance(60)
+    return len(emu.control.requests()), n_images * len(scene.TARGETS), ticks
+
+
+def _reset() -> None:
+    from shared.clouds._clients import reset_clients
+    from shared.config import reset_settings
+    from shared.wiring import reset_wiring
+
+    reset_settings()
+    reset_wiring()
+    reset_clients()
+
+
+def bench_calls(n_images: int = 50) -> None:
+    work = Path(tempfile.mkdtemp(prefix="image-relay-bench-"))
+    (work / "policy.yml").write_text(scene.POLICY_YAML)
+    with Emulator(port=0) as emu:
+        os.environ.update({"IMAGE_RELAY_POLICY": str(work / "policy.yml"), "IMAGE_RELAY_ENDPOINT": emu.url})
+        relay = run_relay(emu, n_images, work)
+        naive = run_naive(emu, n_images, work)
+    table = Table(title=f"API calls per copied (image, region) pair: {n_images} images x {len(scene.TARGETS)} regions",
+                  title_justify="left")
+    for column in ("strategy", "API calls", "pairs", "ticks", "calls per pair"):
+        table.add_column(column)
+    for name, (calls, pairs, ticks) in (("image-relay (region scans)", relay), ("naive (describe each copy)", naive)):
+        table.add_row(name, str(calls), str(pairs), str(ticks), f"{calls / pairs:.2f}")
+    console.print(table)
+    console.print(f"ratio naive / image-relay: {naive[0] / relay[0]:.1f}x fewer calls with region scans")
+
+
+def main() -> None:
+    bench_imports()
+    bench_calls()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The demo scene: three regions, a few images, one still Creating, one that matches no rule.
+
+Shared by `make demo`, the functional tests and the benchmark, so all three run the same world.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+ACCOUNT_ID = "1234567890123456"
+SOURCE = "cn-hangzhou"
+TARGETS = ("cn-beijing", "ap-southeast-1")
+
+POLICY_YAML = """\
+# Copy every app- image owned by the web team from Hangzhou to Beijing and Singapore;
+# the Singapore copy is encrypted with that region's KMS key.
+copy_rules:
+  - name: web
+    source_regions: [cn-hangzhou]
+    match: {name_regex: "^app-", tags: {team: web}}
+    target_regions: [cn-beijing, ap-southeast-1]
+    encrypt: {ap-southeast-1: key-sg-1}
+    name_template: "{name}-{target_region}"
+"""
+
+
+def seed() -> dict[str, Any]:
+    """The emulator seed of the demo scene."""
+    return {
+        "account_id": ACCOUNT_ID,
+        "regions": [SOURCE, *TARGETS],
+        "images": [
+            {"region": SOURCE, "image_id": "m-bp1demoweb0001", "name": "app-web-2026-11", "size_gib": 40,
+             "tags": {"team": "web"}, "platform": "Ubuntu"},
+            {"region": SOURCE, "image_id": "m-bp1demoapi0002", "name": "app-api-2026-11", "size_gib": 100,
+             "tags": {"team": "web"}, "status": "Creating", "ready_after_seconds": 300},
+            {"region": SOURCE, "image_id": "m-bp1demodb00003", "name": "db-mysql-8", "size_gib": 60,
+             "tags": {"team": "data"}},
+        ],
+        "instances": [{"region": SOURCE, "instance_id": "i-bp1demo000001", "image_id": "m-bp1demoweb0001"}],
+        "kms_keys": [{"region": "ap-southeast-1", "key_id": "key-sg-1"}],
+    }
+
+
+def create_image_event(region: str, image_id: str, name: str, event_id: str | None = None) -> bytes:
+    """An EventBridge delivery of ActionTrail `ecs:ActionTrail:ApiCall` for CreateImage (§4.1, §4.3)."""
+    envelope = {
+        "id": event_id or str(uuid.uuid4()),
+        "source": "acs.ecs",
+        "specversion": "1.0",
+        "type": "ecs:ActionTrail:ApiCall",
+        "subject": f"acs:ecs:{region}:{ACCOUNT_ID}:image/{image_id}",
+        "time": "2026-11-21T08:00:00Z",
+        "datacontenttype": "application/json;charset=utf-8",
+        "aliyunaccountid": ACCOUNT_ID,
+        "aliyunpublishtime": "2026-11-21T08:00:01.123Z",
+        "aliyuneventbusname": "default",
+        "aliyunregionid": region,
+        "data": {
+            "eventId": str(uuid.uuid4()),
+            "eventVersion": 1,
+            "eventRW": "Write",
+            "eventType": "ApiCall",
+            "eventName": "CreateImage",
+            "serviceName": "Ecs",
+            "acsRegion": region,
+            "eventTime": "2026-11-21T08:00:00Z",
+            "requestId": str(uuid.uuid4()).upper(),
+            "userIdentity": {"type": "ram-user", "userName": "ops"},
+            "requestParameters": {"RegionId": region, "ImageName": name, "InstanceId": "i-bp1demo000001"},
+            "responseElements": {"ImageId": image_id, "RequestId": str(uuid.uuid4()).upper()},
+            "referencedResources": {"ACS::ECS::Image": [image_id]},
+        },
+    }
+    return json.dumps(envelope).encode()
+
+
+def timer_event(trigger_time: str | None = None) -> bytes:
+    """The FC timer payload (§4.4)."""
+    return json.dumps({"triggerTime": trigger_time, "triggerName": "reconcile-every-5m", "payload": ""}
+                      if trigger_time else {"triggerName": "reconcile-every-5m", "payload": ""}).encode()
