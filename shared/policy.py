@@ -1,0 +1,324 @@
+"""The copy policy: YAML validated by pydantic, every error naming its dotted field.
+
+Why so strict (``extra="forbid"``, checks across fields): a typo such as ``target_region:``
+or an ``encrypt`` entry for a region that is not a target would otherwise silently copy
+nothing, or copy unencrypted. Invariant 6: a bad policy fails fast, before any cloud call,
+with a message like ``copy_rules[0].target_regions[1]: not a region id``.
+
+Example
+-------
+>>> policy = load_policy('''
+... copy_rules:
+...   - name: web
+...     source_regions: [cn-hangzhou]
+...     match: {name_regex: "^app-", tags: {team: web}}
+...     target_regions: [cn-beijing, ap-southeast-1]
+...     encrypt: {cn-beijing: key-bj-1}
+... ''')
+>>> [r.name for r in policy.rules_for("cn-hangzhou", "app-1", {"team": "web"})]
+['web']
+>>> policy.copy_rules[0].render_name("app-1", "m-abc", "cn-hangzhou", "cn-beijing")
+'app-1-cn-beijing'
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from shared.errors import ConfigError
+from shared.events.models import is_region
+
+MAX_REGEX_LENGTH = 256
+NAME_MAX = 128  # ECS image name: 2-128 characters
+DESCRIPTION_MAX = 256  # ECS description: 2-256 characters
+PLACEHOLDERS = frozenset({"name", "image_id", "source_region", "target_region", "rule"})
+_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# ECS image names start with a letter (CJK included), may hold letters, digits, . : _ -,
+# and must not start with http:// or https://.
+_ECS_NAME = re.compile(r"^[^\W\d_][\w.:\-]*$")
+_SAMPLE = {
+    "name": "app-sample",
+    "image_id": "m-sample0001",
+    "source_region": "cn-hangzhou",
+    "target_region": "ap-southeast-1",
+    "rule": "sample-rule",
+}
+
+
+class _At(ValueError):
+    """A ValueError that points below the field it was raised for (e.g. one list index)."""
+
+    def __init__(self, message: str, *loc: str | int) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _region(value: str) -> str:
+    if not is_region(value):
+        raise ValueError(f"not a region id: {value!r}")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region)]
+
+
+def _unique(values: list[str], what: str) -> list[str]:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise _At(f"duplicate {what} {value!r}", i)
+        seen.add(value)
+    return values
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+class ImageMatch(BaseModel):
+    """Which source images a rule takes; every given condition must hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name_regex: str | None = Field(default=None, max_length=MAX_REGEX_LENGTH)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name_regex")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                _compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+    def matches(self, name: str, tags: Mapping[str, str]) -> bool:
+        """True when the name matches ``name_regex`` (``re.search``) and every tag is equal."""
+        if self.name_regex is not None and not _compile(self.name_regex).search(name):
+            return False
+        return all(tags.get(key) == value for key, value in self.tags.items())
+
+
+def _check_template(template: str, max_len: int, *, ecs_name: bool) -> str:
+    """Placeholders must be known and bare; a sample render must obey the ECS rules."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"malformed template: {exc}") from None
+    for _literal, field_name, spec, conversion in parts:
+        if field_name is None:
+            continue
+        if field_name not in PLACEHOLDERS or spec or conversion:
+            allowed = " ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+            raise ValueError(f"unknown placeholder {{{field_name}}}; allowed: {allowed}")
+    sample = template.format(**_SAMPLE)[:max_len]
+    if len(sample) < 2:
+        raise ValueError(f"renders to {sample!r}, shorter than 2 characters")
+    if sample.lower().startswith(("http://", "https://")):
+        raise ValueError("must not render to a name starting with http:// or https://")
+    if ecs_name and not _ECS_NAME.match(sample):
+        raise ValueError(
+            f"renders to {sample!r}; ECS names start with a letter and hold only letters, digits, . : _ -"
+        )
+    return template
+
+
+class CopyRule(BaseModel):
+    """Copy images that match in ``source_regions`` to every ``target_regions`` entry."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str
+    source_regions: list[Region] = Field(min_length=1)
+    match: ImageMatch = Field(default_factory=ImageMatch)
+    target_regions: list[Region] = Field(min_length=1)
+    encrypt: dict[str, str] = Field(default_factory=dict)
+    name_template: str = "{name}-{target_region}"
+    description_template: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _rule_name(cls, value: str) -> str:
+        if not _RULE_NAME.match(value):
+            raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
+        return value
+
+    @field_validator("source_regions")
+    @classmethod
+    def _unique_sources(cls, value: list[str]) -> list[str]:
+        return _unique(value, "source region")
+
+    @field_validator("target_regions")
+    @classmethod
+    def _unique_targets(cls, value: list[str]) -> list[str]:
+        return _unique(value, "target region")
+
+    @field_validator("encrypt")
+    @classmethod
+    def _kms_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        for region, key_id in value.items():
+            if not key_id.strip():
+                raise _At("KMS key id must not be empty", region)
+        return value
+
+    @field_validator("name_template")
+    @classmethod
+    def _name_template(cls, value: str) -> str:
+        return _check_template(value, NAME_MAX, ecs_name=True)
+
+    @field_validator("description_template")
+    @classmethod
+    def _description_template(cls, value: str | None) -> str | None:
+        return None if value is None else _check_template(value, DESCRIPTION_MAX, ecs_name=False)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> CopyRule:
+        for region in self.encrypt:
+            if region not in self.target_regions:
+                raise _At(f"{region!r} is not one of target_regions", "encrypt", region)
+        for i, region in enumerate(self.target_regions):
+            # ECS copies within one region only to encrypt the copy.
+            if region in self.source_regions and region not in self.encrypt:
+                raise _At(
+                    f"{region!r} is also a source region; a same-region copy needs an encrypt entry",
+                    "target_regions",
+                    i,
+                )
+        return self
+
+    def _values(self, name: str, image_id: str, source_region: str, target_region: str) -> dict[str, str]:
+        return {
+            "name": name,
+            "image_id": image_id,
+            "source_region": source_region,
+            "target_region": target_region,
+            "rule": self.name,
+        }
+
+    def render_name(self, name: str, image_id: str, source_region: str, target_region: str) -> str:
+        """The copy's ECS image name, truncated to 128 characters."""
+        return self.name_template.format(**self._values(name, image_id, source_region, target_region))[:NAME_MAX]
+
+    def render_description(self, name: str, image_id: str, source_region: str, target_region: str) -> str | None:
+        """The copy's description (None without a template), truncated to 256 characters."""
+        if self.description_template is None:
+            return None
+        values = self._values(name, image_id, source_region, target_region)
+        return self.description_template.format(**values)[:DESCRIPTION_MAX]
+
+
+class Policy(BaseModel):
+    """All rules; an empty policy (no rules) is valid and copies nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    copy_rules: list[CopyRule] = Field(default_factory=list)
+
+    @field_validator("copy_rules")
+    @classmethod
+    def _unique_names(cls, rules: list[CopyRule]) -> list[CopyRule]:
+        seen: set[str] = set()
+        for i, rule in enumerate(rules):
+            if rule.name in seen:
+                raise _At(f"duplicate rule name {rule.name!r}", i, "name")
+            seen.add(rule.name)
+        return rules
+
+    def rules_for(self, region: str, name: str, tags: Mapping[str, str]) -> list[CopyRule]:
+        """Rules whose source regions include ``region`` and whose match accepts the image, in order."""
+        return [r for r in self.copy_rules if region in r.source_regions and r.match.matches(name, tags)]
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    path = ""
+    for part in loc:
+        path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else str(part))
+    return path
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    """First pydantic error as a ConfigError whose field is the dotted path."""
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    message = first["msg"]
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, _At):
+        loc += cause.loc
+        message = str(cause)
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if first["type"] == "extra_forbidden":
+        message = f"unknown key {str(loc[-1])!r}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
+    return ConfigError(message, field=_dotted(loc) or None)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys: YAML would silently keep the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read(path_or_text: str | os.PathLike[str]) -> str:
+    if isinstance(path_or_text, os.PathLike):
+        path = Path(path_or_text)
+    elif "\n" not in path_or_text and (
+        path_or_text.endswith((".yml", ".yaml")) or os.path.isfile(path_or_text)
+    ):
+        path = Path(path_or_text)
+    else:
+        return path_or_text
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read policy file {str(path)!r}: {exc}", field="IMAGE_RELAY_POLICY") from None
+
+
+def load_policy(path_or_text: str | os.PathLike[str]) -> Policy:
+    """Load a policy from a YAML file path or YAML text; every problem is a ``ConfigError``."""
+    text = _read(path_or_text)
+    try:
+        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"invalid YAML at {where}{problem}") from None
+    if doc is None:
+        return Policy()
+    if not isinstance(doc, dict):
+        raise ConfigError(f"the policy must be a mapping with copy_rules, got {type(doc).__name__}")
+    try:
+        return Policy.model_validate(doc)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
