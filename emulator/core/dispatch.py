@@ -1,0 +1,166 @@
+"""API dispatch: pick the service by API version, authenticate, inject faults, run the action, log it.
+
+Services plug in through :class:`Service` and are keyed by their API version (``x-acs-version`` header for
+the ACS3 signer, ``Version`` parameter for v1), because ECS and CR share path ``/`` (alibaba-api.md §7.2).
+The action comes from ``x-acs-action`` first and ``Action`` second, like moto's ``_get_action``.
+
+Every API call, including auth failures and injected faults, is appended to the request log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from emulator.core.auth import authenticate
+from emulator.core.errors import (
+    EmulatorError,
+    InternalServerError,
+    InvalidVersionError,
+    MissingParameterError,
+    ServiceUnavailableError,
+)
+from emulator.core.params import Params
+from emulator.core.state import State
+
+
+class Service(Protocol):
+    """What a service (ECS, later CR/FC/OSS) provides to the core."""
+
+    name: str
+    version: str
+    host_id: str
+    seed_model: type[BaseModel]
+
+    def reset(self) -> None:
+        """Drop every resource of the service."""
+
+    def validate_seed(self, seed: BaseModel, regions: list[str]) -> None:
+        """Raise ``SeedError`` when the seed references something absent (e.g. a disabled region)."""
+
+    def apply_seed(self, seed: BaseModel) -> None:
+        """Add the service's part of a validated seed (the model is the composed seed model)."""
+
+    def settle(self, now: float) -> None:
+        """Process every timed event (copy completion, …) up to virtual time ``now``."""
+
+    def call(self, action: str, params: Params) -> dict[str, Any]:
+        """Run ``action`` and return the JSON body (without RequestId); raise ``EmulatorError``."""
+
+
+@dataclass
+class HttpRequest:
+    """The parts of an HTTP request that dispatch and the signature checkers need."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str]
+    body: bytes
+    params: dict[str, str]
+
+
+@dataclass
+class HttpResponse:
+    """Status, headers and a JSON body."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        """Serialize the body as UTF-8 JSON."""
+        return json.dumps(self.body, ensure_ascii=False).encode()
+
+
+def new_request_id() -> str:
+    """Return an upper-case UUID, the shape of real ECS RequestIds."""
+    return str(uuid.uuid4()).upper()
+
+
+def error_body(error: EmulatorError, request_id: str, host_id: str, product: str) -> dict[str, Any]:
+    """Build the ECS error body ``{RequestId, HostId, Code, Message, Recommend}`` (alibaba-api.md §2.1)."""
+    return {
+        "RequestId": request_id,
+        "HostId": host_id,
+        "Code": error.code,
+        "Message": error.message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product={product}",
+    }
+
+
+class Dispatcher:
+    """Routes API calls to registered services under the state lock."""
+
+    def __init__(self, state: State, services: list[Service]) -> None:
+        self.state = state
+        self.services: dict[str, Service] = {s.version: s for s in services}
+
+    def _header(self, request: HttpRequest, name: str) -> str | None:
+        """Case-insensitive header lookup."""
+        return next((v for k, v in request.headers.items() if k.lower() == name), None)
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer one API call; never raises."""
+        params = Params(request.params)
+        action = self._header(request, "x-acs-action") or params.get_str("Action")
+        version = self._header(request, "x-acs-version") or params.get_str("Version")
+        service = self.services.get(version or "")
+        request_id = new_request_id()
+        latency = self.state.faults.config.latency_ms
+        if latency:
+            time.sleep(latency / 1000.0)
+        with self.state.lock:
+            try:
+                body = self._run(request, params, action, service)
+                response = HttpResponse(200, {"RequestId": request_id, **body})
+                code: str | None = None
+            except EmulatorError as error:
+                host = service.host_id if service else "aliyuncs.com"
+                product = service.name.capitalize() if service else "Unknown"
+                response = HttpResponse(error.status, error_body(error, request_id, host, product))
+                code = error.code
+            response.headers["x-acs-request-id"] = request_id
+            self.state.requests.append(
+                {
+                    "service": service.name if service else None,
+                    "region": params.get_str("RegionId"),
+                    "action": action,
+                    "status": response.status,
+                    "code": code,
+                    "params": params.business(),
+                    "request_id": request_id,
+                    "time": self.state.clock.now(),
+                }
+            )
+            return response
+
+    def _run(
+        self, request: HttpRequest, params: Params, action: str | None, service: Service | None
+    ) -> dict[str, Any]:
+        """Authenticate, inject faults, settle timed events and run the action (lock held)."""
+        if not action:
+            raise MissingParameterError("Action")
+        if service is None:
+            raise InvalidVersionError()
+        authenticate(
+            request.method, request.target, request.headers, request.body, params.raw, self.state.access_keys
+        )
+        fault = self.state.faults.before_action()
+        if fault is not None:
+            raise fault
+        service.settle(self.state.clock.now())
+        try:
+            body = service.call(action, params)
+        except EmulatorError:
+            raise
+        except Exception as exc:  # a bug in a model must still answer JSON, not kill the connection
+            raise InternalServerError(message=f"emulator bug: {exc!r}") from exc
+        if self.state.faults.lose_response():
+            raise ServiceUnavailableError()
+        return body

@@ -1,0 +1,162 @@
+"""The threaded HTTP server and the public ``Emulator`` class (moto's ``ThreadedMotoServer``).
+
+``/_emulator/*`` goes to the control plane; every other request is an API call for the dispatcher.
+Parameters are the query string merged with an ``application/x-www-form-urlencoded`` body (§7.2).
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
+
+from emulator.client import EmulatorControl
+from emulator.core.control import PREFIX, Control
+from emulator.core.dispatch import Dispatcher, HttpRequest, HttpResponse
+from emulator.core.state import State
+from emulator.ecs.urls import EcsService
+
+if TYPE_CHECKING:
+    from emulator.core.dispatch import Service
+
+
+def default_services(state: State) -> list[Service]:
+    """The registry of emulated services; later issues append CR, FC and OSS here."""
+    return [EcsService(state)]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request and hands it to the emulator; keeps connections alive (HTTP/1.1)."""
+
+    protocol_version = "HTTP/1.1"
+    emulator: Emulator
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        """Stay quiet: tests read the request log instead."""
+
+    def _serve(self) -> None:
+        """Answer any method."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.startswith(PREFIX):
+            response = self.emulator.controller.handle(self.command, self.path, body)
+        else:
+            response = self.emulator.dispatcher.handle(self._api_request(body))
+        self._send(response)
+
+    def _api_request(self, body: bytes) -> HttpRequest:
+        """Build the dispatcher's view of the request."""
+        params = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+        content_type = (self.headers.get("Content-Type") or "").lower()
+        if body and content_type.startswith("application/x-www-form-urlencoded"):
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        return HttpRequest(self.command, self.path, dict(self.headers.items()), body, params)
+
+    def _send(self, response: HttpResponse) -> None:
+        """Write a JSON response with Content-Length."""
+        payload = response.encode()
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in response.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
+
+
+class Emulator:
+    """A local Alibaba Cloud emulator on ``host:port`` (port 0 picks a free port).
+
+    Examples
+    --------
+    >>> with Emulator(port=0) as emu:                         # doctest: +SKIP
+    ...     emu.control.seed({"images": [{"region": "cn-hangzhou", "image_id": "m-1"}]})
+    ...     Config(endpoint=emu.endpoint, protocol="http", ...)
+    """
+
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", speed: float = 0.0) -> None:
+        self.host = host
+        self._requested_port = port
+        self.state = State(speed=speed)
+        self.services = default_services(self.state)
+        self.dispatcher = Dispatcher(self.state, self.services)
+        self.controller = Control(self.state, self.services)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _bind(self) -> ThreadingHTTPServer:
+        """Create the listening server (binds the port now, so ``port`` is known)."""
+        handler = type("EmulatorHandler", (_Handler,), {"emulator": self})
+        server = ThreadingHTTPServer((self.host, self._requested_port), handler)
+        server.daemon_threads = True
+        self._server = server
+        return server
+
+    def start(self) -> Emulator:
+        """Serve in a background thread; returns once the socket accepts connections."""
+        server = self._bind()
+        ready = threading.Event()
+
+        def run() -> None:
+            ready.set()
+            server.serve_forever(poll_interval=0.1)
+
+        self._thread = threading.Thread(target=run, name="emulator", daemon=True)
+        self._thread.start()
+        ready.wait(5)
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (``python -m emulator``) until ``stop()`` or an interrupt."""
+        server = self._server or self._bind()
+        server.serve_forever(poll_interval=0.1)
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        if self._thread is not None:
+            server.shutdown()
+            self._thread.join(5)
+            self._thread = None
+        server.server_close()
+
+    def reset(self) -> None:
+        """Reset in-process (same as ``POST /_emulator/reset``)."""
+        self.controller.handle("POST", PREFIX + "reset", b"")
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port``, the value for the SDK ``Config.endpoint``."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``."""
+        return f"http://{self.endpoint}"
+
+    @property
+    def control(self) -> EmulatorControl:
+        """An HTTP client of the control plane."""
+        return EmulatorControl(self.url)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

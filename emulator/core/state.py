@@ -1,0 +1,176 @@
+"""Shared emulator state: virtual clock, fault plan, request log, account and tunables.
+
+Everything here sits behind one ``RLock`` (``State.lock``): the server is threaded and tests fire concurrent
+requests, so every API call and control call runs with the lock held (except injected latency).
+
+UNCONFIRMED defaults recorded here:
+
+* account id ``1234567890123456``; AccessKey pair ``test-ak``/``test-secret``.
+* the virtual clock starts at the wall-clock time of the last reset, truncated to whole seconds, and moves
+  only on ``POST /_emulator/clock`` (or ``speed`` × wall time when started with ``--speed``).
+* tunables: ``copy_slots`` 5 per destination region (alibaba-api.md §2.4), ``copy_gib_per_minute`` 20,
+  ``image_quota`` 100 custom images per region (§2.4 says the number is UNCONFIRMED).
+* faults draw one number per API call from ``random.Random(seed)`` (default seed 0): below
+  ``throttle_rate`` → ``Throttling.User`` 400; below ``throttle_rate + error_rate`` → 503
+  ``ServiceUnavailable`` or 500 ``InternalError`` (a second draw, 50/50). ``lost_response_rate`` draws
+  once more after a *successful* action: the action's effect stays and the client sees 503.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from emulator.core.errors import (
+    EmulatorError,
+    InternalServerError,
+    ServiceUnavailableError,
+    ThrottlingUserError,
+)
+from emulator.core.regions import CATALOG
+
+DEFAULT_ACCOUNT_ID = "1234567890123456"
+DEFAULT_ACCESS_KEYS: dict[str, str] = {"test-ak": "test-secret"}
+DEFAULT_REGIONS: tuple[str, ...] = tuple(CATALOG)
+
+
+class StrictModel(BaseModel):
+    """Base of every control-plane model: unknown keys are errors, so typos in seeds fail loudly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmulatorConfig(StrictModel):
+    """Tunables set with ``POST /_emulator/config`` (partial updates)."""
+
+    copy_slots: int = Field(default=5, ge=1)
+    copy_gib_per_minute: float = Field(default=20.0, gt=0)
+    image_quota: int = Field(default=100, ge=0)
+
+
+class FaultConfig(StrictModel):
+    """Fault plan set with ``POST /_emulator/faults``; ``{}`` clears it."""
+
+    throttle_rate: float = Field(default=0.0, ge=0, le=1)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    lost_response_rate: float = Field(default=0.0, ge=0, le=1)
+    latency_ms: int = Field(default=0, ge=0)
+    seed: int = 0
+
+
+class SeedAccessKey(StrictModel):
+    """An extra AccessKey pair accepted by the signature checkers."""
+
+    id: str = Field(min_length=1)
+    secret: str = Field(min_length=1)
+
+
+class CoreSeed(StrictModel):
+    """Seed keys owned by the core; services add their own keys by contributing a base model."""
+
+    account_id: str | None = None
+    regions: list[str] | None = None
+    access_keys: list[SeedAccessKey] = Field(default_factory=list)
+
+
+def iso_z(epoch: float) -> str:
+    """Format an epoch as ECS does: ``2024-01-01T08:00:00Z``."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> float:
+    """Parse ``2024-01-01T08:00:00Z`` / ``2024-01-01T08:00Z`` / any ISO-8601 string into an epoch."""
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+class VirtualClock:
+    """Virtual time: moves on ``advance()`` only, or ``speed`` × wall time when speed > 0."""
+
+    def __init__(self, speed: float = 0.0) -> None:
+        self.speed = speed
+        self.reset()
+
+    def reset(self) -> None:
+        """Restart at the current wall time (whole seconds)."""
+        self._base = float(int(time.time()))
+        self._wall0 = time.monotonic()
+
+    def now(self) -> float:
+        """Return the current virtual epoch."""
+        return self._base + self.speed * (time.monotonic() - self._wall0)
+
+    def advance(self, seconds: float) -> float:
+        """Move virtual time forward by ``seconds`` and return the new epoch."""
+        self._base += seconds
+        return self.now()
+
+
+class FaultInjector:
+    """Deterministic fault draws for API calls (seeded RNG)."""
+
+    def __init__(self) -> None:
+        self.configure(FaultConfig())
+
+    def configure(self, config: FaultConfig) -> None:
+        """Replace the fault plan and reseed the RNG."""
+        self.config = config
+        self._rng = random.Random(config.seed)
+
+    def before_action(self) -> EmulatorError | None:
+        """Return the error to answer instead of running the action, if any."""
+        c = self.config
+        if c.throttle_rate == 0 and c.error_rate == 0:
+            return None
+        draw = self._rng.random()
+        if draw < c.throttle_rate:
+            return ThrottlingUserError()
+        if draw < c.throttle_rate + c.error_rate:
+            return ServiceUnavailableError() if self._rng.random() < 0.5 else InternalServerError()
+        return None
+
+    def lose_response(self) -> bool:
+        """Return True when a successful action's response should be replaced by a 503."""
+        if self.config.lost_response_rate == 0:
+            return False
+        return self._rng.random() < self.config.lost_response_rate
+
+
+class State:
+    """Core state shared by all services; services keep their own resources."""
+
+    def __init__(self, speed: float = 0.0) -> None:
+        self.lock = threading.RLock()
+        self.clock = VirtualClock(speed)
+        self.faults = FaultInjector()
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to defaults: account, keys, regions, config, faults, clock, log."""
+        self.account_id = DEFAULT_ACCOUNT_ID
+        self.access_keys: dict[str, str] = dict(DEFAULT_ACCESS_KEYS)
+        self.regions: list[str] = list(DEFAULT_REGIONS)
+        self.config = EmulatorConfig()
+        self.faults.configure(FaultConfig())
+        self.clock.reset()
+        self.requests: list[dict[str, Any]] = []
+
+    def apply_core_seed(self, seed: CoreSeed) -> None:
+        """Apply the core part of a seed (account, enabled regions, extra AccessKeys)."""
+        if seed.account_id is not None:
+            self.account_id = seed.account_id
+        if seed.regions is not None:
+            self.regions = list(dict.fromkeys(seed.regions))
+        for key in seed.access_keys:
+            self.access_keys[key.id] = key.secret
+
+    def region_enabled(self, region_id: str) -> bool:
+        """Return True when ``region_id`` is in the enabled set."""
+        return region_id in self.regions

@@ -1,0 +1,252 @@
+"""ECS wire errors: one class per Alibaba error code (alibaba-api.md §1.4, §2.2).
+
+Statuses follow the ECS doc tables. UNCONFIRMED choices (no doc found, picked for the emulator):
+
+* ``InvalidParameter.PageSize`` / ``InvalidParameter.PageNumber`` / ``InvalidParameter.MaxResults`` 400
+  for paging values out of range (PageSize and MaxResults must be 1–100).
+* ``InvalidClientToken.Malformed`` 400 for a ClientToken longer than 64 characters or not ASCII.
+* ``IdempotentParameterMismatch`` 400 and ``DryRunOperation`` 400 (statuses UNCONFIRMED in §2.2).
+* ``IncorrectImageStatus`` 400 from CancelCopyImage when the image is not a copy in progress.
+* ``Forbidden`` 403 from DeleteImage on an image the account does not own.
+* ``InvalidTagKey.Malformed``, ``InvalidTagValue.Malformed``, ``InvalidParameter.TagCount``,
+  ``InvalidParameter.ResourceIdCount``, ``InvalidResourceType.NotSupported`` (400) and
+  ``InvalidResourceId.NotFound`` (404) for the tag actions.
+* ``InvalidInstanceIds.Malformed`` 400 for a DescribeInstances ``InstanceIds`` that is not a JSON list.
+"""
+
+from __future__ import annotations
+
+from emulator.core.errors import EmulatorError
+
+
+class InvalidImageIdNotFoundError(EmulatorError):
+    """The image does not exist in the region (404)."""
+
+    code = "InvalidImageId.NotFound"
+    status = 404
+    message = "The specified ImageId does not exist."
+
+
+class SourceRegionNotFoundError(EmulatorError):
+    """CopyImage ``RegionId`` is not an enabled region."""
+
+    code = "SourceRegion.NotFound"
+    status = 400
+    message = "The specified source region does not exist."
+
+
+class DestinationRegionNotFoundError(EmulatorError):
+    """CopyImage ``DestinationRegionId`` is not an enabled region."""
+
+    code = "DestinationRegion.NotFound"
+    status = 400
+    message = "The specified destination region does not exist."
+
+
+class IncorrectImageStatusError(EmulatorError):
+    """The image is not in a status that allows the operation."""
+
+    code = "IncorrectImageStatus"
+    status = 400
+    message = "The current status of the image does not support this operation."
+
+
+class InvalidImageNameMalformedError(EmulatorError):
+    """The image name breaks the naming rules."""
+
+    code = "InvalidImageName.Malformed"
+    status = 400
+    message = "The specified image name is wrongly formed."
+
+
+class InvalidImageNameDuplicatedError(EmulatorError):
+    """An image with that name already exists in the destination region."""
+
+    code = "InvalidImageName.Duplicated"
+    status = 400
+    message = "The specified image name has already been used."
+
+
+class InvalidDescriptionMalformedError(EmulatorError):
+    """The description is not 2–256 characters or starts with http(s)://."""
+
+    code = "InvalidDescription.Malformed"
+    status = 400
+    message = "The specified description is wrongly formed."
+
+
+class SizeExceedImageError(EmulatorError):
+    """The image is larger than 2048 GiB (use CopySnapshot + CreateImage)."""
+
+    code = "SizeExceed.Image"
+    status = 403
+    message = "The size of the specified image exceeds the maximum allowed size."
+
+
+class IncorrectDestinationRegionError(EmulatorError):
+    """Source equals destination without ``Encrypted=true``."""
+
+    code = "IncorrectDestinationRegion"
+    status = 403
+    message = "The destination region cannot be the same as the source region."
+
+
+class EncryptedIllegalError(EmulatorError):
+    """``KMSKeyId`` given without ``Encrypted=true``."""
+
+    code = "InvalidParameter.EncryptedIllegal"
+    status = 400
+    message = "The KMSKeyId parameter is only valid when Encrypted is true."
+
+
+class KmsKeyNotFoundError(EmulatorError):
+    """The KMS key does not exist in the destination region."""
+
+    code = "InvalidParameter.KMSKeyId.NotFound"
+    status = 404
+    message = "The specified KMSKeyId does not exist."
+
+
+class QuotaExceedImageError(EmulatorError):
+    """The destination region holds as many custom images as the quota allows."""
+
+    code = "QuotaExceed.Image"
+    status = 403
+    message = "The number of custom images exceeds the quota."
+
+
+class SameRegionOnlyError(EmulatorError):
+    """An image owned by another account can only be copied within its region."""
+
+    code = "OperationDenied.SameRegionOnly"
+    status = 403
+    message = "Shared images can only be copied within the same region."
+
+
+class IdempotentParameterMismatchError(EmulatorError):
+    """The ClientToken was used before with different parameters."""
+
+    code = "IdempotentParameterMismatch"
+    status = 400
+    message = "The request uses the same client token as a previous, but non-identical request."
+
+
+class InvalidClientTokenMalformedError(EmulatorError):
+    """The ClientToken is longer than 64 characters or not ASCII (UNCONFIRMED code)."""
+
+    code = "InvalidClientToken.Malformed"
+    status = 400
+    message = "The specified ClientToken is wrongly formed: at most 64 ASCII characters."
+
+
+class ImageUsingByInstanceError(EmulatorError):
+    """DeleteImage without Force while instances run the image."""
+
+    code = "ImageUsingByInstance"
+    status = 403
+    message = "The specified image is being used by instances."
+
+
+class ImageUseSharedError(EmulatorError):
+    """DeleteImage on an image shared with other accounts."""
+
+    code = "ImageUseShared"
+    status = 403
+    message = "The specified image is shared to other accounts; cancel the sharing first."
+
+
+class ImageCopyingError(EmulatorError):
+    """DeleteImage on a copy still in progress (use CancelCopyImage)."""
+
+    code = "OperationDenied.ImageCopying"
+    status = 403
+    message = "The Image are coping."
+
+
+class ForbiddenError(EmulatorError):
+    """The account does not own the resource (UNCONFIRMED use in DeleteImage)."""
+
+    code = "Forbidden"
+    status = 403
+    message = "User not authorized to operate on the specified resource."
+
+
+class InvalidTagKeyMalformedError(EmulatorError):
+    """Tag key empty, longer than 128 or starting with aliyun / acs:."""
+
+    code = "InvalidTagKey.Malformed"
+    status = 400
+    message = "The specified Tag.n.Key is invalid: 1-128 characters, not starting with aliyun or acs:."
+
+
+class InvalidTagValueMalformedError(EmulatorError):
+    """Tag value longer than 128 or starting with aliyun / acs:."""
+
+    code = "InvalidTagValue.Malformed"
+    status = 400
+    message = "The specified Tag.n.Value is invalid."
+
+
+class TagCountError(EmulatorError):
+    """More than 20 tags in a request or on one resource."""
+
+    code = "InvalidParameter.TagCount"
+    status = 400
+    message = "The number of tags exceeds 20."
+
+
+class TagValueWithoutKeyError(EmulatorError):
+    """ListTagResources Tag.N.Value without Tag.N.Key (alibaba-api.md §1.10)."""
+
+    code = "InvalidParameter.TagValue"
+    status = 400
+    message = "The Tag.n.Value parameter requires Tag.n.Key."
+
+
+class ResourceIdCountError(EmulatorError):
+    """Zero or more than 50 ResourceId.N."""
+
+    code = "InvalidParameter.ResourceIdCount"
+    status = 400
+    message = "ResourceId.N must hold between 1 and 50 resource ids."
+
+
+class ResourceTypeNotSupportedError(EmulatorError):
+    """The emulator tags images only."""
+
+    code = "InvalidResourceType.NotSupported"
+    status = 400
+    message = "The specified ResourceType is not supported."
+
+
+class InvalidResourceIdNotFoundError(EmulatorError):
+    """A ResourceId.N does not exist."""
+
+    code = "InvalidResourceId.NotFound"
+    status = 404
+    message = "The specified resource does not exist."
+
+
+class InvalidInstanceIdsMalformedError(EmulatorError):
+    """InstanceIds is not a JSON array of strings."""
+
+    code = "InvalidInstanceIds.Malformed"
+    status = 400
+    message = "The specified InstanceIds is not a JSON array of strings."
+
+
+class InvalidNextTokenError(EmulatorError):
+    """A NextToken the emulator did not hand out (UNCONFIRMED code)."""
+
+    code = "InvalidNextToken.Malformed"
+    status = 400
+    message = "The specified NextToken is invalid."
+
+
+class PagingParameterError(EmulatorError):
+    """PageSize / PageNumber / MaxResults out of range (UNCONFIRMED codes ``InvalidParameter.<Name>``)."""
+
+    status = 400
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"InvalidParameter.{name}", 400, f"The specified parameter {name} {detail}.")

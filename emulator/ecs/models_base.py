@@ -1,0 +1,182 @@
+"""ECS data classes and the base of the backend mixins (ids, lookups, region checks). No HTTP here.
+
+The backend is composed of mixins (``models_images``, ``models_copy``, ``models_tags``) so each file stays
+small. All methods run with ``State.lock`` held by the dispatcher or the control plane.
+
+Image ids are region-flavoured like the real ones (``m-bp1…`` hangzhou, ``m-2ze…`` beijing, ``m-uf6…``
+shanghai, ``m-t4n…`` ap-southeast-1, ``m-wz9…`` shenzhen, ``m-j6c…`` hongkong; any other region ``m-`` + 20
+hex characters). Snapshot ids use the same scheme with ``s-``.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from emulator.core.errors import InvalidRegionIdError
+from emulator.core.state import parse_iso
+
+if TYPE_CHECKING:
+    from emulator.core.state import State
+
+ID_PREFIXES: dict[str, str] = {
+    "cn-hangzhou": "bp1",
+    "cn-beijing": "2ze",
+    "cn-shanghai": "uf6",
+    "ap-southeast-1": "t4n",
+    "cn-shenzhen": "wz9",
+    "cn-hongkong": "j6c",
+    "cn-zhangjiakou": "8vb",
+    "cn-qingdao": "m5e",
+}
+
+
+def new_resource_id(kind: str, region: str) -> str:
+    """Return a fresh id such as ``m-bp1a2b3c…`` for ``kind`` ``m`` in cn-hangzhou."""
+    prefix = ID_PREFIXES.get(region)
+    if prefix is None:
+        return f"{kind}-{uuid.uuid4().hex[:20]}"
+    return f"{kind}-{prefix}{uuid.uuid4().hex[:17]}"
+
+
+@dataclass
+class Disk:
+    """One DiskDeviceMapping entry."""
+
+    device: str
+    type: str
+    size_gib: int
+    snapshot_id: str
+    encrypted: bool = False
+    kms_key_id: str = ""
+
+
+@dataclass
+class CopyJob:
+    """The copy task behind an image created by CopyImage; FIFO order is ``seq``."""
+
+    seq: int
+    source_region: str
+    source_image_id: str
+    started_at: float | None = None
+    duration: float = 0.0
+
+    def end(self) -> float | None:
+        """Return the virtual time the copy completes, or None while it waits for a slot."""
+        return None if self.started_at is None else self.started_at + self.duration
+
+
+@dataclass
+class Image:
+    """A custom (or seeded system/others) image in one region."""
+
+    region: str
+    image_id: str
+    name: str
+    size_gib: int
+    owner_id: str
+    owner_alias: str
+    creation_time: float
+    seq: int
+    description: str = ""
+    status: str = "Available"
+    os_type: str = "linux"
+    platform: str = "CentOS"
+    architecture: str = "x86_64"
+    tags: dict[str, str] = field(default_factory=dict)
+    disks: list[Disk] = field(default_factory=list)
+    shared_with: list[str] = field(default_factory=list)
+    is_copied: bool = False
+    kms_key_id: str = ""
+    copy: CopyJob | None = None
+    ready_at: float | None = None
+
+    @property
+    def copying(self) -> bool:
+        """True while this image is a copy still Waiting or Creating."""
+        return self.copy is not None and self.status in ("Waiting", "Creating")
+
+    def progress(self, now: float) -> int:
+        """Return the percentage shown as ``Progress`` (floor, 100 only when Available)."""
+        if self.status != "Creating":
+            return 100 if self.status == "Available" else 0
+        start, end = self._window()
+        if end is None or end <= start:
+            return 0
+        return max(0, min(99, math.floor((now - start) / (end - start) * 100)))
+
+    def remain_time(self, now: float) -> int:
+        """Return the seconds left before the image becomes Available (0 when unknown or done)."""
+        _, end = self._window()
+        return 0 if end is None or self.status != "Creating" else max(0, math.ceil(end - now))
+
+    def _window(self) -> tuple[float, float | None]:
+        """Return (start, end) of the Creating phase."""
+        if self.copy is not None:
+            return (self.copy.started_at or self.creation_time), self.copy.end()
+        return self.creation_time, self.ready_at
+
+
+@dataclass
+class Instance:
+    """An instance, kept only to answer "is this image in use?"."""
+
+    region: str
+    instance_id: str
+    image_id: str
+    name: str
+    status: str = "Running"
+    creation_time: float = 0.0
+
+
+class BackendBase:
+    """State shared by the mixins, plus lookups and the region checks."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop every ECS resource."""
+        self.images: dict[str, Image] = {}
+        self.instances: dict[str, Instance] = {}
+        self.kms_keys: set[tuple[str, str]] = set()
+        self.client_tokens: dict[tuple[str, str, str, str], tuple[dict[str, str], dict[str, str]]] = {}
+        self._seq = 0
+        self._settled_at = self.state.clock.now()
+
+    def next_seq(self) -> int:
+        """Return a monotonically increasing creation sequence (tie-break for 'newest first' and FIFO)."""
+        self._seq += 1
+        return self._seq
+
+    @property
+    def now(self) -> float:
+        """Return the virtual now."""
+        return self.state.clock.now()
+
+    def check_region(self, region: str | None) -> str:
+        """Return ``region`` if it is enabled, else raise ``InvalidRegionId.NotFound``."""
+        if region is None or not self.state.region_enabled(region):
+            raise InvalidRegionIdError()
+        return region
+
+    def image_in(self, region: str, image_id: str) -> Image | None:
+        """Return the image if it exists in ``region``."""
+        image = self.images.get(image_id)
+        return image if image is not None and image.region == region else None
+
+    def region_images(self, region: str) -> list[Image]:
+        """Return the images of ``region`` newest first."""
+        found = [i for i in self.images.values() if i.region == region]
+        return sorted(found, key=lambda i: (i.creation_time, i.seq), reverse=True)
+
+    def in_use(self, image: Image) -> bool:
+        """Return True when an instance in the image's region runs it."""
+        return any(i.image_id == image.image_id and i.region == image.region for i in self.instances.values())
+
+    def creation_epoch(self, value: str | None) -> float:
+        """Parse a seeded ``creation_time`` or default to now."""
+        return self.now if value is None else parse_iso(value)

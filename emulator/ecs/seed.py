@@ -1,0 +1,74 @@
+"""The ECS part of ``POST /_emulator/seed`` (pydantic, extra keys forbidden).
+
+Defaults (UNCONFIRMED, emulator choices): ``name`` = the image id, ``size_gib`` 40, ``status`` Available,
+``os_type`` linux, ``platform`` CentOS, ``architecture`` x86_64, one system disk ``/dev/xvda`` of
+``size_gib``, owner = the seeded account (alias ``self``; another owner id defaults to alias ``others``),
+``creation_time`` = the virtual now, ``ready_after_seconds`` 600 for a ``Creating`` image.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from emulator.core.state import StrictModel
+
+ImageStatus = Literal["Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"]
+
+
+class SeedDisk(StrictModel):
+    """One disk of a seeded image."""
+
+    device: str = "/dev/xvda"
+    type: Literal["system", "data"] = "system"
+    size_gib: int = Field(default=40, ge=1)
+    encrypted: bool = False
+    snapshot_id: str | None = None
+
+
+class SeedImage(StrictModel):
+    """A seeded image; only ``region`` and ``image_id`` are required."""
+
+    region: str
+    image_id: str = Field(min_length=1)
+    name: str | None = None
+    description: str = ""
+    size_gib: int = Field(default=40, ge=1)
+    status: ImageStatus = "Available"
+    os_type: Literal["linux", "windows"] = "linux"
+    platform: str = "CentOS"
+    architecture: str = "x86_64"
+    tags: dict[str, str] = Field(default_factory=dict)
+    disks: list[SeedDisk] | None = None
+    owner_id: str | None = None
+    owner_alias: Literal["self", "others", "system", "marketplace"] | None = None
+    shared_with: list[str] = Field(default_factory=list)
+    creation_time: str | None = None
+    ready_after_seconds: float = Field(default=600, ge=0)
+    is_copied: bool = False
+
+
+class SeedInstance(StrictModel):
+    """A seeded instance: only what makes an image "in use"."""
+
+    region: str
+    instance_id: str = Field(min_length=1)
+    image_id: str
+    name: str | None = None
+    status: str = "Running"
+
+
+class SeedKmsKey(StrictModel):
+    """A KMS key usable by CopyImage ``KMSKeyId`` in its region."""
+
+    region: str
+    key_id: str = Field(min_length=1)
+
+
+class EcsSeed(StrictModel):
+    """Seed keys contributed by the ECS service."""
+
+    images: list[SeedImage] = Field(default_factory=list)
+    instances: list[SeedInstance] = Field(default_factory=list)
+    kms_keys: list[SeedKmsKey] = Field(default_factory=list)
