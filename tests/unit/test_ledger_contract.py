@@ -253,3 +253,60 @@ def test_by_state(ledger: Ledger) -> None:
     assert started == [a.key]
     assert len(active) == 2
     assert len(list(ledger.by_state("copy/"))) == 2
+
+
+# ---- SQLite across connections and processes ----
+
+
+def _create_in_process(path: str, worker: int) -> bool:
+    with SqliteStore(path) as store:
+        return store.create(_record(data={"worker": worker}))
+
+
+def test_sqlite_create_race_across_processes(tmp_path: Path) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    path = str(tmp_path / "mp.db")
+    SqliteStore(path).close()  # schema + WAL set up once, as a deployed ledger would be
+    with ProcessPoolExecutor(max_workers=4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_create_in_process, [path] * 8, range(8)))
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_sqlite_cas_race_across_connections(tmp_path: Path) -> None:
+    path = tmp_path / "cas.db"
+    stores = [SqliteStore(path) for _ in range(8)]
+    stores[0].create(_record())
+    base = stores[0].get(KEY)
+    assert base is not None
+    wins: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            stores[i].replace(base.model_copy(update={"attempt": i}), expected_version=1)
+            wins.append(i)
+        except LedgerConflictError:
+            pass
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for store in stores:
+        store.close()
+    assert len(wins) == 1
+    with SqliteStore(path) as check:
+        final = check.get(KEY)
+    assert final is not None and final.attempt == wins[0] and final.version == 2
+
+
+def test_sqlite_unopenable_path_is_store_error(tmp_path: Path) -> None:
+    from shared.errors import LedgerStoreError
+
+    with pytest.raises(LedgerStoreError) as err:
+        SqliteStore(tmp_path)  # a directory, not a database file
+    assert err.value.retryable is True
