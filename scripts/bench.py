@@ -38,7 +38,7 @@ def import_seconds(module: str, runs: int = RUNS) -> float:
 
 
 def bench_imports() -> None:
-    table = Table(title="cold start: import time (median of %d fresh interpreters)" % RUNS, title_justify="left")
+    table = Table(title=f"cold start: import time (median of {RUNS} fresh interpreters)", title_justify="left")
     for column in ("function", "handler module", "SDK it needs", "handler / SDK"):
         table.add_column(column)
     for function, (module, _) in FUNCTIONS.items():

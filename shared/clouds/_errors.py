@@ -8,6 +8,7 @@ SDK's own `str()` embeds the response, and a transport error can embed a URL, so
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from shared.errors import (
     CloudAuthError,
@@ -39,7 +40,7 @@ _URL = re.compile(r"https?://\S+")
 
 def classify(code: str, status: int | None, message: str, request_id: str | None) -> CloudError:
     """Pick the project error class for a wire error code and HTTP status."""
-    kwargs = {"code": code, "status": status, "request_id": request_id}
+    kwargs: dict[str, Any] = {"code": code, "status": status, "request_id": request_id}
     text = f"{code}: {message}" if message else code
     if code.startswith("Throttling"):
         return ThrottledError(text, retryable=True, **kwargs)

@@ -13,6 +13,14 @@ WEB = "m-bp1demoweb0001"
 API = "m-bp1demoapi0002"
 
 
+def _copies_of(world, region: str, image_id: str) -> list:
+    return [c for c in world.copies_in(region) if c.tags["image-relay:source-image"] == image_id]
+
+
+def _copy_calls(world, image_id: str) -> list:
+    return [c for c in world.calls("CopyImage", 200) if c["params"]["ImageId"] == image_id]
+
+
 def _one_copy_per_target(world, image_id: str) -> None:
     for region in scene.TARGETS:
         copies = [c for c in world.copies_in(region) if c.tags["image-relay:source-image"] == image_id]
@@ -29,11 +37,12 @@ def test_event_copies_to_every_target_and_follows_to_available(world):
         "cn-beijing": "STARTED", "ap-southeast-1": "STARTED"}
     assert len(world.calls("CopyImage", 200)) == 2
     # AND reconcile follows them to Available
-    summary = world.run_until_settled()
-    assert summary["records"] == {"DONE": 2}
+    world.run_until_settled()
+    ledger = world.ledger()
+    assert {r.state.value for r in ledger.scan(f"copy/cn-hangzhou/{WEB}/")} == {"DONE"}
     _one_copy_per_target(world, WEB)
     for region in scene.TARGETS:
-        (copy,) = world.copies_in(region)
+        (copy,) = _copies_of(world, region, WEB)
         assert copy.status == "Available"
         assert copy.name == f"app-web-2026-11-{region}"
         assert copy.tags["image-relay:source-region"] == "cn-hangzhou"
@@ -72,7 +81,7 @@ def test_sequential_duplicate_events_make_one_copy_per_region(world):
     third = world.invoke("image_created", world.event(WEB))
     assert {t["state"] for t in third["targets"]} == {"STARTED"}
     world.run_until_settled()
-    assert len(world.calls("CopyImage", 200)) == 2
+    assert len(_copy_calls(world, WEB)) == 2
     _one_copy_per_target(world, WEB)
 
 
@@ -123,7 +132,7 @@ def test_throttling_and_errors_still_give_exactly_one_copy_with_bounded_retries(
 
 def test_lost_copy_response_is_healed_by_the_client_token(world):
     # GIVEN every CopyImage response is lost after the copy was made
-    world.emu.control.set_faults(lost_response_rate=1.0, seed=3)
+    world.emu.control.set_faults(lost_response_rate=1.0, actions=["CopyImage"], seed=3)
     result = world.invoke("image_created", world.event(WEB))
     assert {t["copy_image_id"] for t in result["targets"]} == {None}
     world.emu.control.set_faults()
@@ -149,10 +158,10 @@ def test_image_still_creating_is_copied_only_once_available(world):
     assert result["source_status"] == "Creating"
     assert {t["state"] for t in result["targets"]} == {"PENDING"}
     world.tick()
-    assert world.calls("CopyImage") == []
+    assert _copy_calls(world, API) == []
     world.emu.control.advance(301)
     world.tick()
-    assert len(world.calls("CopyImage", 200)) == 2
+    assert len(_copy_calls(world, API)) == 2
     world.run_until_settled()
     _one_copy_per_target(world, API)
 
@@ -180,8 +189,11 @@ def test_missing_kms_key_fails_with_an_actionable_reason(world):
     assert failed["state"] == "FAILED"
     assert "key-sg-missing" in failed["reason"] and "encrypt.ap-southeast-1" in failed["reason"]
     assert "InvalidParameter.KMSKeyId.NotFound" in failed["reason"]
-    summary = world.run_until_settled()
-    assert summary["records"] == {"DONE": 1, "FAILED": 1}
+    world.run_until_settled()
+    states = {r.key.rsplit("/", 1)[1]: r for r in world.ledger().scan(f"copy/cn-hangzhou/{WEB}/")}
+    assert states["cn-beijing"].state.value == "DONE"
+    assert states["ap-southeast-1"].state.value == "FAILED"
+    assert states["ap-southeast-1"].retryable is False
 
 
 def test_reconcile_scans_regions_not_images(world):
