@@ -1,0 +1,1 @@
+"""Emulator core: server, dispatch, auth, state, control plane (service-agnostic)."""
