@@ -12,20 +12,22 @@ import tempfile
 from pathlib import Path
 
 from rich.console import Console
+from rich.syntax import Syntax
 from rich.table import Table
 
 from emulator import Emulator
 from scripts import demo_scene as scene
 from scripts.invoke import invoke
+from shared.logs import configure_logging
 
-console = Console()
+console = Console(width=140)
 
 
 def copies_table(ledger_rows: list[dict[str, object]], minute: int) -> Table:
     """One row per (source image, target region) from the ledger."""
     table = Table(title=f"copies after {minute} virtual minutes", title_justify="left")
     for column in ("source image", "target region", "rule", "copy image", "encrypted", "status", "progress", "state"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for row in ledger_rows:
         table.add_row(*(str(row.get(c, "")) for c in (
             "source", "target_region", "rule", "copy_image_id", "encrypted", "status", "progress", "state")))
@@ -42,7 +44,7 @@ def ledger_rows(state_url: str) -> list[dict[str, object]]:
         for record in ledger.scan("copy/"):
             target = record.data["target"]
             rows.append({
-                "source": f"{target['source_region']}/{target['image_id']}",
+                "source": f"{target['source_name']} {target['image_id']}",
                 "target_region": target["target_region"],
                 "rule": target["rule"],
                 "copy_image_id": record.cloud_id or "-",
@@ -51,7 +53,7 @@ def ledger_rows(state_url: str) -> list[dict[str, object]]:
                 "progress": f"{record.data.get('progress') or 0}%",
                 "state": record.state.value,
             })
-        return rows
+        return sorted(rows, key=lambda r: (str(r["source"]), str(r["target_region"])))
     finally:
         ledger.close()
 
@@ -63,14 +65,17 @@ def main() -> None:
     state_url = f"sqlite:///{work / 'ledger.db'}"
     with Emulator(port=0) as emu:
         emu.control.seed(scene.seed())
+        emu.control.configure(copy_gib_per_minute=5)  # slow enough to watch progress rise
         os.environ.update({
             "IMAGE_RELAY_POLICY": str(work / "policy.yml"),
             "IMAGE_RELAY_STATE": state_url,
             "IMAGE_RELAY_ENDPOINT": emu.url,
             "IMAGE_RELAY_RETRY_BASE_SECONDS": "0.05",
         })
-        console.print(f"[bold]emulator[/] {emu.url}   [bold]ledger[/] {state_url}")
-        console.print(f"[bold]policy[/]\n{scene.POLICY_YAML}")
+        log_path = work / "functions.log"
+        configure_logging("INFO", stream=log_path.open("a"))
+        console.print(f"[bold]emulator[/] {emu.url}   [bold]ledger[/] {state_url}   [bold]JSON logs[/] {log_path}")
+        console.print(Syntax(scene.POLICY_YAML, "yaml", theme="ansi_dark"))
 
         event = scene.create_image_event(scene.SOURCE, "m-bp1demoweb0001", "app-web-2026-11")
         for delivery in (1, 2):
@@ -86,7 +91,7 @@ def main() -> None:
         for _ in range(60):
             summary = json.loads(invoke("reconcile", scene.timer_event()))
             rows = ledger_rows(state_url)
-            if minute % 5 == 0 or all(r["state"] == "DONE" for r in rows):
+            if minute % 4 == 0 or all(r["state"] == "DONE" for r in rows):
                 console.print(copies_table(rows, minute))
                 console.print(f"reconcile: actions={summary['actions']} api_calls={summary['api_calls']}")
             if rows and all(r["state"] in ("DONE", "FAILED") for r in rows):
