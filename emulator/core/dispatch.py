@@ -151,7 +151,7 @@ class Dispatcher:
         authenticate(
             request.method, request.target, request.headers, request.body, params.raw, self.state.access_keys
         )
-        fault = self.state.faults.before_action()
+        fault = self.state.faults.before_action(action)
         if fault is not None:
             raise fault
         service.settle(self.state.clock.now())
@@ -161,6 +161,6 @@ class Dispatcher:
             raise
         except Exception as exc:  # a bug in a model must still answer JSON, not kill the connection
             raise InternalServerError(message=f"emulator bug: {exc!r}") from exc
-        if self.state.faults.lose_response():
+        if self.state.faults.lose_response(action):
             raise ServiceUnavailableError()
         return body

@@ -14,6 +14,8 @@ UNCONFIRMED defaults recorded here:
   ``throttle_rate`` → ``Throttling.User`` 400; below ``throttle_rate + error_rate`` → 503
   ``ServiceUnavailable`` or 500 ``InternalError`` (a second draw, 50/50). ``lost_response_rate`` draws
   once more after a *successful* action: the action's effect stays and the client sees 503.
+  ``actions`` (optional list of action names) limits throttle/error/lost-response faults to those actions;
+  other actions draw nothing from the RNG. Latency applies to every API call.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class FaultConfig(StrictModel):
     lost_response_rate: float = Field(default=0.0, ge=0, le=1)
     latency_ms: int = Field(default=0, ge=0)
     seed: int = 0
+    actions: list[str] | None = None
 
 
 class SeedAccessKey(StrictModel):
@@ -124,10 +127,14 @@ class FaultInjector:
         self.config = config
         self._rng = random.Random(config.seed)
 
-    def before_action(self) -> EmulatorError | None:
+    def applies_to(self, action: str) -> bool:
+        """Return True when the plan targets ``action`` (no ``actions`` list = every action)."""
+        return self.config.actions is None or action in self.config.actions
+
+    def before_action(self, action: str) -> EmulatorError | None:
         """Return the error to answer instead of running the action, if any."""
         c = self.config
-        if c.throttle_rate == 0 and c.error_rate == 0:
+        if (c.throttle_rate == 0 and c.error_rate == 0) or not self.applies_to(action):
             return None
         draw = self._rng.random()
         if draw < c.throttle_rate:
@@ -136,9 +143,9 @@ class FaultInjector:
             return ServiceUnavailableError() if self._rng.random() < 0.5 else InternalServerError()
         return None
 
-    def lose_response(self) -> bool:
+    def lose_response(self, action: str) -> bool:
         """Return True when a successful action's response should be replaced by a 503."""
-        if self.config.lost_response_rate == 0:
+        if self.config.lost_response_rate == 0 or not self.applies_to(action):
             return False
         return self._rng.random() < self.config.lost_response_rate
 

@@ -82,6 +82,14 @@ def test_lost_response_runs_the_action_and_client_token_dedupes(ecs: Client, con
     assert [i.image_id for i in body.images.image] == [new_id]
 
 
+def test_faults_limited_to_actions(ecs: Client, control: EmulatorControl) -> None:
+    control.seed({"images": [image("m-1")]})
+    control.set_faults(throttle_rate=1.0, actions=["DeleteImage"])
+    assert outcomes(ecs, 2) == ["ok", "ok"]
+    with raises_code("Throttling.User", 400):
+        ecs.delete_image(m.DeleteImageRequest(region_id=R, image_id="m-1"))
+
+
 def test_latency_is_applied(ecs: Client, control: EmulatorControl) -> None:
     import time
 
