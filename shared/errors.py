@@ -38,6 +38,12 @@ class ImageRelayError(Exception):
         }
         return out
 
+    def log_fields(self) -> dict[str, Any]:
+        """``to_dict()`` safe for ``logging``'s ``extra=`` (which refuses the key ``message``)."""
+        out = self.to_dict()
+        out["error_message"] = out.pop("message", "")
+        return out
+
 
 class _FieldError(ImageRelayError):
     """Base for errors about one input field; ``str(err)`` starts with the field path."""

@@ -89,7 +89,7 @@ class CopyExecutor:
                 self.outcomes["deferred"] += 1
             except CloudError as exc:
                 self.outcomes["cloud_error"] += 1
-                log.warning("action.failed", extra={"key": action.key, "action": type(action).__name__, **exc.to_dict()})
+                log.warning("action.failed", extra={"key": action.key, "action": type(action).__name__, **exc.log_fields()})
         return self.outcomes
 
     # -- one action ---------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
             except LedgerConflictError:
                 pass  # a concurrent delivery claimed it first
             except CloudError as exc:
-                log.warning("copy.deferred", extra={"key": record.key, **exc.to_dict()})
+                log.warning("copy.deferred", extra={"key": record.key, **exc.log_fields()})
         records.append(ctx.ledger.get(record.key) or record)
     if event.event_id:
         ctx.ledger.remember_event(event.event_id)
@@ -114,13 +114,13 @@ def observe(ctx: CopyContext, sources: set[str], destinations: set[str]) -> Obse
                 seen[(region, image.image_id)] = image
             scanned.add(region)
         except CloudError as exc:
-            log.warning("scan.failed", extra={"region": region, **exc.to_dict()})
+            log.warning("scan.failed", extra={"region": region, **exc.log_fields()})
     copies: dict[str, dict[str, Image]] = {}
     for region in sorted(destinations):
         try:
             copies[region] = {i.image_id: i for i in ctx.ecs.list_images(region, tags=MANAGED_FILTER)}
         except CloudError as exc:
-            log.warning("scan.failed", extra={"region": region, **exc.to_dict()})
+            log.warning("scan.failed", extra={"region": region, **exc.log_fields()})
     return Observed(sources=seen, scanned_sources=frozenset(scanned), copies=copies)
 
 
