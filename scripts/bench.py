@@ -25,7 +25,7 @@ from emulator import Emulator
 from scripts import demo_scene as scene
 from scripts.invoke import FUNCTIONS, invoke
 
-console = Console()
+console = Console(width=120)
 RUNS = 5
 SDK_FOR = {"image_created": "alibabacloud_ecs20140526.client", "reconcile": "alibabacloud_ecs20140526.client"}
 

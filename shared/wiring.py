@@ -7,6 +7,7 @@ Caches here are the only module-level state besides the SDK client cache: the pa
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from shared.config import Settings, credentials_from, get_settings
 from shared.ledger import Ledger, open_store
 from shared.ledger.record import utcnow
+from shared.logs import ROOT_LOGGER
 from shared.policy import Policy, load_policy
 from shared.replication.service import CopyContext
 from shared.runtime import Deadline
@@ -60,6 +62,7 @@ def copy_context(context: Any, settings: Settings | None = None, *, now: dt.date
     from shared.clouds.ecs import EcsGateway
 
     settings = settings or get_settings()
+    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
     policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
     deadline = Deadline.from_context(context)
     ecs = EcsGateway.connect(

@@ -103,3 +103,21 @@ def test_cli_help_lists_commands():
     done = _cli("--help")
     assert done.returncode == 0
     assert b"invoke" in done.stdout and b"validate-policy" in done.stdout
+
+
+def test_log_level_setting_is_applied(world):
+    buf = io.StringIO()
+    configure_logging("INFO", stream=buf)
+    try:
+        world.monkeypatch.setenv("IMAGE_RELAY_LOG_LEVEL", "WARNING")
+        from shared.config import reset_settings
+
+        reset_settings()
+        world.invoke("image_created", world.event(WEB))
+        assert "copy.started" not in buf.getvalue()
+        world.monkeypatch.setenv("IMAGE_RELAY_LOG_LEVEL", "INFO")
+        reset_settings()
+        world.invoke("image_created", world.event("m-bp1demoapi0002"))
+        assert "image.accepted" in buf.getvalue()
+    finally:
+        configure_logging("INFO")
