@@ -120,7 +120,8 @@ class CopyExecutor:
                 self.ecs.delete_image(target.target_region, action.failed_copy)
             # The attempt number moves on only when the copy is started again (StartCopy), not here.
             self._move(record, "requeued", state=State.PENDING, attempt=record.attempt, cloud_id=None,
-                       retryable=False, reason=None, failed_copy=None)
+                       retryable=False, reason=None, failed_copy=None, next_attempt_at=None,
+                       force=action.by_person)
 
     def start(self, record: Record, target: CopyTarget, attempt: int) -> None:
         """Claim a PENDING record and start its copy (also used by the event handler)."""

@@ -99,9 +99,13 @@ class Fail(Step):
 
 @dataclass(frozen=True)
 class Retry(Step):
-    """A retryable failure is due: delete the failed copy (if any) and go back to PENDING."""
+    """A failure is to be retried: delete the failed copy (if any) and go back to PENDING.
+
+    `by_person` marks an explicit request (a manual replicate), which may re-open a final failure.
+    """
 
     failed_copy: str | None
+    by_person: bool = False
 
 
 Action = RecordIntent | StartCopy | ResumeCopy | Adopt | Progress | Complete | Fail | Retry
@@ -161,7 +165,7 @@ def plan_record(record: Record, observed: Observed, now: dt.datetime, backoff: B
             return Fail(
                 record.key,
                 f"copy {record.cloud_id} vanished from {target.target_region} (cancelled or deleted outside "
-                f"image-relay); run `image-relay invoke image_created` with a replicate request to copy again",
+                f"image-relay); send a replicate request for {target.image_id} to copy again",
             )
         if copy.status == "Available":
             return Complete(record.key, copy.image_id)

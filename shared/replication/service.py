@@ -19,7 +19,7 @@ from shared.ledger.record import Record, State, event_key
 from shared.logs import get_logger
 from shared.policy import Policy
 from shared.replication.executor import CopyExecutor, new_record
-from shared.replication.planner import Backoff, Observed, plan_record, plan_tick, regions_to_scan
+from shared.replication.planner import Backoff, Observed, Retry, plan_record, plan_tick, regions_to_scan
 from shared.replication.provenance import MANAGED_FILTER
 from shared.replication.targets import CopyTarget, targets_for
 from shared.runtime import Deadline
@@ -85,10 +85,17 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
         # Not remembered: a redelivery may find it, and the reconcile sweep will.
         return {**summary, "status": "source_not_found", "targets": []}
     summary["source_status"] = image.status
+    if image.owner_alias not in ("self", ""):
+        # ECS copies only the account's own images across regions (alibaba-api.md §1.1).
+        return {**summary, "status": "not_owned", "owner_alias": image.owner_alias, "targets": []}
     executor = ctx.executor()
     records = []
     for target in targets_for(ctx.policy, image):
         record, _ = ctx.ledger.ensure(new_record(target, ctx.now()))
+        if event.source == "manual" and record.state is State.FAILED:
+            # A person asked again: re-open the failure, removing a failed copy first.
+            executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True)])
+            record = ctx.ledger.get(record.key) or record
         if record.state is State.PENDING and image.status == "Available":
             try:
                 executor.start(record, target, record.attempt + 1)

@@ -231,3 +231,31 @@ def test_malformed_policy_names_the_field_and_makes_no_api_call(world):
         world.invoke("image_created", world.event(WEB))
     assert info.value.field == "copy_rules[0].match.name_regex"
     assert world.calls() == []
+
+
+def test_manual_replicate_reopens_a_final_failure_after_the_fix(world):
+    # GIVEN a copy that failed for good because the KMS key was wrong
+    world.set_policy(scene.POLICY_YAML.replace("key-sg-1", "key-sg-missing"))
+    world.invoke("image_created", world.event(WEB))
+    key = f"copy/cn-hangzhou/{WEB}/ap-southeast-1"
+    assert world.ledger().get(key).state.value == "FAILED"
+    world.tick()
+    assert world.ledger().get(key).state.value == "FAILED"  # reconcile does not retry a final failure
+    # WHEN the operator fixes the policy and asks again by hand
+    world.set_policy(scene.POLICY_YAML)
+    manual = f'{{"action": "replicate", "region": "cn-hangzhou", "image_id": "{WEB}"}}'.encode()
+    result = world.invoke("image_created", manual)
+    # THEN the copy starts with a fresh attempt, and ends Available
+    sg = {t["target_region"]: t for t in result["targets"]}["ap-southeast-1"]
+    assert sg["state"] == "STARTED" and sg["reason"] is None
+    world.run_until_settled()
+    assert world.ledger().get(key).state.value == "DONE"
+    _one_copy_per_target(world, WEB)
+
+
+def test_image_of_another_account_is_not_copied(world):
+    world.emu.control.seed({"images": [{"region": "cn-hangzhou", "image_id": "m-bp1foreign001", "name": "app-x",
+                                        "tags": {"team": "web"}, "owner_id": "999999", "owner_alias": "others"}]})
+    result = world.invoke("image_created", world.event("m-bp1foreign001", "app-x"))
+    assert result["status"] == "not_owned"
+    assert world.calls("CopyImage") == []
