@@ -19,6 +19,24 @@ Example
 ['web']
 >>> policy.copy_rules[0].render_name("app-1", "m-abc", "cn-hangzhou", "cn-beijing")
 'app-1-cn-beijing'
+
+Export rules (ExportImage to OSS) may be limited to a named window:
+
+>>> policy = load_policy('''
+... windows:
+...   - {name: night, start: "01:00", end: "05:00", timezone: Asia/Shanghai}
+... export_rules:
+...   - name: archive
+...     source_regions: [cn-hangzhou]
+...     match: {name_regex: "^app-"}
+...     bucket: {cn-hangzhou: relay-exports-hz}
+...     oss_prefix: archive
+...     format: QCOW2
+...     window: night
+... ''')
+>>> rule = policy.export_rules_for("cn-hangzhou", "app-1", {})[0]
+>>> rule.format, rule.max_concurrent, policy.window(rule.window).end
+('qcow2', 1, '05:00')
 """
 
 from __future__ import annotations
@@ -29,7 +47,7 @@ import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -44,12 +62,23 @@ from pydantic import (
 
 from shared.errors import ConfigError
 from shared.events.models import is_region
+from shared.windows import Window
+
+__all__ = ["CopyRule", "ExportFormat", "ExportRule", "ImageMatch", "Policy", "Window", "load_policy"]
 
 MAX_REGEX_LENGTH = 256
 NAME_MAX = 128  # ECS image name: 2-128 characters
 DESCRIPTION_MAX = 256  # ECS description: 2-256 characters
 PLACEHOLDERS = frozenset({"name", "image_id", "source_region", "target_region", "rule"})
 _RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# OSS bucket names: 3-63 characters, lowercase letters, digits and hyphens, no hyphen at either end.
+_OSS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# ExportImage OSSPrefix: 1-30 letters or digits (alibaba-api.md section 1.5).
+_OSS_PREFIX = re.compile(r"^[A-Za-z0-9]{1,30}$")
+# RAM role names: 1-64 letters, digits, '.' and '-'.
+_RAM_ROLE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
+DEFAULT_EXPORT_ROLE = "AliyunECSImageExportDefaultRole"
+ExportFormat = Literal["raw", "vhd", "qcow2", "vdi", "vmdk"]
 # ECS image names start with a letter (CJK included), may hold letters, digits, . : _ -,
 # and must not start with http:// or https://.
 _ECS_NAME = re.compile(r"^[^\W\d_][\w.:\-]*$")
@@ -142,6 +171,20 @@ def _check_template(template: str, max_len: int, *, ecs_name: bool) -> str:
     return template
 
 
+def _check_rule_name(value: str) -> str:
+    if not _RULE_NAME.match(value):
+        raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
+    return value
+
+
+def _unique_rule_names(rules: list[Any]) -> None:
+    seen: set[str] = set()
+    for i, rule in enumerate(rules):
+        if rule.name in seen:
+            raise _At(f"duplicate rule name {rule.name!r}", i, "name")
+        seen.add(rule.name)
+
+
 class CopyRule(BaseModel):
     """Copy images that match in ``source_regions`` to every ``target_regions`` entry."""
 
@@ -154,13 +197,12 @@ class CopyRule(BaseModel):
     encrypt: dict[str, str] = Field(default_factory=dict)
     name_template: str = "{name}-{target_region}"
     description_template: str | None = None
+    window: str | None = None  # a Policy.windows name; checked by Policy, no behaviour yet
 
     @field_validator("name")
     @classmethod
     def _rule_name(cls, value: str) -> str:
-        if not _RULE_NAME.match(value):
-            raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
-        return value
+        return _check_rule_name(value)
 
     @field_validator("source_regions")
     @classmethod
@@ -226,26 +268,128 @@ class CopyRule(BaseModel):
         return self.description_template.format(**values)[:DESCRIPTION_MAX]
 
 
+class ExportRule(BaseModel):
+    """Export images that match in ``source_regions`` to OSS (ExportImage), one bucket per region.
+
+    ``bucket`` maps each source region to a bucket in that same region (ExportImage writes only
+    to a bucket in the image's region). ``window`` names a ``Policy.windows`` entry (None: any
+    time); ``max_concurrent`` caps exports in flight per region.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str
+    source_regions: list[Region] = Field(min_length=1)
+    match: ImageMatch = Field(default_factory=ImageMatch)
+    bucket: dict[str, str]
+    oss_prefix: str
+    format: ExportFormat = "raw"
+    window: str | None = None
+    max_concurrent: int = Field(default=1, ge=1, le=10)
+    role_name: str = DEFAULT_EXPORT_ROLE
+
+    @field_validator("name")
+    @classmethod
+    def _rule_name(cls, value: str) -> str:
+        return _check_rule_name(value)
+
+    @field_validator("source_regions")
+    @classmethod
+    def _unique_sources(cls, value: list[str]) -> list[str]:
+        return _unique(value, "source region")
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for region, bucket in value.items():
+            if not _OSS_BUCKET.match(bucket):
+                raise _At(
+                    f"not an OSS bucket name: {bucket!r} (3-63 lowercase letters, digits, hyphens; "
+                    "no hyphen at either end)",
+                    region,
+                )
+        return value
+
+    @field_validator("oss_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _OSS_PREFIX.match(value):
+            raise ValueError(f"ExportImage OSSPrefix must be 1-30 letters or digits, got {value!r}")
+        return value
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("role_name")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if not _RAM_ROLE.match(value):
+            raise ValueError(f"not a RAM role name: {value!r} (1-64 letters, digits, '.', '-')")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> ExportRule:
+        for region in self.bucket:
+            if region not in self.source_regions:
+                raise _At(f"{region!r} is not one of source_regions", "bucket", region)
+        missing = [region for region in self.source_regions if region not in self.bucket]
+        if missing:
+            raise _At(f"no bucket for source region(s) {', '.join(missing)}", "bucket")
+        return self
+
+
 class Policy(BaseModel):
     """All rules; an empty policy (no rules) is valid and copies nothing."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     copy_rules: list[CopyRule] = Field(default_factory=list)
+    windows: list[Window] = Field(default_factory=list)
+    export_rules: list[ExportRule] = Field(default_factory=list)
 
-    @field_validator("copy_rules")
+    @field_validator("copy_rules", "export_rules")
     @classmethod
-    def _unique_names(cls, rules: list[CopyRule]) -> list[CopyRule]:
-        seen: set[str] = set()
-        for i, rule in enumerate(rules):
-            if rule.name in seen:
-                raise _At(f"duplicate rule name {rule.name!r}", i, "name")
-            seen.add(rule.name)
+    def _unique_names(cls, rules: list[Any]) -> list[Any]:
+        _unique_rule_names(rules)
         return rules
+
+    @field_validator("windows")
+    @classmethod
+    def _unique_windows(cls, windows: list[Window]) -> list[Window]:
+        seen: set[str] = set()
+        for i, window in enumerate(windows):
+            if window.name in seen:
+                raise _At(f"duplicate window name {window.name!r}", i, "name")
+            seen.add(window.name)
+        return windows
+
+    @model_validator(mode="after")
+    def _window_refs(self) -> Policy:
+        defined = {w.name for w in self.windows}
+        refs = [("copy_rules", i, r.window) for i, r in enumerate(self.copy_rules)]
+        refs += [("export_rules", i, r.window) for i, r in enumerate(self.export_rules)]
+        for key, i, window in refs:
+            if window is not None and window not in defined:
+                known = ", ".join(sorted(defined)) or "none"
+                raise _At(f"unknown window {window!r} (defined: {known})", key, i, "window")
+        return self
+
+    def window(self, name: str) -> Window:
+        """The window called ``name``; ``KeyError`` if there is none."""
+        for window in self.windows:
+            if window.name == name:
+                return window
+        raise KeyError(f"no window named {name!r}")
 
     def rules_for(self, region: str, name: str, tags: Mapping[str, str]) -> list[CopyRule]:
         """Rules whose source regions include ``region`` and whose match accepts the image, in order."""
         return [r for r in self.copy_rules if region in r.source_regions and r.match.matches(name, tags)]
+
+    def export_rules_for(self, region: str, name: str, tags: Mapping[str, str]) -> list[ExportRule]:
+        """Export rules whose source regions include ``region`` and whose match accepts the image, in order."""
+        return [r for r in self.export_rules if region in r.source_regions and r.match.matches(name, tags)]
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
