@@ -15,6 +15,7 @@ from shared.runtime import FCContext, FCCredentials, make_local_context
 FUNCTIONS: dict[str, tuple[str, int]] = {
     "image_created": ("functions.image_created.handler", 120),
     "reconcile": ("functions.reconcile.handler", 600),
+    "export_batch": ("functions.export_batch.handler", 600),
 }
 
 #: The emulator's default AccessKey pair (not a secret: it only opens the local emulator).

@@ -17,6 +17,7 @@ from shared.ledger import Ledger, open_store
 from shared.ledger.record import utcnow
 from shared.logs import ROOT_LOGGER
 from shared.policy import Policy, load_policy
+from shared.exports.service import ExportContext
 from shared.replication.service import CopyContext
 from shared.runtime import Deadline
 
@@ -56,20 +57,40 @@ def ledger_from(settings: Settings) -> Ledger:
     return Ledger(store)
 
 
+def _gateways(context: Any, settings: Settings, services: tuple[str, ...]) -> tuple[Deadline, dict[str, Any]]:
+    """The adapters a use case needs, bounded by the function's deadline; SDKs load on first use."""
+    from shared.clouds._retry import RetryPolicy
+
+    deadline = Deadline.from_context(context)
+    credentials = credentials_from(context)
+    retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
+    built: dict[str, Any] = {}
+    if "ecs" in services:
+        from shared.clouds.ecs import EcsGateway
+
+        built["ecs"] = EcsGateway.connect(credentials, endpoint=settings.endpoint, retry=retry, deadline=deadline)
+    if "oss" in services:
+        from shared.clouds.oss import OssGateway
+
+        built["oss"] = OssGateway.connect(credentials, endpoint=settings.endpoint, retry=retry, deadline=deadline)
+    return deadline, built
+
+
+def export_context(context: Any, settings: Settings | None = None) -> ExportContext:
+    """Policy, ledger, ECS and OSS for an export invocation."""
+    settings = settings or get_settings()
+    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
+    policy = policy_from(settings)
+    deadline, gw = _gateways(context, settings, ("ecs", "oss"))
+    return ExportContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], oss=gw["oss"], now=utcnow,
+                         owner=str(getattr(context, "request_id", "")), deadline=deadline)
+
+
 def copy_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> CopyContext:
     """Policy, ledger and the ECS adapter for one invocation, bounded by the function's timeout."""
-    from shared.clouds._retry import RetryPolicy
-    from shared.clouds.ecs import EcsGateway
-
     settings = settings or get_settings()
     logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
     policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
-    deadline = Deadline.from_context(context)
-    ecs = EcsGateway.connect(
-        credentials_from(context),
-        endpoint=settings.endpoint,
-        retry=RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts),
-        deadline=deadline,
-    )
+    deadline, gw = _gateways(context, settings, ("ecs",))
     clock = (lambda: now) if now is not None else utcnow
-    return CopyContext(policy=policy, ledger=ledger_from(settings), ecs=ecs, now=clock, deadline=deadline)
+    return CopyContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=clock, deadline=deadline)

@@ -19,7 +19,7 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from shared.clouds._clients import cached_client, openapi_config
 from shared.clouds._errors import translate
 from shared.clouds._retry import RetryPolicy, call_with_retry
-from shared.clouds.ecs_types import ALL_IMAGE_STATUSES, CopyImageSpec, Image, Instance
+from shared.clouds.ecs_types import ALL_IMAGE_STATUSES, CopyImageSpec, ExportImageSpec, ExportTask, Image, Instance
 from shared.config import Credentials
 from shared.runtime import Deadline
 
@@ -170,3 +170,60 @@ class EcsGateway:
             token = body.get("NextToken") or None
             if not token:
                 return
+
+    # -- exports --------------------------------------------------------------------------------------
+
+    def export_image(self, spec: ExportImageSpec) -> str:
+        """Start an export to a same-region bucket; returns the TaskId."""
+        request = ecs_models.ExportImageRequest(
+            region_id=spec.region,
+            image_id=spec.image_id,
+            ossbucket=spec.bucket,
+            ossprefix=spec.oss_prefix,
+            image_format=spec.image_format,
+            role_name=spec.role_name,
+        )
+        return str(self._call(spec.region, "export_image", request)["TaskId"])
+
+    def describe_export(self, region: str, task_id: str) -> ExportTask:
+        """One export task with its OSS object names (DescribeTaskAttribute)."""
+        request = ecs_models.DescribeTaskAttributeRequest(region_id=region, task_id=task_id)
+        return ExportTask.from_attribute(region, self._call(region, "describe_task_attribute", request))
+
+    def iter_export_tasks(
+        self, region: str, *, task_ids: list[str] | None = None, image_id: str | None = None
+    ) -> Iterator[ExportTask]:
+        """ExportImage tasks of a region, 100 a page; `task_ids` are sent 100 at a time (the API's limit)."""
+        batches: list[list[str] | None] = (
+            [task_ids[i : i + PAGE_SIZE] for i in range(0, len(task_ids), PAGE_SIZE)] if task_ids else [None]
+        )
+        for batch in batches:
+            page = 1
+            while True:
+                request = ecs_models.DescribeTasksRequest(
+                    region_id=region,
+                    task_action="ExportImage",
+                    task_ids=",".join(batch) if batch else None,
+                    resource_ids=[image_id] if image_id else None,
+                    page_number=page,
+                    page_size=PAGE_SIZE,
+                )
+                body = self._call(region, "describe_tasks", request)
+                items = (body.get("TaskSet") or {}).get("Task") or []
+                for raw in items:
+                    yield ExportTask(
+                        region=region,
+                        task_id=raw["TaskId"],
+                        status=raw.get("TaskStatus") or "",
+                        image_id=raw.get("ResourceId") or "",
+                        creation_time=raw.get("CreationTime") or "",
+                        finished_time=raw.get("FinishedTime") or "",
+                    )
+                if not items or page * PAGE_SIZE >= int(body.get("TotalCount") or 0):
+                    break
+                page += 1
+
+    def cancel_task(self, region: str, task_id: str) -> None:
+        """Cancel a running export (CancelTask)."""
+        self._call(region, "cancel_task", ecs_models.CancelTaskRequest(region_id=region, task_id=task_id))
+

@@ -44,6 +44,7 @@ class Image(BaseModel):
     owner_id: str = ""
     usage: str = "none"
     is_copied: bool = False
+    product_code: str = ""
     creation_time: datetime | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     disks: tuple[Disk, ...] = ()
@@ -82,6 +83,7 @@ class Image(BaseModel):
             owner_id=str(raw.get("ImageOwnerId") or ""),
             usage=raw.get("Usage") or "none",
             is_copied=bool(raw.get("IsCopied")),
+            product_code=raw.get("ProductCode") or "",
             creation_time=raw.get("CreationTime") or None,
             tags=tags,
             disks=disks,
@@ -113,3 +115,79 @@ class CopyImageSpec(BaseModel):
     kms_key_id: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     client_token: str
+
+
+class ExportTask(BaseModel):
+    """An ExportImage task as DescribeTasks / DescribeTaskAttribute report it (§1.6).
+
+    `objects` (the OSS object names) come only from DescribeTaskAttribute.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str
+    task_id: str
+    status: str
+    image_id: str = ""
+    process: int = 0
+    creation_time: str = ""
+    finished_time: str = ""
+    bucket: str = ""
+    objects: tuple[str, ...] = ()
+    image_format: str = ""
+    error_code: str = ""
+    error_message: str = ""
+
+    @property
+    def running(self) -> bool:
+        """Still using an export slot."""
+        return self.status in ("Processing", "Waiting")
+
+    @property
+    def succeeded(self) -> bool:
+        """Finished with every operation successful."""
+        return self.status == "Finished" and not self.error_code
+
+    @classmethod
+    def from_attribute(cls, region: str, raw: dict[str, Any]) -> ExportTask:
+        """Build from a DescribeTaskAttribute body."""
+        bucket, objects, fmt, code, message = "", [], "", "", ""
+        for op in (raw.get("OperationProgressSet") or {}).get("OperationProgress") or []:
+            code = code or op.get("ErrorCode") or ""
+            message = message or op.get("ErrorMsg") or ""
+            for item in (op.get("RelatedItemSet") or {}).get("RelatedItem") or []:
+                name, value = item.get("Name"), item.get("Value") or ""
+                if name == "OSSBucket":
+                    bucket = value
+                elif name == "OSSObject":
+                    objects.append(value)
+                elif name == "ImageFormat":
+                    fmt = value
+        process = str(raw.get("TaskProcess") or "0").rstrip("%") or "0"
+        return cls(
+            region=region,
+            task_id=raw["TaskId"],
+            status=raw.get("TaskStatus") or "",
+            image_id=raw.get("ResourceId") or "",
+            process=int(float(process)),
+            creation_time=raw.get("CreationTime") or "",
+            finished_time=raw.get("FinishedTime") or "",
+            bucket=bucket,
+            objects=tuple(objects),
+            image_format=fmt,
+            error_code=code,
+            error_message=message,
+        )
+
+
+class ExportImageSpec(BaseModel):
+    """Everything one ExportImage call sends (it has no ClientToken: dedupe is ours)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str
+    image_id: str
+    bucket: str
+    oss_prefix: str
+    image_format: str
+    role_name: str = "AliyunECSImageExportDefaultRole"

@@ -1,0 +1,107 @@
+"""What `export_batch` accepts: a timer tick, or a person's request (export now, cancel, dry-run).
+
+```json
+{"triggerTime": "2026-11-21T18:00:00Z", "triggerName": "export-night", "payload": ""}
+{"action": "export", "region": "cn-hangzhou", "image_id": "m-…", "rule": "archive"}   # rule optional
+{"action": "cancel_export", "region": "cn-hangzhou", "image_id": "m-…", "format": "qcow2"}   # format optional
+{"action": "export_batch", "dry_run": true, "now": "2026-11-21T18:00:00Z"}   # now optional
+```
+A timer's payload may itself be `{"dry_run": true}`. Unknown keys are refused for manual requests
+(a typo must not silently turn a dry run into a real one).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from shared.errors import EventValidationError
+from shared.events.envelopes import decode_json, require_object, validate
+from shared.events.models import TimerTick, is_image_id, is_region
+from shared.events.parse import parse_timer_event
+
+FORMATS = ("raw", "vhd", "qcow2", "vdi", "vmdk")
+
+
+class _Manual(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _ImageRef(_Manual):
+    region: str
+    image_id: str
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not is_region(value):
+            raise ValueError(f"not a region id: {value[:80]!r}")
+        return value
+
+    @field_validator("image_id")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if not is_image_id(value):
+            raise ValueError(f"not an image id (m-[a-z0-9]+): {value[:80]!r}")
+        return value
+
+
+class ExportNow(_ImageRef):
+    """Export one image now, outside any window; `rule` picks one export rule by name."""
+
+    action: Literal["export"]
+    rule: str | None = None
+
+
+class CancelExport(_ImageRef):
+    """Cancel the image's running export(s); `format` narrows to one."""
+
+    action: Literal["cancel_export"]
+    format: Literal["raw", "vhd", "qcow2", "vdi", "vmdk"] | None = None
+
+
+class BatchRequest(_Manual):
+    """A batch run by hand; `dry_run` prints the plan, `now` pins the window decision."""
+
+    action: Literal["export_batch"]
+    dry_run: bool = False
+    now: dt.datetime | None = None
+
+    @field_validator("now")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a timezone, e.g. 2026-11-21T18:00:00Z")
+        return value
+
+
+ExportRequest = ExportNow | CancelExport | BatchRequest
+
+_ACTIONS: dict[str, type[_Manual]] = {"export": ExportNow, "cancel_export": CancelExport,
+                                      "export_batch": BatchRequest}
+
+
+def _from_timer(tick: TimerTick) -> BatchRequest:
+    dry_run = False
+    if tick.payload and tick.payload.strip().startswith("{"):
+        try:
+            payload: Any = json.loads(tick.payload)
+        except ValueError:
+            raise EventValidationError("not JSON", field="payload") from None
+        dry_run = bool(require_object(payload, "payload").get("dry_run", False))
+    return BatchRequest(action="export_batch", dry_run=dry_run, now=tick.trigger_time)
+
+
+def parse_export_request(raw: bytes | bytearray | str | dict[str, Any] | None) -> ExportRequest:
+    """The request an `export_batch` invocation carries; EventValidationError names a bad field."""
+    doc = require_object(decode_json(raw))
+    action = doc.get("action")
+    if action is None:
+        return _from_timer(parse_timer_event(doc))
+    model = _ACTIONS.get(action) if isinstance(action, str) else None
+    if model is None:
+        raise EventValidationError(f"unknown action {str(action)[:40]!r}; expected one of {sorted(_ACTIONS)}",
+                                   field="action")
+    return validate(model, doc)  # type: ignore[return-value]

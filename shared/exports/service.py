@@ -1,0 +1,206 @@
+"""The export use cases against injected adapters: the batch, follow-up, export-now and cancel.
+
+A batch first follows running exports (so slots freed since the last tick count), then plans, then
+applies, or with `dry_run` renders the same plan and applies nothing. Outside every rule's window it
+makes no API call at all.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.clouds.ecs_types import ExportImageSpec, ExportTask, Image
+from shared.clouds.oss_types import ObjectInfo
+from shared.errors import CloudError, LedgerConflictError
+from shared.events.exports import BatchRequest, CancelExport, ExportNow
+from shared.exports.executor import ExportExecutor, new_export_record
+from shared.exports.manifest import MANIFEST_SUFFIX
+from shared.exports.planner import (
+    ExportAction,
+    RecordExport,
+    open_rules,
+    plan_batch,
+    plan_follow,
+    target_of,
+)
+from shared.exports.targets import refusal, targets_for
+from shared.ledger import Ledger
+from shared.ledger.record import Record, State
+from shared.logs import get_logger
+from shared.policy import Policy
+from shared.runtime import Deadline
+
+log = get_logger(__name__)
+
+
+class ExportEcsApi(Protocol):
+    """The slice of `EcsGateway` the export use cases need."""
+
+    calls: int
+
+    def list_images(self, region: str, **filters: Any) -> list[Image]: ...
+
+    def get_image(self, region: str, image_id: str) -> Image | None: ...
+
+    def export_image(self, spec: ExportImageSpec) -> str: ...
+
+    def describe_export(self, region: str, task_id: str) -> ExportTask: ...
+
+    def iter_export_tasks(self, region: str, *, task_ids: list[str] | None = None,
+                          image_id: str | None = None) -> Iterator[ExportTask]: ...
+
+    def cancel_task(self, region: str, task_id: str) -> None: ...
+
+
+class ExportOssApi(Protocol):
+    """The slice of `OssGateway` the export use cases need."""
+
+    calls: int
+
+    def head(self, region: str, bucket: str, key: str) -> ObjectInfo | None: ...
+
+    def put_if_absent(self, region: str, bucket: str, key: str, body: bytes,
+                      content_type: str = "application/json") -> bool: ...
+
+    def iter_objects(self, region: str, bucket: str, prefix: str, delimiter: str = "") -> Iterator[ObjectInfo]: ...
+
+
+@dataclass
+class ExportContext:
+    """Everything an export use case needs, injected."""
+
+    policy: Policy
+    ledger: Ledger
+    ecs: ExportEcsApi
+    oss: ExportOssApi
+    now: Callable[[], dt.datetime]
+    owner: str = ""
+    deadline: Deadline | None = None
+
+    def executor(self) -> ExportExecutor:
+        return ExportExecutor(self.ecs, self.oss, self.ledger, now=self.now, owner=self.owner,
+                              deadline=self.deadline)
+
+    def calls(self) -> int:
+        return self.ecs.calls + self.oss.calls
+
+
+def _view(record: Record) -> dict[str, Any]:
+    target = target_of(record)
+    return {"key": record.key, "rule": target.rule, "image_id": target.image_id, "format": target.image_format,
+            "bucket": target.bucket, "state": record.state.value, "task_id": record.cloud_id,
+            "process": record.data.get("process"), "reason": record.reason,
+            "manifest": record.data.get("manifest")}
+
+
+def _render(action: ExportAction) -> dict[str, Any]:
+    out: dict[str, Any] = {"action": type(action).__name__, "key": action.key}
+    for field in dataclasses.fields(action):
+        value = getattr(action, field.name)
+        if field.name != "key" and value is not None:
+            out[field.name] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+    return out
+
+
+def follow_exports(ctx: ExportContext) -> dict[str, Any]:
+    """One DescribeTasks listing per region with running exports; conclude what ended."""
+    started = [r for r in ctx.ledger.scan("export/") if r.state is State.STARTED]
+    by_region: dict[str, list[str]] = defaultdict(list)
+    for record in started:
+        by_region[target_of(record).region].extend([record.cloud_id] if record.cloud_id else [])
+    tasks: dict[str, ExportTask] = {}
+    scanned: set[str] = set()
+    for region, task_ids in sorted(by_region.items()):
+        try:
+            if task_ids:
+                tasks.update({t.task_id: t for t in ctx.ecs.iter_export_tasks(region, task_ids=task_ids)})
+            scanned.add(region)
+        except CloudError as exc:
+            log.warning("export.scan_failed", extra={"region": region, **exc.log_fields()})
+    outcomes = ctx.executor().apply(plan_follow(started, tasks, frozenset(scanned), ctx.now()))
+    return dict(sorted(outcomes.items()))
+
+
+def _manifests(ctx: ExportContext, candidates: list[RecordExport]) -> dict[str, str]:
+    """Second guard: `bucket/<prefix>_<image>_` → manifest key, for images the ledger does not know."""
+    found: dict[str, str] = {}
+    listings = {(a.target.region, a.target.bucket, a.target.oss_prefix) for a in candidates}
+    for region, bucket, prefix in sorted(listings):
+        for obj in ctx.oss.iter_objects(region, bucket, f"{prefix}_"):
+            if obj.key.endswith(MANIFEST_SUFFIX):
+                image_id = obj.key[len(prefix) + 1:].split("_", 1)[0]
+                found[f"{bucket}/{prefix}_{image_id}_"] = obj.key
+    return found
+
+
+def run_batch(ctx: ExportContext, request: BatchRequest) -> dict[str, Any]:
+    """One off-peak batch tick (timer, or by hand with `dry_run`)."""
+    now = request.now or ctx.now()
+    calls_before = ctx.calls()
+    rules = open_rules(ctx.policy, now)
+    summary: dict[str, Any] = {"now": now.isoformat(), "dry_run": request.dry_run, "open_rules": rules}
+    if not rules:
+        return {**summary, "status": "outside_window", "api_calls": 0}
+    followed = {} if request.dry_run else follow_exports(ctx)
+    regions = sorted({r for rule in ctx.policy.export_rules if rule.name in rules for r in rule.source_regions})
+    images = [i for region in regions for i in ctx.ecs.list_images(region, statuses=("Available",))]
+    records = list(ctx.ledger.scan("export/"))
+    first = plan_batch(ctx.policy, records, images, {}, now)
+    new = [a for a in first if isinstance(a, RecordExport) and a.skip_reason is None]
+    actions = plan_batch(ctx.policy, records, images, _manifests(ctx, new), now) if new else first
+    if request.dry_run:
+        return {**summary, "status": "planned", "plan": [_render(a) for a in actions],
+                "api_calls": ctx.calls() - calls_before}
+    outcomes = ctx.executor().apply(actions)
+    states = Counter(r.state.value for r in ctx.ledger.scan("export/"))
+    result = {**summary, "status": "ok", "followed": followed, "actions": dict(sorted(outcomes.items())),
+              "records": dict(sorted(states.items())), "api_calls": ctx.calls() - calls_before}
+    log.info("export_batch.finished", extra=result)
+    return result
+
+
+def export_now(ctx: ExportContext, request: ExportNow) -> dict[str, Any]:
+    """Export one image now, outside its window and its rule's limit (ECS's own quota still applies)."""
+    summary: dict[str, Any] = {"action": "export", "region": request.region, "image_id": request.image_id}
+    image = ctx.ecs.get_image(request.region, request.image_id)
+    if image is None:
+        return {**summary, "status": "source_not_found", "exports": []}
+    targets = [t for t in targets_for(ctx.policy, image) if request.rule in (None, t.rule)]
+    if not targets:
+        return {**summary, "status": "no_matching_rule", "exports": []}
+    executor, reason = ctx.executor(), refusal(image)
+    views = []
+    for target in targets:
+        record, _ = ctx.ledger.ensure(new_export_record(RecordExport(target.key, target, skip_reason=reason),
+                                                        ctx.now()))
+        if record.state is State.FAILED and not record.data.get("skipped"):
+            record = ctx.ledger.transition(record.key, record, state=State.PENDING, force=True, reason=None)
+        if record.state is State.PENDING and image.status == "Available":
+            try:
+                record = executor.start(record, target)
+            except LedgerConflictError:
+                record = ctx.ledger.get(record.key) or record
+        views.append(_view(record))
+    return {**summary, "status": "accepted", "exports": views}
+
+
+def cancel_export(ctx: ExportContext, request: CancelExport) -> dict[str, Any]:
+    """Cancel the image's exports: CancelTask for running ones, a ledger mark for queued ones."""
+    prefix = f"export/{request.region}/{request.image_id}/"
+    views = []
+    for record in ctx.ledger.scan(prefix):
+        if request.format not in (None, target_of(record).image_format) or not record.is_active:
+            continue
+        if record.state is State.STARTED:
+            if record.cloud_id is None:
+                views.append({**_view(record), "note": "being started right now; cancel again in a minute"})
+                continue
+            ctx.ecs.cancel_task(request.region, record.cloud_id)
+        record = ctx.ledger.transition(record.key, record, state=State.CANCELLED, reason="cancelled by request")
+        views.append(_view(record))
+    return {"action": "cancel_export", "region": request.region, "image_id": request.image_id,
+            "status": "cancelled" if views else "nothing_to_cancel", "exports": views}
