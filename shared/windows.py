@@ -94,8 +94,8 @@ class Window(BaseModel):
     @classmethod
     def _valid_time(cls, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
-            # YAML 1.1 reads an unquoted 01:00 as the base-60 integer 60.
-            raise ValueError('HH:MM must be a quoted string (write "01:00"; unquoted YAML reads a number)')
+            # YAML 1.1 reads an unquoted 22:00 as the base-60 integer 1320 (01:00 stays a string).
+            raise ValueError('HH:MM must be a quoted string (write "22:00"; YAML reads unquoted 22:00 as a number)')
         if isinstance(value, str):
             _parse_hhmm(value)
         return value
