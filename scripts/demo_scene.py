@@ -25,6 +25,24 @@ copy_rules:
 """
 
 
+EXPORT_BUCKET = "relay-exports-hz"
+
+EXPORT_POLICY_YAML = POLICY_YAML + """\
+# Archive app- images to OSS as qcow2, at night in Shanghai, two at a time.
+windows:
+  - {name: night, start: "01:00", end: "05:00", timezone: Asia/Shanghai}
+export_rules:
+  - name: archive
+    source_regions: [cn-hangzhou]
+    match: {name_regex: "^app-"}
+    bucket: {cn-hangzhou: relay-exports-hz}
+    oss_prefix: archive
+    format: qcow2
+    window: night
+    max_concurrent: 2
+"""
+
+
 def seed() -> dict[str, Any]:
     """The emulator seed of the demo scene."""
     return {
@@ -40,6 +58,7 @@ def seed() -> dict[str, Any]:
         ],
         "instances": [{"region": SOURCE, "instance_id": "i-bp1demo000001", "image_id": "m-bp1demoweb0001"}],
         "kms_keys": [{"region": "ap-southeast-1", "key_id": "key-sg-1"}],
+        "buckets": [{"region": SOURCE, "name": EXPORT_BUCKET}],
     }
 
 
