@@ -4,6 +4,11 @@ tea-openapi raises `ClientException` (4xx), `ServerException` (5xx), `Throttling
 `x-acs-retry-after` header) with `.code`, `.status_code` and `.request_id`; a transport failure is an
 `UnretryableException` (alibaba-api.md §7.4). Messages are rebuilt from code and message only: the
 SDK's own `str()` embeds the response, and a transport error can embed a URL, so neither is passed on.
+
+oss2 raises `OssError` subclasses with `.status`, `.code`, `.message`, `.request_id` (§7.5); a negative
+status is client-side (-2 `RequestError`: transport; -3 `InconsistentError`: CRC mismatch). Its
+`details` can hold the StringToSign (which carries the STS token on v1), so only code and message
+are read, never `str(exc)`, `details` or `headers`.
 """
 from __future__ import annotations
 
@@ -36,6 +41,18 @@ _CONFLICT_CODES = frozenset(
 _AUTH_PREFIXES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "NoPermission", "InvalidSecurityToken")
 _RETRYABLE_5XX = frozenset({"InternalError", "ServiceUnavailable", "UnknownError"})
 _URL = re.compile(r"https?://\S+")
+
+# OSS answers throttling with 503 and these codes; they are back-off signals, not outages.
+_OSS_THROTTLING = frozenset(
+    {"SlowDown", "QpsLimitExceeded", "RequestRateLimitExceeded", "DownloadTrafficRateLimitExceeded",
+     "UploadTrafficRateLimitExceeded", "TooManyRequests"}
+)
+_OSS_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchUpload", "NotFound"})
+_OSS_CONFLICT = frozenset({"FileAlreadyExists", "PreconditionFailed", "ObjectNotAppendable", "Conflict"})
+_OSS_AUTH = frozenset(
+    {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidSecurityToken",
+     "SecurityTokenExpired", "RequestTimeTooSkewed"}
+)
 
 
 def classify(code: str, status: int | None, message: str, request_id: str | None) -> CloudError:
@@ -73,3 +90,54 @@ def translate(exc: BaseException) -> CloudError:
     return ServiceUnavailableError(
         f"transport error ({kind}): the endpoint did not answer", code="TransportError", retryable=True
     )
+
+
+def translate_oss(exc: BaseException) -> CloudError:
+    """Map an ``oss2`` exception to a `CloudError` by ``.status`` and ``.code`` (callers `raise … from exc`).
+
+    Examples
+    --------
+    >>> class E(Exception): status, code, message, request_id = 409, "FileAlreadyExists", "exists", "R1"
+    >>> type(translate_oss(E())).__name__
+    'CloudConflictError'
+    """
+    if isinstance(exc, CloudError):
+        return exc
+    status = getattr(exc, "status", None)
+    if not isinstance(status, int):
+        return translate(exc)  # not an oss2 error at all (a bug in our code path, or a raw socket error)
+    if status < 0:
+        return _oss_client_side(exc, status)
+    code = str(getattr(exc, "code", "") or "") or _code_for_status(status)
+    message = _URL.sub("<url>", str(getattr(exc, "message", "") or ""))
+    text = f"{code}: {message}" if message else code
+    kwargs: dict[str, Any] = {"code": code, "status": status, "request_id": getattr(exc, "request_id", None) or None}
+    if code in _OSS_THROTTLING or code.startswith("Throttling") or status == 429:
+        return ThrottledError(text, retryable=True, **kwargs)
+    if status >= 500:
+        return ServiceUnavailableError(text, retryable=True, **kwargs)
+    if code in _OSS_NOT_FOUND or status == 404:
+        return ResourceNotFoundError(text, **kwargs)
+    if code in _OSS_CONFLICT or status in (409, 412):
+        return CloudConflictError(text, **kwargs)
+    if code in _OSS_AUTH or status == 403:
+        return CloudAuthError(text, **kwargs)
+    return InvalidCloudRequestError(text, **kwargs)
+
+
+def _code_for_status(status: int) -> str:
+    # HEAD answers carry no body; oss2 leaves the code empty when x-oss-err is absent too.
+    return {404: "NotFound", 409: "Conflict", 403: "AccessDenied"}.get(status, f"HTTP{status}")
+
+
+def _oss_client_side(exc: BaseException, status: int) -> CloudError:
+    kind = type(exc).__name__
+    if status == -2:  # RequestError wraps a requests exception whose text names the URL: never copied
+        return ServiceUnavailableError(
+            f"transport error ({kind}): the endpoint did not answer", code="TransportError", retryable=True
+        )
+    if status == -3:  # the body's CRC64 did not match: a corrupted transfer, worth another try
+        return ServiceUnavailableError(
+            "response failed its CRC64 check", code="InconsistentError", retryable=True
+        )
+    return InvalidCloudRequestError(f"oss2 refused the request before sending ({kind})", code="ClientError")

@@ -41,6 +41,14 @@ def _sqlite_from_url(url: str) -> LedgerStore:
     return SqliteStore(url[len("sqlite:///") :])
 
 
+def _oss_from_url(url: str) -> LedgerStore:
+    # Imported on first use: the OSS store pulls in oss2 through shared.clouds.oss, which a
+    # function on SQLite or memory must not pay for at cold start.
+    from shared.ledger.store.oss import open_oss_store
+
+    return open_oss_store(url)
+
+
 STORE_FACTORIES: dict[str, Callable[[str], LedgerStore]] = {
     "memory": lambda _url: MemoryStore(),
     "sqlite": _sqlite_from_url,
@@ -50,6 +58,9 @@ STORE_FACTORIES: dict[str, Callable[[str], LedgerStore]] = {
 def register_store(scheme: str, factory: Callable[[str], LedgerStore]) -> None:
     """Plug a backend in by URL scheme (e.g. ``oss`` from ``shared/clouds``)."""
     STORE_FACTORIES[scheme] = factory
+
+
+register_store("oss", _oss_from_url)
 
 
 def open_store(url: str) -> LedgerStore:
@@ -91,6 +102,24 @@ def check_transition(current: Record, new_state: State, *, force: bool = False) 
     if force and current.state in FINAL_STATES and new_state is State.PENDING:
         return
     raise LedgerTransitionError(f"{current.key}: {current.state.value} -> {new_state.value} is not allowed")
+
+
+def lease_of(record: Record, now: dt.datetime) -> tuple[str | None, dt.datetime | None]:
+    """(owner, expiry) of the live lease on ``record`` at ``now``; (None, expiry-or-None) if none is live.
+
+    A lease without a parseable expiry counts as lapsed: a record must never be stuck forever.
+    """
+    owner = record.data.get("lease_owner")
+    raw = record.data.get("lease_expires_at")
+    try:
+        expires = dt.datetime.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        expires = None
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.timezone.utc)
+    if owner and expires is not None and expires > now:
+        return str(owner), expires
+    return None, expires
 
 
 class Ledger:
@@ -151,6 +180,76 @@ class Ledger:
         new = Record.model_validate(merged)
         return self.store.replace(new, expected_version=expected.version)
 
+    # -- leases: who is working on an in-progress record ----------------------------------------
+    #
+    # Why: some cloud calls have no ClientToken (ExportImage, CreateRepoSyncTask). An invocation
+    # that claimed such a record and then crashed leaves it PENDING/STARTED with nobody driving
+    # it. A lease (``data.lease_owner`` + ``data.lease_expires_at``) says how long the claimer is
+    # presumed alive; once it lapses, a reconcile tick calls ``take_over`` to resume the work
+    # (first looking for the task the crashed invocation may have started). Both are plain
+    # compare-and-set transitions, so they work on every store that implements ``replace``:
+    # of N racers reading the same version, exactly one wins and the rest get a conflict.
+
+    def claim(
+        self, key: str, expected: Record, *, owner: str, lease_seconds: float, now: dt.datetime | None = None
+    ) -> Record:
+        """Take (or renew) the lease on an in-progress record by compare-and-set on ``expected``.
+
+        Raises ``LedgerConflictError`` if another owner holds a live lease or someone wrote
+        first, ``LedgerTransitionError`` if the record is not in progress.
+
+        Examples
+        --------
+        >>> ledger = Ledger(open_store("memory://"))
+        >>> rec, _ = ledger.ensure(Record(key="export/cn-hangzhou/m-1/RAW", kind="export"))
+        >>> ledger.claim(rec.key, rec, owner="req-1", lease_seconds=300).data["lease_owner"]
+        'req-1'
+        """
+        now = now or self._clock()
+        if not expected.is_active:
+            raise LedgerTransitionError(f"{key}: cannot claim a {expected.state.value} record")
+        holder, _ = lease_of(expected, now)
+        if holder is not None and holder != owner:
+            raise LedgerConflictError(f"{key}: leased by {holder}")
+        return self._lease(key, expected, owner, lease_seconds, now)
+
+    def take_over(
+        self, key: str, *, owner: str, lease_seconds: float, now: dt.datetime | None = None
+    ) -> Record:
+        """Resume an in-progress record whose lease has lapsed (or that never had one).
+
+        Reads the record and compare-and-sets a new lease on the version it read. Raises
+        ``LedgerConflictError`` when the record is missing or not in progress, the lease is
+        still live (even our own: renew with ``claim``), or another racer took over first.
+        Called by the reconcile tick, e.g. for an ExportImage a crashed invocation claimed.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> ledger = Ledger(open_store("memory://"))
+        >>> rec, _ = ledger.ensure(Record(key="export/cn-hangzhou/m-1/RAW", kind="export"))
+        >>> t0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+        >>> _ = ledger.claim(rec.key, rec, owner="crashed", lease_seconds=60, now=t0)
+        >>> later = t0 + dt.timedelta(seconds=61)
+        >>> ledger.take_over(rec.key, owner="tick-2", lease_seconds=60, now=later).data["lease_owner"]
+        'tick-2'
+        """
+        now = now or self._clock()
+        current = self.store.get(key)
+        if current is None:
+            raise LedgerConflictError(f"{key}: no such record to take over")
+        if not current.is_active:
+            raise LedgerConflictError(f"{key}: {current.state.value}, not in progress")
+        holder, expires = lease_of(current, now)
+        if holder is not None:
+            raise LedgerConflictError(f"{key}: lease of {holder} is live until {expires.isoformat() if expires else '?'}")
+        return self._lease(key, current, owner, lease_seconds, now)
+
+    def _lease(self, key: str, expected: Record, owner: str, lease_seconds: float, now: dt.datetime) -> Record:
+        expires = now + dt.timedelta(seconds=lease_seconds)
+        data = {**expected.data, "lease_owner": owner, "lease_expires_at": expires.isoformat()}
+        return self.transition(key, expected, data=data, updated_at=now)
+
     def get(self, key: str) -> Record | None:
         """The record for ``key``, or None."""
         return self.store.get(key)
@@ -183,6 +282,7 @@ __all__ = [
     "check_transition",
     "copy_key",
     "event_key",
+    "lease_of",
     "open_store",
     "register_store",
 ]
