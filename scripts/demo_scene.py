@@ -62,6 +62,17 @@ def seed() -> dict[str, Any]:
     }
 
 
+def export_images() -> list[dict[str, Any]]:
+    """Images for the export batch: five to archive, one Windows image ECS cannot export."""
+    images: list[dict[str, Any]] = [
+        {"region": SOURCE, "image_id": f"m-bp1arch{i:07d}", "name": f"app-release-{i}", "size_gib": 40 + 20 * i}
+        for i in range(1, 6)
+    ]
+    images.append({"region": SOURCE, "image_id": "m-bp1archwin0001", "name": "app-win-2022", "size_gib": 60,
+                   "os_type": "windows", "platform": "Windows Server 2022"})
+    return images
+
+
 def create_image_event(region: str, image_id: str, name: str, event_id: str | None = None) -> bytes:
     """An EventBridge delivery of ActionTrail `ecs:ActionTrail:ApiCall` for CreateImage (§4.1, §4.3)."""
     envelope = {

@@ -13,11 +13,11 @@ import threading
 from typing import Any
 
 from shared.config import Settings, credentials_from, get_settings
+from shared.exports.service import ExportContext
 from shared.ledger import Ledger, open_store
 from shared.ledger.record import utcnow
 from shared.logs import ROOT_LOGGER
 from shared.policy import Policy, load_policy
-from shared.exports.service import ExportContext
 from shared.replication.service import CopyContext
 from shared.runtime import Deadline
 

@@ -19,7 +19,14 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from shared.clouds._clients import cached_client, openapi_config
 from shared.clouds._errors import translate
 from shared.clouds._retry import RetryPolicy, call_with_retry
-from shared.clouds.ecs_types import ALL_IMAGE_STATUSES, CopyImageSpec, ExportImageSpec, ExportTask, Image, Instance
+from shared.clouds.ecs_types import (
+    ALL_IMAGE_STATUSES,
+    CopyImageSpec,
+    ExportImageSpec,
+    ExportTask,
+    Image,
+    Instance,
+)
 from shared.config import Credentials
 from shared.runtime import Deadline
 
