@@ -1,7 +1,8 @@
 """Request authentication: ACS3-HMAC-SHA256 (SDK default) and RPC v1 HMAC-SHA1 (``signature_algorithm='v2'``).
 
-The two checkers are the verified ones of alibaba-api.md §7.7, typed and made total (a malformed header is
-a mismatch, never a crash). STS tokens (``x-acs-security-token`` / ``SecurityToken``) are accepted without
+The checkers are the verified ones of alibaba-api.md §7.7, typed and made total (a malformed header is
+a mismatch, never a crash). The OSS checkers (``verify_oss_v1`` for ``oss2.Auth``/``StsAuth``,
+``verify_oss_v4`` for ``oss2.AuthV4``) live here too; ``emulator.oss.auth`` maps their failures to OSS errors. STS tokens (``x-acs-security-token`` / ``SecurityToken``) are accepted without
 checking: the emulator has no STS.
 
 UNCONFIRMED: a request with neither scheme gets 400 ``MissingAuthorization``.
@@ -13,7 +14,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from emulator.core.errors import (
     InvalidAccessKeyIdError,
@@ -56,6 +57,81 @@ def verify_rpc_v1(method: str, raw_target: str, form_body: bytes, secret: str) -
         digest = hmac.new((secret + "&").encode(), sts.encode(), hashlib.sha1).digest()
         return hmac.compare_digest(base64.b64encode(digest).decode(), sig)
     except (KeyError, ValueError, UnicodeDecodeError):
+        return False
+
+
+# oss2.auth.ProviderAuth._subresource_key_set (2.19.1): only these query keys are signed by the v1 signer.
+OSS_SUBRESOURCES: frozenset[str] = frozenset(
+    """response-content-type response-content-language response-cache-control logging response-content-encoding
+    acl uploadId uploads partNumber group link delete website location objectInfo objectMeta response-expires
+    response-content-disposition cors lifecycle restore qos referer stat bucketInfo append position
+    security-token live comp status vod startTime endTime x-oss-process symlink callback callback-var tagging
+    encryption versions versioning versionId policy requestPayment x-oss-traffic-limit qosInfo asyncFetch
+    x-oss-request-payer sequential inventory inventoryId continuation-token worm wormId wormExtend
+    replication replicationLocation replicationProgress transferAcceleration cname metaQuery""".split()
+)
+
+
+def verify_oss_v1(method: str, raw_target: str, headers: Mapping[str, str], secret: str) -> bool:
+    """Return True when an ``OSS <ak>:<signature>`` header (oss2 ``Auth``/``StsAuth``) matches (§7.7)."""
+    h = {k.lower(): v for k, v in headers.items()}
+    try:
+        u = urlsplit(raw_target)
+        res = unquote(u.path)
+        sub = sorted((k, v) for k, v in parse_qsl(u.query, keep_blank_values=True) if k in OSS_SUBRESOURCES)
+        if sub:
+            res += "?" + "&".join(f"{k}={v}" if v else k for k, v in sub)
+        xo = "".join(f"{k}:{v}\n" for k, v in sorted((k, v) for k, v in h.items() if k.startswith("x-oss-")))
+        date = h.get("x-oss-date") or h.get("date", "")
+        sts = "\n".join([method, h.get("content-md5", ""), h.get("content-type", ""), date, xo + res])
+        digest = hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()
+        return hmac.compare_digest(base64.b64encode(digest).decode(), h["authorization"].split(":", 1)[1])
+    except (KeyError, IndexError, ValueError):
+        return False
+
+
+def _v4(s: str, keep_slash: bool) -> str:
+    """URI-encode as the OSS v4 signer does (unreserved kept, ``/`` kept in the path)."""
+    return "".join(
+        c
+        if (c.isascii() and (c.isalnum() or c in "_-~.")) or (keep_slash and c == "/")
+        else "".join(f"%{b:02X}" for b in c.encode())
+        for c in s
+    )
+
+
+def oss_v4_parts(authorization: str) -> dict[str, str]:
+    """Split ``OSS4-HMAC-SHA256 Credential=…, Signature=…[, AdditionalHeaders=…]`` into its fields."""
+    rest = authorization[len("OSS4-HMAC-SHA256 ") :]
+    return dict(p.strip().split("=", 1) for p in rest.split(",") if "=" in p)
+
+
+def verify_oss_v4(method: str, raw_target: str, headers: Mapping[str, str], secret: str) -> bool:
+    """Return True when an ``OSS4-HMAC-SHA256`` header (oss2 ``AuthV4`` with ``region=``) matches (§7.7)."""
+    h = {k.lower(): v for k, v in headers.items()}
+    try:
+        parts = oss_v4_parts(h["authorization"])
+        _ak, date, region, product, _ = parts["Credential"].split("/")
+        addl = parts.get("AdditionalHeaders", "")
+        addl_set = set(filter(None, addl.split(";")))
+        u = urlsplit(raw_target)
+        pairs = sorted((_v4(k, False), _v4(v, False)) for k, v in parse_qsl(u.query, keep_blank_values=True))
+        cq = "&".join(f"{k}={v}" if v else k for k, v in pairs)
+        ch = "".join(
+            f"{k}:{v}\n"
+            for k, v in sorted(h.items())
+            if k.startswith("x-oss-") or k in ("content-type", "content-md5") or k in addl_set
+        )
+        payload = h.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD")
+        creq = f"{method}\n{_v4(unquote(u.path), True)}\n{cq}\n{ch}\n{addl}\n{payload}"
+        scope = f"{date}/{region}/{product}/aliyun_v4_request"
+        sts = f"OSS4-HMAC-SHA256\n{h['x-oss-date']}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+        key = hmac.new(("aliyun_v4" + secret).encode(), date.encode(), hashlib.sha256).digest()
+        for part in (region, product, "aliyun_v4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, parts["Signature"])
+    except (KeyError, ValueError):
         return False
 
 

@@ -1,8 +1,14 @@
-"""API dispatch: pick the service by API version, authenticate, inject faults, run the action, log it.
+"""API dispatch: pick the service, authenticate, inject faults, run the action, log it.
 
-Services plug in through :class:`Service` and are keyed by their API version (``x-acs-version`` header for
-the ACS3 signer, ``Version`` parameter for v1), because ECS and CR share path ``/`` (alibaba-api.md §7.2).
-The action comes from ``x-acs-action`` first and ``Action`` second, like moto's ``_get_action``.
+Two kinds of services plug in:
+
+* RPC services (:class:`Service`: ECS, later CR) are keyed by their API version (``x-acs-version`` header for
+  the ACS3 signer, ``Version`` parameter for v1), because ECS and CR share path ``/`` (alibaba-api.md §7.2).
+  The action comes from ``x-acs-action`` first and ``Action`` second, like moto's ``_get_action``.
+* HTTP services (:class:`HttpService`: OSS, later FC) claim a request through ``matches(request)`` and answer
+  it whole (their own signature scheme, error format, content type and raw body). They are asked in
+  registration order before the RPC lookup, so a more specific one (FC's ROA paths) must be registered
+  before a catch-all one (OSS claims every request that is not ``POST /`` RPC).
 
 Every API call, including auth failures and injected faults, is appended to the request log.
 """
@@ -14,7 +20,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -65,17 +71,42 @@ class HttpRequest:
     params: dict[str, str]
 
 
+JSON = "application/json;charset=utf-8"
+
+
 @dataclass
 class HttpResponse:
-    """Status, headers and a JSON body."""
+    """Status, headers and a body: JSON (``body``) unless ``raw`` bytes are given with their content type.
+
+    A ``Content-Length`` in ``headers`` wins over the payload length (HEAD answers report the object size
+    without sending it).
+    """
 
     status: int
-    body: Any
+    body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    content_type: str = JSON
 
     def encode(self) -> bytes:
-        """Serialize the body as UTF-8 JSON."""
+        """Return the raw bytes, or serialize the body as UTF-8 JSON."""
+        if self.raw is not None:
+            return self.raw
         return json.dumps(self.body, ensure_ascii=False).encode()
+
+
+@runtime_checkable
+class HttpService(Protocol):
+    """A service with its own wire protocol (OSS): it claims requests and answers them whole."""
+
+    name: str
+
+    def matches(self, request: HttpRequest) -> bool:
+        """Return True when this service answers ``request``."""
+
+    def handle(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, dict[str, Any]]:
+        """Answer ``request`` (state lock held); return the response and the request-log fields
+        ``region, action, code, params`` (``status``, ``request_id``, ``time`` and ``service`` are added)."""
 
 
 def new_request_id() -> str:
@@ -99,7 +130,8 @@ class Dispatcher:
 
     def __init__(self, state: State, services: list[Service]) -> None:
         self.state = state
-        self.services: dict[str, Service] = {s.version: s for s in services}
+        self.http_services: list[HttpService] = [s for s in services if isinstance(s, HttpService)]
+        self.services: dict[str, Service] = {s.version: s for s in services if not isinstance(s, HttpService)}
 
     def _header(self, request: HttpRequest, name: str) -> str | None:
         """Case-insensitive header lookup."""
@@ -107,6 +139,9 @@ class Dispatcher:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one API call; never raises."""
+        for http_service in self.http_services:
+            if http_service.matches(request):
+                return self._handle_http(http_service, request)
         params = Params(request.params)
         action = self._header(request, "x-acs-action") or params.get_str("Action")
         version = self._header(request, "x-acs-version") or params.get_str("Version")
@@ -134,6 +169,28 @@ class Dispatcher:
                     "status": response.status,
                     "code": code,
                     "params": params.business(),
+                    "request_id": request_id,
+                    "time": self.state.clock.now(),
+                }
+            )
+            return response
+
+    def _handle_http(self, service: HttpService, request: HttpRequest) -> HttpResponse:
+        """Answer a request claimed by an HTTP service and log it like an RPC call."""
+        request_id = new_request_id()
+        latency = self.state.faults.config.latency_ms
+        if latency:
+            time.sleep(latency / 1000.0)
+        with self.state.lock:
+            response, entry = service.handle(request, request_id)
+            self.state.requests.append(
+                {
+                    "service": service.name,
+                    "region": entry.get("region"),
+                    "action": entry.get("action"),
+                    "status": response.status,
+                    "code": entry.get("code"),
+                    "params": entry.get("params", {}),
                     "request_id": request_id,
                     "time": self.state.clock.now(),
                 }

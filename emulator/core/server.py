@@ -17,14 +17,20 @@ from emulator.core.control import PREFIX, Control
 from emulator.core.dispatch import Dispatcher, HttpRequest, HttpResponse
 from emulator.core.state import State
 from emulator.ecs.urls import EcsService
+from emulator.oss.urls import OssService
 
 if TYPE_CHECKING:
     from emulator.core.dispatch import Service
 
 
 def default_services(state: State) -> list[Service]:
-    """The registry of emulated services; later issues append CR, FC and OSS here."""
-    return [EcsService(state)]
+    """The registry of emulated services; later issues append CR and FC here.
+
+    OSS is an HTTP service (it claims every request that is not RPC ``POST /``), so a later ROA service (FC)
+    must be listed before it. ECS writes exported images through the OSS backend.
+    """
+    oss = OssService(state)
+    return [EcsService(state, oss.backend), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -59,13 +65,15 @@ class _Handler(BaseHTTPRequestHandler):
         return HttpRequest(self.command, self.path, dict(self.headers.items()), body, params)
 
     def _send(self, response: HttpResponse) -> None:
-        """Write a JSON response with Content-Length."""
+        """Write the response with its content type and one Content-Length."""
         payload = response.encode()
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Type", response.content_type)
+        length = next((v for k, v in response.headers.items() if k.lower() == "content-length"), None)
+        self.send_header("Content-Length", length if length is not None else str(len(payload)))
         for key, value in response.headers.items():
-            self.send_header(key, value)
+            if key.lower() != "content-length":
+                self.send_header(key, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)

@@ -20,6 +20,7 @@ from emulator.core.state import parse_iso
 
 if TYPE_CHECKING:
     from emulator.core.state import State
+    from emulator.oss.models import OssBackend
 
 ID_PREFIXES: dict[str, str] = {
     "cn-hangzhou": "bp1",
@@ -133,6 +134,8 @@ class Instance:
 
 class BackendBase:
     """State shared by the mixins, plus lookups and the region checks."""
+
+    oss: OssBackend | None = None  # where ExportImage writes its files (set by EcsService)
 
     def __init__(self, state: State) -> None:
         self.state = state

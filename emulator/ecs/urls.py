@@ -18,6 +18,7 @@ from emulator.ecs.seed import EcsSeed
 if TYPE_CHECKING:
     from emulator.core.params import Params
     from emulator.core.state import State
+    from emulator.oss.models import OssBackend
 
 VERSION = "2014-05-26"
 
@@ -42,8 +43,9 @@ class EcsService:
     host_id = "ecs.aliyuncs.com"
     seed_model: type[BaseModel] = EcsSeed
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, oss: OssBackend | None = None) -> None:
         self.backend = EcsBackend(state)
+        self.backend.oss = oss
         self.responses = EcsResponses(self.backend)
 
     def reset(self) -> None:
