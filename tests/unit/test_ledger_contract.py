@@ -1,10 +1,17 @@
-"""One contract for every ledger store (memory, SQLite), plus the Ledger state machine."""
+"""One contract for every ledger store (memory, SQLite, OSS on the emulator), plus the Ledger logic.
+
+The OSS store runs the real oss2 SDK against a session-scoped emulator; each test gets its own
+key prefix in one seeded bucket, so tests never see each other's records.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,17 +19,55 @@ from shared.errors import ConfigError, LedgerConflictError, LedgerTransitionErro
 from shared.ledger import Ledger, LedgerStore, MemoryStore, SqliteStore, open_store
 from shared.ledger.record import Record, State, copy_key, event_key
 
+if TYPE_CHECKING:
+    from emulator import Emulator
+
 KEY = copy_key("cn-hangzhou", "m-abc", "cn-beijing")
+BUCKET = "relay-state"
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], LedgerStore]]:
-    """A factory: memory gives one shared store; SQLite gives a new connection to one file."""
-    opened: list[LedgerStore] = []
-    shared = MemoryStore()
+@pytest.fixture(scope="session")
+def oss_emulator() -> Iterator[Emulator]:
+    """One emulator for the OSS-backed parameter, with the ledger bucket seeded."""
+    from emulator import Emulator
+
+    with Emulator(port=0) as emu:
+        emu.control.seed({"buckets": [{"region": "cn-hangzhou", "name": BUCKET}]})
+        yield emu
+
+
+def _oss_factory(request: pytest.FixtureRequest) -> Callable[[], LedgerStore]:
+    from shared.clouds._retry import RetryPolicy
+    from shared.clouds.oss import OssGateway
+    from shared.config import Credentials
+    from shared.ledger.store.oss import OssStore
+
+    emu = request.getfixturevalue("oss_emulator")
+    prefix = f"ledger-{uuid.uuid4().hex[:12]}"
+    creds = Credentials(access_key_id="test-ak", access_key_secret="test-secret")
 
     def factory() -> LedgerStore:
-        store: LedgerStore = shared if request.param == "memory" else SqliteStore(tmp_path / "l.db")
+        # A new gateway and store per handle, as two FC instances would have.
+        gateway = OssGateway.connect(creds, endpoint=emu.url, retry=RetryPolicy(base_seconds=0.001))
+        return OssStore(gateway, BUCKET, prefix, region="cn-hangzhou")
+
+    return factory
+
+
+@pytest.fixture(params=["memory", "sqlite", "oss"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], LedgerStore]]:
+    """A factory: memory gives one shared store; SQLite a new connection to one file; OSS a new client."""
+    opened: list[LedgerStore] = []
+    shared = MemoryStore()
+    new_oss = _oss_factory(request) if request.param == "oss" else None
+
+    def factory() -> LedgerStore:
+        store: LedgerStore
+        if new_oss is not None:
+            store = new_oss()
+        else:
+            store = shared if request.param == "memory" else SqliteStore(tmp_path / "l.db")
         opened.append(store)
         return store
 
@@ -253,6 +298,125 @@ def test_by_state(ledger: Ledger) -> None:
     assert started == [a.key]
     assert len(active) == 2
     assert len(list(ledger.by_state("copy/"))) == 2
+
+
+# ---- leases: claim and take-over, on every store ----
+
+
+def _race(n: int, attempt: Callable[[int], Record]) -> tuple[list[int], list[int]]:
+    """Run ``attempt(i)`` in ``n`` threads released together; returns (winners, losers)."""
+    wins: list[int] = []
+    losses: list[int] = []
+    barrier = threading.Barrier(n)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            attempt(i)
+            wins.append(i)
+        except LedgerConflictError:
+            losses.append(i)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return wins, losses
+
+
+def _claimed(make_store: Callable[[], LedgerStore], state: State = State.STARTED) -> Record:
+    """A record claimed at T0 for 60 s by an invocation that then crashed."""
+    ledger = Ledger(make_store())
+    rec, _ = ledger.ensure(_record(kind="export"))
+    if state is not rec.state:
+        rec = ledger.transition(KEY, rec, state=state)
+    return ledger.claim(KEY, rec, owner="crashed", lease_seconds=60, now=T0)
+
+
+@pytest.mark.parametrize("racers", [2, 8])
+def test_take_over_of_an_expired_lease_has_exactly_one_winner(
+    make_store: Callable[[], LedgerStore], racers: int
+) -> None:
+    # GIVEN a STARTED record whose lease lapsed at T0+60
+    claimed = _claimed(make_store)
+    later = T0 + dt.timedelta(seconds=61)
+    ledgers = [Ledger(make_store()) for _ in range(racers)]
+    # WHEN every racer tries to take it over at once
+    wins, losses = _race(racers, lambda i: ledgers[i].take_over(KEY, owner=f"tick-{i}", lease_seconds=60, now=later))
+    # THEN exactly one wins, and the record names it with a fresh lease
+    assert len(wins) == 1 and len(losses) == racers - 1
+    final = ledgers[0].get(KEY)
+    assert final is not None and final.version == claimed.version + 1
+    assert final.data["lease_owner"] == f"tick-{wins[0]}"
+    assert final.data["lease_expires_at"] == (later + dt.timedelta(seconds=60)).isoformat()
+    assert final.state is State.STARTED
+
+
+def test_a_live_lease_is_taken_over_by_nobody_until_it_expires(make_store: Callable[[], LedgerStore]) -> None:
+    claimed = _claimed(make_store, State.PENDING)
+    ledgers = [Ledger(make_store()) for _ in range(4)]
+    # WHEN racers try while the lease is live (T0+59 < T0+60)
+    live = T0 + dt.timedelta(seconds=59)
+    wins, losses = _race(4, lambda i: ledgers[i].take_over(KEY, owner=f"tick-{i}", lease_seconds=60, now=live))
+    # THEN nobody takes over and the record is untouched
+    assert wins == [] and len(losses) == 4
+    assert ledgers[0].get(KEY) == claimed
+    # WHEN the lease has expired THEN one racer takes over
+    expired = T0 + dt.timedelta(seconds=60)
+    wins, losses = _race(4, lambda i: ledgers[i].take_over(KEY, owner=f"tick-{i}", lease_seconds=60, now=expired))
+    assert len(wins) == 1 and len(losses) == 3
+    final = ledgers[0].get(KEY)
+    assert final is not None and final.data["lease_owner"] == f"tick-{wins[0]}" and final.state is State.PENDING
+
+
+def test_take_over_needs_an_in_progress_record(ledger: Ledger) -> None:
+    with pytest.raises(LedgerConflictError):
+        ledger.take_over(KEY, owner="tick", lease_seconds=60, now=T0)  # no record at all
+    rec, _ = ledger.ensure(_record())
+    ledger.transition(KEY, rec, state=State.DONE)
+    with pytest.raises(LedgerConflictError):
+        ledger.take_over(KEY, owner="tick", lease_seconds=60, now=T0)
+
+
+def test_a_record_without_a_lease_can_be_taken_over(ledger: Ledger) -> None:
+    rec, _ = ledger.ensure(_record())
+    taken = ledger.take_over(KEY, owner="tick", lease_seconds=30, now=T0)
+    assert taken.data["lease_owner"] == "tick" and taken.version == rec.version + 1
+
+
+def test_claim_refuses_a_live_lease_of_another_owner_and_renews_our_own(ledger: Ledger) -> None:
+    rec, _ = ledger.ensure(_record(data={"rule": "web"}))
+    mine = ledger.claim(KEY, rec, owner="a", lease_seconds=60, now=T0)
+    assert mine.data == {"rule": "web", "lease_owner": "a", "lease_expires_at": "2024-01-01T00:01:00+00:00"}
+    with pytest.raises(LedgerConflictError):
+        ledger.claim(KEY, mine, owner="b", lease_seconds=60, now=T0 + dt.timedelta(seconds=30))
+    renewed = ledger.claim(KEY, mine, owner="a", lease_seconds=60, now=T0 + dt.timedelta(seconds=30))
+    assert renewed.data["lease_expires_at"] == "2024-01-01T00:01:30+00:00"
+    # a claim on a stale version loses the compare-and-set like any transition
+    with pytest.raises(LedgerConflictError):
+        ledger.claim(KEY, mine, owner="a", lease_seconds=60, now=T0)
+    done = ledger.transition(KEY, renewed, state=State.DONE)
+    with pytest.raises(LedgerTransitionError):
+        ledger.claim(KEY, done, owner="a", lease_seconds=60, now=T0)
+
+
+def test_open_store_oss_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.config import reset_settings
+    from shared.ledger.store.oss import OssStore
+
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "test-ak")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "test-secret")
+    monkeypatch.setenv("FC_REGION", "cn-shanghai")
+    reset_settings()
+    try:
+        store = open_store("oss://relay-state/ledger/")
+        assert isinstance(store, OssStore)
+        assert (store.bucket, store.root, store.region) == ("relay-state", "ledger/", "cn-shanghai")
+        explicit = open_store("oss://relay-state/x?region=cn-beijing")
+        assert isinstance(explicit, OssStore) and explicit.region == "cn-beijing"
+    finally:
+        reset_settings()
 
 
 # ---- SQLite across connections and processes ----
