@@ -250,3 +250,78 @@ class PagingParameterError(EmulatorError):
 
     def __init__(self, name: str, detail: str) -> None:
         super().__init__(f"InvalidParameter.{name}", 400, f"The specified parameter {name} {detail}.")
+
+
+# --- ExportImage and tasks (alibaba-api.md §1.5, §1.6) ---------------------------------------------------
+
+
+class ImageNotSupportedError(EmulatorError):
+    """The image cannot be exported (encrypted snapshots 400; Windows / Marketplace 403, UNCONFIRMED)."""
+
+    code = "ImageNotSupported"
+    status = 400
+    message = "The specified image is not supported to export."
+
+
+class InvalidImageDiskAmountOrSizeError(EmulatorError):
+    """More than 4 data disks, or a data disk over 500 GiB (400)."""
+
+    code = "InvalidImage.DiskAmountOrSize"
+    status = 400
+    message = "The data disk amount or size of the specified image exceeds the export limit."
+
+
+class ImageIsExportingError(EmulatorError):
+    """The image already has an export in progress (403)."""
+
+    code = "ImageIsExporting"
+    status = 403
+    message = "The specified image is exporting."
+
+
+class ConcurrentQuotaExceedExportImageError(EmulatorError):
+    """The region already runs ``export_slots`` exports (403)."""
+
+    code = "ConcurrentQuotaExceed.ExportImage"
+    status = 403
+    message = "The concurrent export image tasks exceed the quota."
+
+
+class InvalidOssBucketNotFoundError(EmulatorError):
+    """The bucket does not exist or is in another region than the image (400)."""
+
+    code = "InvalidOSSBucket.NotFound"
+    status = 400
+    message = "The specified OSS bucket does not exist in the region of the image."
+
+
+class InvalidOssPrefixMalformedError(EmulatorError):
+    """``OSSPrefix`` is not 1–30 letters or digits (400, UNCONFIRMED code)."""
+
+    code = "InvalidOSSPrefix.Malformed"
+    status = 400
+    message = "The specified OSSPrefix is wrongly formed: 1 to 30 letters or digits."
+
+
+class InvalidImageFormatNotSupportedError(EmulatorError):
+    """``ImageFormat`` is not raw/vhd/qcow2/vdi/vmdk (400, UNCONFIRMED code)."""
+
+    code = "InvalidImageFormat.NotSupported"
+    status = 400
+    message = "The specified ImageFormat is not supported."
+
+
+class InvalidTaskIdNotFoundError(EmulatorError):
+    """The task does not exist in the region (400)."""
+
+    code = "InvalidTaskId.NotFound"
+    status = 400
+    message = "The specified TaskId does not exist."
+
+
+class IncorrectTaskStatusError(EmulatorError):
+    """CancelTask on a task that is no longer Processing (403, UNCONFIRMED)."""
+
+    code = "IncorrectTaskStatus"
+    status = 403
+    message = "The current status of the task does not support this operation."

@@ -3,20 +3,25 @@
 * ``models_base``: data classes (Image, Disk, CopyJob, Instance), ids, lookups;
 * ``models_images``: seeding, DescribeImages, DeleteImage, DescribeInstances;
 * ``models_copy``: CopyImage, CancelCopyImage, the copy scheduler on the virtual clock;
-* ``models_tags``: TagResources, UntagResources, ListTagResources.
+* ``models_tags``: TagResources, UntagResources, ListTagResources;
+* ``models_export``: ExportImage, DescribeTaskAttribute, DescribeTasks, CancelTask (files written to OSS).
 
 Methods raise typed errors from ``emulator.ecs.exceptions`` and never touch HTTP.
 """
 
 from __future__ import annotations
 
-from emulator.ecs.models_base import CopyJob, Disk, Image, Instance
+from emulator.ecs.models_base import CopyJob, Disk, ExportTask, Image, Instance
 from emulator.ecs.models_copy import CopyMixin, CopyRequest
+from emulator.ecs.models_export import ExportMixin, ExportRequest, TaskFilter
 from emulator.ecs.models_images import ImageFilter, ImagesMixin
 from emulator.ecs.models_tags import TagsMixin
 
-__all__ = ["CopyJob", "CopyRequest", "Disk", "EcsBackend", "Image", "ImageFilter", "Instance"]
+__all__ = [
+    "CopyJob", "CopyRequest", "Disk", "EcsBackend", "ExportRequest", "ExportTask", "Image", "ImageFilter",
+    "Instance", "TaskFilter",
+]
 
 
-class EcsBackend(CopyMixin, ImagesMixin, TagsMixin):
+class EcsBackend(CopyMixin, ExportMixin, ImagesMixin, TagsMixin):
     """All ECS state of one emulator (one account), keyed by region inside each resource."""

@@ -93,6 +93,8 @@ class Image:
     kms_key_id: str = ""
     copy: CopyJob | None = None
     ready_at: float | None = None
+    marketplace: bool = False
+    product_code: str = ""
 
     @property
     def copying(self) -> bool:
@@ -118,6 +120,41 @@ class Image:
         if self.copy is not None:
             return (self.copy.started_at or self.creation_time), self.copy.end()
         return self.creation_time, self.ready_at
+
+
+@dataclass
+class ExportTask:
+    """An ExportImage task (``t-…``); ``status`` Processing → Finished | Failed | Cancelled."""
+
+    task_id: str
+    region: str
+    image_id: str
+    bucket: str
+    prefix: str
+    image_format: str
+    role_name: str
+    objects: list[tuple[str, int]]  # (object key, declared size in bytes), one per disk
+    creation_time: float
+    seq: int
+    duration: float
+    status: str = "Processing"
+    finished_time: float | None = None
+    error_code: str = ""
+    error_msg: str = ""
+
+    @property
+    def end(self) -> float:
+        """The virtual time the export completes."""
+        return self.creation_time + self.duration
+
+    def progress(self, now: float) -> int:
+        """Whole percent done (100 only once Finished or Failed at the end)."""
+        if self.status in ("Finished", "Failed"):
+            return 100
+        at = now if self.status == "Processing" else (self.finished_time or now)
+        if self.duration <= 0:
+            return 0
+        return max(0, min(99, math.floor((at - self.creation_time) / self.duration * 100)))
 
 
 @dataclass
@@ -147,6 +184,7 @@ class BackendBase:
         self.instances: dict[str, Instance] = {}
         self.kms_keys: set[tuple[str, str]] = set()
         self.client_tokens: dict[tuple[str, str, str, str], tuple[dict[str, str], dict[str, str]]] = {}
+        self.tasks: dict[str, ExportTask] = {}
         self._seq = 0
         self._settled_at = self.state.clock.now()
 
@@ -175,6 +213,13 @@ class BackendBase:
         """Return the images of ``region`` newest first."""
         found = [i for i in self.images.values() if i.region == region]
         return sorted(found, key=lambda i: (i.creation_time, i.seq), reverse=True)
+
+    def exporting(self, image: Image) -> bool:
+        """Return True while an ExportImage task of the image is Processing."""
+        return any(
+            t.image_id == image.image_id and t.region == image.region and t.status == "Processing"
+            for t in self.tasks.values()
+        )
 
     def in_use(self, image: Image) -> bool:
         """Return True when an instance in the image's region runs it."""

@@ -5,7 +5,8 @@ UNCONFIRMED choices:
 * DescribeImages ``ImageId`` accepts a comma-separated list; ``ImageName`` is a case-sensitive substring
   match; ``Tag.N`` with only a Key matches any value; sort is newest ``CreationTime`` first.
 * ``ImageOwnerAlias`` empty → system + self + others (marketplace excluded, per the SDK doc-comment).
-* DeleteImage rule order: ownership (403 ``Forbidden``), copy in progress, shared, in use, DryRun. A missing
+* DeleteImage rule order: ownership (403 ``Forbidden``), export in progress (403 ``ImageIsExporting``),
+  copy in progress, shared, in use, DryRun. A missing
   image is ignored (200) even with DryRun.
 * Seeding an ``image_id`` that already exists replaces it.
 """
@@ -97,6 +98,8 @@ class ImagesMixin(BackendBase):
             disks=disks,
             shared_with=list(s.shared_with),
             is_copied=s.is_copied,
+            marketplace=s.marketplace,
+            product_code=s.product_code,
             ready_at=self.now + s.ready_after_seconds if s.status == "Creating" else None,
         )
 
@@ -132,6 +135,8 @@ class ImagesMixin(BackendBase):
             return
         if image.owner_id != self.state.account_id:
             raise exc.ForbiddenError()
+        if self.exporting(image):
+            raise exc.ImageIsExportingError()
         if image.copying:
             raise exc.ImageCopyingError()
         if image.shared_with:

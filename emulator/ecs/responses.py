@@ -12,11 +12,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.core.errors import InvalidParameterError
 from emulator.core.params import Params
 from emulator.core.regions import region_for
-from emulator.core.state import iso_z
+from emulator.core.state import iso_z, parse_iso
 from emulator.ecs import exceptions as exc
-from emulator.ecs.models import CopyRequest, EcsBackend, Image, ImageFilter, Instance
+from emulator.ecs.models import (
+    CopyRequest,
+    EcsBackend,
+    ExportRequest,
+    ExportTask,
+    Image,
+    ImageFilter,
+    Instance,
+    TaskFilter,
+)
 from emulator.ecs.models_tags import validate_tags
 
 MAX_PAGE = 100
@@ -65,7 +75,7 @@ def image_to_wire(image: Image, now: float, in_use: bool) -> dict[str, Any]:
         "IsSupportIoOptimized": True,
         "Usage": "instance" if in_use else "none",
         "Usable": image.status == "Available",
-        "ProductCode": "",
+        "ProductCode": image.product_code,
         "ResourceGroupId": "",
         "LicenseType": "",
         "LoginAsNonRootSupported": False,
@@ -105,6 +115,55 @@ def instance_to_wire(instance: Instance) -> dict[str, Any]:
         "ZoneId": f"{instance.region}-a",
         "CreationTime": iso_z(instance.creation_time),
     }
+
+
+def task_minute(epoch: float | None) -> str:
+    """Task times are ``yyyy-MM-ddTHH:mmZ`` (alibaba-api.md §1.6); "" when absent."""
+    return "" if epoch is None else iso_z(epoch)[:16] + "Z"
+
+
+_OPERATION_STATUS = {"Processing": "Processing", "Finished": "Success", "Failed": "Failed", "Cancelled": "Cancelled"}
+
+
+def task_to_wire(task: ExportTask, now: float) -> dict[str, Any]:
+    """Render DescribeTaskAttribute for an export task."""
+    items = [{"Name": "OSSBucket", "Value": task.bucket}]
+    items += [{"Name": "OSSObject", "Value": key} for key, _ in task.objects]
+    items.append({"Name": "ImageFormat", "Value": task.image_format})
+    return {
+        "RegionId": task.region,
+        "TaskId": task.task_id,
+        "TaskAction": "ExportImage",
+        "TaskStatus": task.status,
+        "TaskProcess": f"{task.progress(now)}%",
+        "SupportCancel": "true" if task.status == "Processing" else "false",
+        "TotalCount": 1,
+        "SuccessCount": 1 if task.status == "Finished" else 0,
+        "FailedCount": 1 if task.status == "Failed" else 0,
+        "CreationTime": task_minute(task.creation_time),
+        "FinishedTime": task_minute(task.finished_time),
+        "OperationProgressSet": {
+            "OperationProgress": [
+                {
+                    "OperationStatus": _OPERATION_STATUS[task.status],
+                    "ErrorCode": task.error_code,
+                    "ErrorMsg": task.error_msg,
+                    "RelatedItemSet": {"RelatedItem": items},
+                }
+            ]
+        },
+    }
+
+
+def _time_param(params: Params, name: str) -> float | None:
+    """Parse an ISO-8601 UTC time parameter."""
+    value = params.get_str(name)
+    if value is None:
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise InvalidParameterError(name, "must be an ISO-8601 UTC time") from None
 
 
 class EcsResponses:
@@ -252,3 +311,68 @@ class EcsResponses:
             "PageSize": max_results,
             "Instances": {"Instance": [instance_to_wire(i) for i in page]},
         }
+
+    def export_image(self, params: Params) -> dict[str, Any]:
+        """ExportImage: a task ``t-…`` that writes one object per disk into the bucket when it finishes."""
+        req = ExportRequest(
+            region=params.required("RegionId"),
+            image_id=params.required("ImageId"),
+            bucket=params.required("OSSBucket"),
+            prefix=params.get_str("OSSPrefix"),
+            image_format=params.get_str("ImageFormat"),
+            role_name=params.get_str("RoleName"),
+            dry_run=params.get_bool("DryRun"),
+        )
+        task = self.backend.export_image(req)
+        return {"RegionId": task.region, "TaskId": task.task_id}
+
+    def describe_task_attribute(self, params: Params) -> dict[str, Any]:
+        """DescribeTaskAttribute of an export task."""
+        task = self.backend.task_in(params.required("RegionId"), params.required("TaskId"))
+        return task_to_wire(task, self.backend.now)
+
+    def describe_tasks(self, params: Params) -> dict[str, Any]:
+        """DescribeTasks with TaskIds / TaskAction / TaskStatus / ResourceIds.N / time filters and paging."""
+        region = params.required("RegionId")
+        page_number = params.get_int("PageNumber", 1)
+        if page_number < 1:
+            raise exc.PagingParameterError("PageNumber", "must be at least 1")
+        page_size = _page_size(params, "PageSize", 10)
+        f = TaskFilter(
+            region=region,
+            task_ids=params.csv("TaskIds"),
+            action=params.get_str("TaskAction"),
+            status=params.get_str("TaskStatus"),
+            resource_ids=params.indexed("ResourceIds") or None,
+            start=_time_param(params, "StartTime"),
+            end=_time_param(params, "EndTime"),
+        )
+        tasks = self.backend.describe_tasks(f)
+        page = tasks[(page_number - 1) * page_size : page_number * page_size]
+        now = self.backend.now
+        return {
+            "RegionId": region,
+            "TotalCount": len(tasks),
+            "PageNumber": page_number,
+            "PageSize": page_size,
+            "TaskSet": {
+                "Task": [
+                    {
+                        "TaskId": t.task_id,
+                        "TaskAction": "ExportImage",
+                        "TaskStatus": t.status,
+                        "TaskProcess": f"{t.progress(now)}%",
+                        "SupportCancel": "true" if t.status == "Processing" else "false",
+                        "CreationTime": task_minute(t.creation_time),
+                        "FinishedTime": task_minute(t.finished_time),
+                        "ResourceId": t.image_id,
+                    }
+                    for t in page
+                ]
+            },
+        }
+
+    def cancel_task(self, params: Params) -> dict[str, Any]:
+        """CancelTask of a Processing export."""
+        self.backend.cancel_task(params.required("RegionId"), params.required("TaskId"))
+        return {}

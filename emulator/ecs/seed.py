@@ -3,7 +3,8 @@
 Defaults (UNCONFIRMED, emulator choices): ``name`` = the image id, ``size_gib`` 40, ``status`` Available,
 ``os_type`` linux, ``platform`` CentOS, ``architecture`` x86_64, one system disk ``/dev/xvda`` of
 ``size_gib``, owner = the seeded account (alias ``self``; another owner id defaults to alias ``others``),
-``creation_time`` = the virtual now, ``ready_after_seconds`` 600 for a ``Creating`` image.
+``creation_time`` = the virtual now, ``ready_after_seconds`` 600 for a ``Creating`` image. ``marketplace``
+(bool) or a non-empty ``product_code`` marks an image derived from a Marketplace image (ExportImage refuses it).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class SeedImage(StrictModel):
     creation_time: str | None = None
     ready_after_seconds: float = Field(default=600, ge=0)
     is_copied: bool = False
+    marketplace: bool = False
+    product_code: str = ""
 
 
 class SeedInstance(StrictModel):

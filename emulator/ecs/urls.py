@@ -32,6 +32,10 @@ ACTIONS: dict[str, Callable[[EcsResponses, Params], dict[str, Any]]] = {
     "UntagResources": EcsResponses.untag_resources,
     "ListTagResources": EcsResponses.list_tag_resources,
     "DescribeInstances": EcsResponses.describe_instances,
+    "ExportImage": EcsResponses.export_image,
+    "DescribeTaskAttribute": EcsResponses.describe_task_attribute,
+    "DescribeTasks": EcsResponses.describe_tasks,
+    "CancelTask": EcsResponses.cancel_task,
 }
 
 
@@ -61,8 +65,9 @@ class EcsService:
         self.backend.apply_ecs_seed(_ecs_part(seed))
 
     def settle(self, now: float) -> None:
-        """Advance copies and seeded Creating images to ``now``."""
+        """Advance copies, seeded Creating images and exports to ``now``."""
         self.backend.settle(now)
+        self.backend.settle_exports(now)
 
     def call(self, action: str, params: Params) -> dict[str, Any]:
         """Route ``action`` to its response method."""

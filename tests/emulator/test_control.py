@@ -153,7 +153,13 @@ def test_seeded_account_owns_the_images(ecs: Client, control: EmulatorControl) -
 
 
 def test_config_partial_update_and_validation(control: EmulatorControl) -> None:
-    assert control.configure(image_quota=3) == {"copy_slots": 5, "copy_gib_per_minute": 20.0, "image_quota": 3}
+    assert control.configure(image_quota=3) == {
+        "copy_slots": 5,
+        "copy_gib_per_minute": 20.0,
+        "image_quota": 3,
+        "export_slots": 2,
+        "export_gib_per_minute": 10.0,
+    }
     with pytest.raises(EmulatorControlError) as info:
         control.configure(copy_slots=0)
     assert info.value.status == 400
