@@ -8,6 +8,7 @@ from pathlib import Path
 
 from emulator import Emulator
 from emulator.ecs.urls import ACTIONS
+from emulator.oss.urls import ACTIONS as OSS_ACTIONS
 
 HERE = Path(__file__).parent
 PACKAGE = HERE.parents[1] / "emulator"
@@ -21,6 +22,24 @@ def test_every_ecs_action_is_called_through_the_sdk() -> None:
     sources = "".join(p.read_text() for p in HERE.glob("test_*.py") if p.name != "test_meta.py")
     missing = [a for a in ACTIONS if f".{_snake(a)}(" not in sources]
     assert missing == []
+
+
+# The oss2 call that exercises each emulated OSS operation.
+OSS_SDK_CALLS = {
+    "PutObject": ".put_object(",
+    "GetObject": ".get_object(",
+    "HeadObject": ".head_object(",
+    "GetObjectMeta": ".object_exists(",
+    "DeleteObject": ".delete_object(",
+    "ListObjects": ".list_objects(",
+    "ListObjectsV2": ".list_objects_v2(",
+}
+
+
+def test_every_oss_operation_is_called_through_oss2() -> None:
+    sources = "".join(p.read_text() for p in HERE.glob("test_*.py") if p.name != "test_meta.py")
+    assert set(OSS_ACTIONS) == set(OSS_SDK_CALLS)
+    assert [a for a, call in OSS_SDK_CALLS.items() if call not in sources] == []
 
 
 def test_emulator_imports_no_sdk() -> None:
