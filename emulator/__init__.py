@@ -1,4 +1,4 @@
-"""Local Alibaba Cloud emulator for image-relay (ECS today; CR, FC, OSS plug into the same core).
+"""Local Alibaba Cloud emulator for image-relay (ECS and OSS today; CR and FC plug into the same core).
 
 Public API::
 
