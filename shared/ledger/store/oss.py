@@ -216,7 +216,10 @@ class OssStore(LedgerStore):
         return sorted(found)
 
     def _list(self, prefix: str, delimiter: str) -> list[ObjectInfo]:
-        return self._io(lambda: list(self.objects.iter_objects(self.region, self.bucket, prefix, delimiter)))
+        found: list[ObjectInfo] = self._io(
+            lambda: list(self.objects.iter_objects(self.region, self.bucket, prefix, delimiter))
+        )
+        return found
 
     # -- helpers ------------------------------------------------------------------------------------
 
