@@ -27,7 +27,8 @@ from scripts.invoke import FUNCTIONS, invoke
 
 console = Console(width=120)
 RUNS = 5
-SDK_FOR = {"image_created": "alibabacloud_ecs20140526.client", "reconcile": "alibabacloud_ecs20140526.client"}
+SDK_FOR = {"image_created": "alibabacloud_ecs20140526.client", "reconcile": "alibabacloud_ecs20140526.client",
+           "export_batch": "alibabacloud_ecs20140526.client, oss2"}
 
 
 def import_seconds(module: str, runs: int = RUNS) -> float:
@@ -133,9 +134,69 @@ def bench_calls(n_images: int = 50) -> None:
     console.print(f"ratio naive / image-relay: {naive[0] / relay[0]:.1f}x fewer calls with region scans")
 
 
+def bench_exports(n_images: int = 200, size_gib: int = 40, gib_per_minute: float = 10.0,
+                  tick_minutes: int = 5) -> None:
+    """Exports completed per night window for a large batch, against what the limit allows at most."""
+    import datetime as dt
+
+    work = Path(tempfile.mkdtemp(prefix="image-relay-bench-x-"))
+    policy = scene.EXPORT_POLICY_YAML.replace(scene.POLICY_YAML, "copy_rules: []\n")
+    (work / "policy.yml").write_text(policy)
+    window_minutes, limit = 240, 2
+    per_export = size_gib / gib_per_minute
+    ceiling = limit * int(window_minutes // per_export)
+    rows = []
+    with Emulator(port=0) as emu:
+        os.environ.update({"IMAGE_RELAY_POLICY": str(work / "policy.yml"), "IMAGE_RELAY_ENDPOINT": emu.url,
+                           "IMAGE_RELAY_STATE": f"sqlite:///{work / 'exports.db'}"})
+        _reset()
+        emu.control.seed({**scene.seed(), "images": [
+            {"region": scene.SOURCE, "image_id": f"m-bp1bx{i:06d}", "name": f"app-bx-{i:06d}", "size_gib": size_gib}
+            for i in range(n_images)]})
+        emu.control.configure(export_gib_per_minute=gib_per_minute)
+        night = dt.datetime(2026, 11, 21, 17, 0, tzinfo=dt.timezone.utc)  # 01:00 Asia/Shanghai
+        done_before = 0
+        for window in range(1, 10):
+            at = night + dt.timedelta(days=window - 1)
+            for _ in range(window_minutes // tick_minutes):
+                invoke("export_batch", scene.timer_event(at.strftime("%Y-%m-%dT%H:%M:%SZ")))
+                emu.control.advance(tick_minutes * 60)
+                at += dt.timedelta(minutes=tick_minutes)
+            invoke("reconcile", scene.timer_event())  # the window closed; finish what still runs
+            emu.control.advance(3600)
+            invoke("reconcile", scene.timer_event())
+            done = sum(1 for c in emu.control.requests() if c["action"] == "ExportImage" and c["status"] == 200)
+            finished = _finished_exports(work)
+            rows.append((window, finished - done_before, done))
+            done_before = finished
+            if finished >= n_images:
+                break
+            emu.control.advance(20 * 3600 - 3600)
+    table = Table(title=f"exports per night window: {n_images} images x {size_gib} GiB at {gib_per_minute:g} GiB/min, "
+                        f"max_concurrent {limit}, ticks every {tick_minutes} min", title_justify="left")
+    for column in ("window", "exports completed", "ExportImage calls so far", "most the limit allows",
+                   "completed / most"):
+        table.add_column(column)
+    for window, completed, calls in rows:
+        table.add_row(str(window), str(completed), str(calls), str(ceiling), f"{completed / ceiling:.2f}")
+    console.print(table)
+
+
+def _finished_exports(work: Path) -> int:
+    from shared.ledger import Ledger, open_store
+    from shared.ledger.record import State
+
+    ledger = Ledger(open_store(f"sqlite:///{work / 'exports.db'}"))
+    try:
+        return sum(1 for r in ledger.scan("export/") if r.state is State.DONE)
+    finally:
+        ledger.close()
+
+
 def main() -> None:
     bench_imports()
     bench_calls()
+    bench_exports()
 
 
 if __name__ == "__main__":

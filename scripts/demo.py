@@ -69,9 +69,7 @@ def export_rows(state_url: str) -> list[dict[str, object]]:
             target = record.data["target"]
             rows.append({
                 "image": f"{target['image_name']} {target['image_id']}",
-                "format": target["image_format"],
                 "task": record.cloud_id or "-",
-                "progress": f"{record.data.get('process') or 0}%",
                 "state": record.state.value,
                 "manifest / reason": record.data.get("manifest") or record.reason or "",
             })
@@ -82,10 +80,10 @@ def export_rows(state_url: str) -> list[dict[str, object]]:
 
 def exports_table(rows: list[dict[str, object]], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("image", "format", "task", "progress", "state", "manifest / reason"):
+    for column in ("image", "task", "state", "manifest / reason"):
         table.add_column(column, no_wrap=True)
     for row in rows:
-        table.add_row(*(str(row[c]) for c in ("image", "format", "task", "progress", "state", "manifest / reason")))
+        table.add_row(*(str(row[c]) for c in ("image", "task", "state", "manifest / reason")))
     return table
 
 
@@ -103,13 +101,15 @@ def export_part(emu: Emulator, work: Path, state_url: str) -> None:
         result = json.loads(invoke("export_batch", scene.timer_event(at.strftime("%Y-%m-%dT%H:%M:%SZ"))))
         local = at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%H:%M")
         rows = export_rows(state_url)
-        console.print(exports_table(rows, f"export_batch at {local} Asia/Shanghai: {result['status']}, "
-                                          f"{result['api_calls']} API calls"))
+        states = {s: sum(1 for r in rows if r["state"] == s) for s in ("PENDING", "STARTED", "DONE", "FAILED")}
+        console.print(f"export_batch at {local} Asia/Shanghai: {result['status']:<15} "
+                      f"api_calls={result['api_calls']:<3} " + " ".join(f"{k}={v}" for k, v in states.items()))
         if rows and all(r["state"] in ("DONE", "FAILED") for r in rows):
             break
         emu.control.advance(1800)
         invoke("reconcile", scene.timer_event())
         at += dt.timedelta(minutes=30)
+    console.print(exports_table(rows, "exports after the night's batch"))
     done = [r for r in rows if r["state"] == "DONE"]
     console.print(f"{len(done)} images exported with a manifest beside their files in oss://{scene.EXPORT_BUCKET}; "
                   "the Windows image was skipped with the reason ECS would have given, without calling it.")

@@ -199,3 +199,19 @@ def test_lost_export_response_is_adopted_not_repeated(xworld):
     assert len({r.cloud_id for r in records}) == 2
     ran = [c for c in xworld.calls("ExportImage") if c["status"] == 200 or c["code"] == "ServiceUnavailable"]
     assert len({c["params"]["ImageId"] for c in ran}) == 2
+
+
+def test_existing_object_fails_the_export_and_is_left_intact(xworld):
+    request = {"action": "export", "region": "cn-hangzhou", "image_id": "m-bp1demoweb0001"}
+    (export,) = xworld.invoke("export_batch", json.dumps(request).encode())["exports"]
+    # someone else writes the very object name the export will produce
+    squatter = f"archive_m-bp1demoweb0001_{export['task_id']}.qcow2"
+    oss = _oss(xworld)
+    assert oss.put_if_absent("cn-hangzhou", BUCKET, squatter, b"precious bytes")
+    xworld.emu.control.advance(3600)
+    xworld.tick()
+    (record,) = xworld.ledger().scan("export/cn-hangzhou/m-bp1demoweb0001/")
+    assert record.state.value == "FAILED"
+    assert "IMAGE_ALREADY_EXIST" in record.reason and "never overwrites" in record.reason
+    assert oss.get("cn-hangzhou", BUCKET, squatter) == b"precious bytes"
+    assert not [o for o in oss.iter_objects("cn-hangzhou", BUCKET, "archive_") if o.key.endswith("manifest.json")]
