@@ -41,7 +41,8 @@ def test_the_adapter_check_would_catch_an_offender(tmp_path):
     assert _sdk_imports(bad) == ["alibabacloud_ecs20140526.client", "oss2"]
 
 
-@pytest.mark.parametrize("module", ["functions.image_created.handler", "functions.reconcile.handler"])
+@pytest.mark.parametrize("module", ["functions.image_created.handler", "functions.reconcile.handler",
+                                    "functions.export_batch.handler"])
 def test_handler_import_loads_no_sdk_until_invoked(module):
     code = (f"import sys, {module}; "
             "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('alibabacloud_', 'oss2'))}))")

@@ -259,3 +259,23 @@ def test_image_of_another_account_is_not_copied(world):
     result = world.invoke("image_created", world.event("m-bp1foreign001", "app-x"))
     assert result["status"] == "not_owned"
     assert world.calls("CopyImage") == []
+
+
+def test_the_whole_copy_flow_runs_on_the_oss_ledger(world):
+    # GIVEN production's ledger: a version chain per record in an OSS bucket
+    world.emu.control.seed({"buckets": [{"region": "cn-hangzhou", "name": "relay-state"}]})
+    world.monkeypatch.setenv("IMAGE_RELAY_STATE", "oss://relay-state/ledger?region=cn-hangzhou")
+    world.monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "test-ak")
+    world.monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "test-secret")
+    from shared.config import reset_settings
+
+    reset_settings()
+    # WHEN the same event arrives twice and reconcile runs
+    event = world.event(WEB, event_id="evt-oss-ledger")
+    assert world.invoke("image_created", event)["status"] == "accepted"
+    assert world.invoke("image_created", event)["status"] == "duplicate"
+    world.run_until_settled()
+    # THEN one copy per region, and the ledger lives in the bucket
+    _one_copy_per_target(world, WEB)
+    keys = [c["params"]["key"] for c in world.calls("PutObject", 200)]
+    assert any(k.startswith(f"ledger/copy/cn-hangzhou/{WEB}/cn-beijing/v") for k in keys)
