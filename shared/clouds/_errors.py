@@ -74,6 +74,18 @@ def classify(code: str, status: int | None, message: str, request_id: str | None
     return InvalidCloudRequestError(text, **kwargs)
 
 
+def business_error(code: str, message: str, request_id: str | None) -> CloudError:
+    """An HTTP 200 answer with `IsSuccess: false` (Container Registry, alibaba-api.md §3).
+
+    CR's business codes are UPPER_SNAKE (`REPO_NOT_EXIST`); a `…NOT_EXIST` code is a missing
+    resource, anything else an invalid request. Neither is retryable.
+    """
+    if code.upper().endswith(("NOT_EXIST", "NOT_FOUND")):
+        return ResourceNotFoundError(f"{code}: {message}" if message else code, code=code, status=200,
+                                     request_id=request_id)
+    return classify(code, 200, message, request_id)
+
+
 def translate(exc: BaseException) -> CloudError:
     """Map any exception raised by an SDK call to a `CloudError` (callers `raise … from exc`)."""
     if isinstance(exc, CloudError):

@@ -1,0 +1,133 @@
+"""Apply ACR actions: at most one cloud call and one compare-and-set per action.
+
+CreateRepoSyncTask has no ClientToken, so exactly-once rests on the ledger claim (PENDING → STARTED
+by compare-and-set) and, before creating, on ListRepoSyncTask: a live task to the same target is
+adopted rather than duplicated (design.md, cloud-side dedupe as a second guard).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+from shared.acr.planner import AcrAction, CompleteSync, FailSync, RequeueSync, StartSync, TrackSync
+from shared.acr.targets import SyncTarget
+from shared.clouds.acr_types import SYNC_ALIVE, AcrInstance, SyncTask, SyncTaskSpec
+from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
+from shared.ledger import Ledger
+from shared.ledger.record import Record, State
+from shared.logs import get_logger
+from shared.runtime import Deadline
+
+log = get_logger(__name__)
+ADVANCED = "Enterprise_Advanced"
+
+
+class SyncApi(Protocol):
+    """The slice of the CR adapter the executor needs."""
+
+    def get_instance(self, region: str, instance_id: str) -> AcrInstance: ...
+
+    def create_sync_task(self, spec: SyncTaskSpec) -> str: ...
+
+    def iter_sync_tasks(self, region: str, instance_id: str, *, namespace: str | None = None,
+                        repository: str | None = None, tag: str | None = None) -> Iterator[SyncTask]: ...
+
+
+def new_sync_record(target: SyncTarget, now: dt.datetime) -> Record:
+    """The PENDING intent for one target."""
+    return Record(key=target.key, kind="acr", created_at=now, updated_at=now,
+                  data={"target": target.model_dump(mode="json"), "status": None})
+
+
+class SyncExecutor:
+    """Runs ACR actions; `outcomes` counts what happened. Instance editions are looked up once each."""
+
+    def __init__(self, cr: SyncApi, ledger: Ledger, *, now: Callable[[], dt.datetime],
+                 deadline: Deadline | None = None) -> None:
+        self.cr = cr
+        self.ledger = ledger
+        self.now = now
+        self.deadline = deadline
+        self.outcomes: Counter[str] = Counter()
+        self._editions: dict[str, str] = {}
+        self._listed: dict[tuple[str, str, str, str, str], list[SyncTask]] = {}
+
+    def apply(self, actions: Iterable[AcrAction]) -> Counter[str]:
+        """Apply every action until the deadline; the rest waits for the next tick."""
+        for action in actions:
+            if self.deadline is not None and self.deadline.expired():
+                self.outcomes["deferred"] += 1
+                continue
+            try:
+                record = self.ledger.get(action.key)
+                if record is not None:
+                    self._apply_one(record, action)
+            except LedgerConflictError:
+                self.outcomes["lost_race"] += 1
+            except DeadlineExceededError:
+                self.outcomes["deferred"] += 1
+            except CloudError as exc:
+                self.outcomes["cloud_error"] += 1
+                log.warning("acr.action_failed", extra={"key": action.key, **exc.log_fields()})
+        return self.outcomes
+
+    def _apply_one(self, record: Record, action: AcrAction) -> None:
+        if isinstance(action, StartSync):
+            if record.state is State.PENDING:
+                self.start(record, action.target)
+        elif isinstance(action, TrackSync):
+            self._move(record, "tracked", status=action.status)
+        elif isinstance(action, CompleteSync):
+            self._move(record, "done", state=State.DONE, status="SUCCESS")
+        elif isinstance(action, FailSync):
+            self._move(record, "failed_retryable" if action.retry_at else "failed", state=State.FAILED,
+                       reason=action.reason, retryable=action.retry_at is not None,
+                       next_attempt_at=action.retry_at)
+        elif isinstance(action, RequeueSync):
+            self._move(record, "requeued", state=State.PENDING, attempt=record.attempt, next_attempt_at=None)
+
+    def start(self, record: Record, target: SyncTarget) -> Record:
+        """Claim, check the source edition, adopt a live task to this target or create one."""
+        if not self._is_advanced(target):
+            return self._move(record, "failed", state=State.FAILED, reason=(
+                f"source instance {target.source.instance_id} is {self._editions[target.source.instance_id]}; "
+                "only Enterprise_Advanced instances can replicate: upgrade it or change rule " + target.rule))
+        claimed = self._move(record, "claimed", state=State.STARTED, attempt=record.attempt + 1, cloud_id=None)
+        for task in self._existing(target):
+            if task.status in SYNC_ALIVE and target.is_task_for(task):
+                return self._move(claimed, "adopted", cloud_id=task.sync_task_id, status=task.status)
+        try:
+            task_id = self.cr.create_sync_task(target.spec())
+        except CloudError as exc:
+            if exc.retryable:
+                return self._move(claimed, "requeued", state=State.PENDING, attempt=claimed.attempt)
+            return self._move(claimed, "failed", state=State.FAILED,
+                              reason=f"CreateRepoSyncTask refused [{exc.code}]: {exc.message}")
+        log.info("acr.sync_started", extra={"key": record.key, "sync_task_id": task_id})
+        return self._move(claimed, "started", cloud_id=task_id, status="PENDING")
+
+    def _is_advanced(self, target: SyncTarget) -> bool:
+        instance = target.source.instance_id
+        if instance not in self._editions:
+            self._editions[instance] = self.cr.get_instance(target.source.region, instance).specification
+        return self._editions[instance] == ADVANCED
+
+    def _existing(self, target: SyncTarget) -> list[SyncTask]:
+        """The tag's sync tasks, listed once per (repository, tag) for all its targets."""
+        src = target.source
+        key = (src.region, src.instance_id, src.namespace, src.repository, src.tag)
+        if key not in self._listed:
+            self._listed[key] = list(self.cr.iter_sync_tasks(src.region, src.instance_id, namespace=src.namespace,
+                                                             repository=src.repository, tag=src.tag))
+        return self._listed[key]
+
+    def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
+        """Compare-and-set `record`; `status` goes into `data`."""
+        data = dict(record.data)
+        if "status" in changes:
+            data["status"] = changes.pop("status")
+        updated = self.ledger.transition(record.key, record, data=data, updated_at=self.now(), **changes)
+        self.outcomes[outcome] += 1
+        return updated
