@@ -43,6 +43,42 @@ export_rules:
 """
 
 
+ACR_SOURCE = "cri-hzsrc01"
+ACR_TARGETS = (("cri-bjtgt01", "cn-beijing"), ("cri-sgtgt01", "ap-southeast-1"))
+
+ACR_POLICY_YAML = """\
+# Replicate release tags of web/frontend from Hangzhou to Beijing, and to Singapore under mirror/.
+acr_rules:
+  - name: web
+    source: {instance_id: cri-hzsrc01, region: cn-hangzhou}
+    namespaces: [web]
+    repositories: [frontend]
+    tags: {include: '^v\\d+\\.\\d+\\.\\d+', exclude: '-rc'}
+    targets:
+      - {instance_id: cri-bjtgt01, region: cn-beijing}
+      - {instance_id: cri-sgtgt01, region: ap-southeast-1, namespace: mirror}
+    override: false
+"""
+
+
+def acr_seed(old_tags: int = 3) -> dict[str, Any]:
+    """Three EE instances, the web/frontend repository with a few release tags pushed long ago."""
+    return {
+        "acr_instances": [
+            {"region": SOURCE, "instance_id": ACR_SOURCE, "name": "acr-hz", "specification": "Enterprise_Advanced"},
+            {"region": "cn-beijing", "instance_id": "cri-bjtgt01", "name": "acr-bj",
+             "specification": "Enterprise_Standard"},
+            {"region": "ap-southeast-1", "instance_id": "cri-sgtgt01", "name": "acr-sg",
+             "specification": "Enterprise_Basic"},
+        ],
+        "acr_namespaces": [{"instance_id": "cri-bjtgt01", "name": "web"},
+                           {"instance_id": "cri-sgtgt01", "name": "mirror"}],
+        "acr_repos": [{"instance_id": ACR_SOURCE, "namespace": "web", "name": "frontend"}],
+        "acr_tags": [{"instance_id": ACR_SOURCE, "namespace": "web", "repo": "frontend", "tag": f"v1.{i}.0",
+                      "digest": f"sha256:{i:064x}", "size_bytes": 50_000_000 + i} for i in range(old_tags)],
+    }
+
+
 def seed() -> dict[str, Any]:
     """The emulator seed of the demo scene."""
     return {
