@@ -60,11 +60,21 @@ from pydantic import (
     model_validator,
 )
 
+from shared.acr_policy import (
+    AcrAt,
+    AcrInstanceRef,
+    AcrRule,
+    AcrTarget,
+    TagFilter,
+    acr_rule_label,
+    check_acr_graph,
+)
 from shared.errors import ConfigError
 from shared.events.models import is_region
 from shared.windows import Window
 
-__all__ = ["CopyRule", "ExportFormat", "ExportRule", "ImageMatch", "Policy", "Window", "load_policy"]
+__all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "CopyRule", "ExportFormat", "ExportRule", "ImageMatch",
+           "Policy", "TagFilter", "Window", "load_policy"]
 
 MAX_REGEX_LENGTH = 256
 NAME_MAX = 128  # ECS image name: 2-128 characters
@@ -348,12 +358,18 @@ class Policy(BaseModel):
     copy_rules: list[CopyRule] = Field(default_factory=list)
     windows: list[Window] = Field(default_factory=list)
     export_rules: list[ExportRule] = Field(default_factory=list)
+    acr_rules: list[AcrRule] = Field(default_factory=list)  # see shared/acr_policy.py
 
-    @field_validator("copy_rules", "export_rules")
+    @field_validator("copy_rules", "export_rules", "acr_rules")
     @classmethod
     def _unique_names(cls, rules: list[Any]) -> list[Any]:
         _unique_rule_names(rules)
         return rules
+
+    @field_validator("acr_rules")
+    @classmethod
+    def _acr_graph(cls, rules: list[AcrRule]) -> list[AcrRule]:
+        return check_acr_graph(rules)
 
     @field_validator("windows")
     @classmethod
@@ -370,6 +386,7 @@ class Policy(BaseModel):
         defined = {w.name for w in self.windows}
         refs = [("copy_rules", i, r.window) for i, r in enumerate(self.copy_rules)]
         refs += [("export_rules", i, r.window) for i, r in enumerate(self.export_rules)]
+        refs += [("acr_rules", i, r.window) for i, r in enumerate(self.acr_rules)]
         for key, i, window in refs:
             if window is not None and window not in defined:
                 known = ", ".join(sorted(defined)) or "none"
@@ -391,6 +408,10 @@ class Policy(BaseModel):
         """Export rules whose source regions include ``region`` and whose match accepts the image, in order."""
         return [r for r in self.export_rules if region in r.source_regions and r.match.matches(name, tags)]
 
+    def acr_rules_for(self, instance_id: str, namespace: str, repo: str, tag: str) -> list[AcrRule]:
+        """ACR rules whose source is ``instance_id`` and whose filters accept the tag, in order."""
+        return [r for r in self.acr_rules if r.matches(instance_id, namespace, repo, tag)]
+
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
     path = ""
@@ -399,20 +420,27 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return path
 
 
-def _config_error(exc: ValidationError) -> ConfigError:
-    """First pydantic error as a ConfigError whose field is the dotted path."""
+def _config_error(exc: ValidationError, doc: Any = None) -> ConfigError:
+    """First pydantic error as a ConfigError whose field is the dotted path.
+
+    An error under ``acr_rules[i]`` always names the rule (from ``doc``) in its message.
+    """
     errors = exc.errors()
     first = errors[0]
     loc = tuple(first["loc"])
     message = first["msg"]
     cause = (first.get("ctx") or {}).get("error")
-    if isinstance(cause, _At):
+    if isinstance(cause, (_At, AcrAt)):
         loc += cause.loc
         message = str(cause)
     elif message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if first["type"] == "extra_forbidden":
         message = f"unknown key {str(loc[-1])!r}"
+    if len(loc) > 1 and loc[0] == "acr_rules" and isinstance(loc[1], int):
+        label = acr_rule_label(doc, loc[1])
+        if label not in message:
+            message += f" (acr rule {label})"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
     return ConfigError(message, field=_dotted(loc) or None)
@@ -465,4 +493,4 @@ def load_policy(path_or_text: str | os.PathLike[str]) -> Policy:
     try:
         return Policy.model_validate(doc)
     except ValidationError as exc:
-        raise _config_error(exc) from None
+        raise _config_error(exc, doc) from None

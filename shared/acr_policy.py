@@ -1,0 +1,303 @@
+"""ACR EE replication rules (``Policy.acr_rules``): which pushed tags go to which instances.
+
+Re-exported by ``shared.policy``; ``load_policy`` turns every problem into a ``ConfigError``
+whose ``field`` is the dotted path (``acr_rules[1].targets[0].instance_id``) and whose
+message names the rule(s) involved.
+
+Example
+-------
+>>> from shared.policy import load_policy
+>>> policy = load_policy('''
+... acr_rules:
+...   - name: web
+...     source: {instance_id: cri-hzsrc01, region: cn-hangzhou}
+...     namespaces: [web]
+...     tags: {include: '^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$', exclude: '-rc'}
+...     targets:
+...       - {instance_id: cri-bjtgt01, region: cn-beijing}
+...       - {instance_id: cri-sgtgt01, region: ap-southeast-1, namespace: mirror}
+... ''')
+>>> rule = policy.acr_rules_for("cri-hzsrc01", "web", "frontend", "v1.2.3")[0]
+>>> [rule.target_names("web", "frontend", t) for t in rule.targets]
+[('web', 'frontend'), ('mirror', 'frontend')]
+>>> policy.acr_rules_for("cri-hzsrc01", "web", "frontend", "v1.2.3-rc1")
+[]
+
+What is checked here, statically (alibaba-api.md §3)
+-----------------------------------------------------
+* A target must not be the source instance itself. Two instances of one region are fine: the
+  service replicates between instances of the same region too.
+* The service's rule graph: an instance that is a destination in one rule cannot be a source
+  or a destination in another rule (nor twice in one rule).
+* One instance lives in one region: a source instance named in several rules must carry the
+  same region each time.
+* No replication from a public region into a finance or government region. The policy has no
+  region catalogue, so this is a HEURISTIC on the id: a region whose id contains ``-finance-``
+  (``cn-shanghai-finance-1``) or ``-gov-`` (``cn-north-2-gov-1``) is restricted; every other
+  region is public. Restricted-to-restricted is allowed.
+* Renames must not merge repositories: a ``namespace`` rename needs exactly one source
+  namespace, a ``repository`` rename exactly one source repository (otherwise two source
+  repositories would overwrite each other's tags in one target repository).
+
+What is NOT checked here: the source instance must be Advanced edition
+(``Enterprise_Advanced``). The policy does not know editions, so the replicating function checks
+it at run time with ``GetInstance`` (``InstanceSpecification``) before creating any sync task;
+this module exposes nothing for it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from shared.events.acr import is_acr_instance_id, is_acr_name
+from shared.events.models import is_region
+
+__all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "TagFilter"]
+
+MAX_REGEX_LENGTH = 256
+_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_RESTRICTED_MARKERS = ("-finance-", "-gov-")
+
+
+class AcrAt(ValueError):
+    """A ValueError that points below the field it was raised for (``shared.policy`` reads ``loc``)."""
+
+    def __init__(self, message: str, *loc: str | int) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _restricted(region: str) -> bool:
+    """Finance/government region, by the id heuristic documented above."""
+    return any(marker in region for marker in _RESTRICTED_MARKERS)
+
+
+def _region(value: str) -> str:
+    if not is_region(value):
+        raise ValueError(f"not a region id: {value[:80]!r}")
+    return value
+
+
+def _instance(value: str) -> str:
+    if not is_acr_instance_id(value):
+        raise ValueError(f"not an ACR instance id (cri-[a-z0-9]+): {value[:80]!r}")
+    return value
+
+
+def _name(value: str) -> str:
+    if not is_acr_name(value):
+        raise ValueError(f"not a namespace/repository name (lowercase letters, digits, . _ -): {value[:80]!r}")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region)]
+InstanceId = Annotated[str, AfterValidator(_instance)]
+AcrName = Annotated[str, AfterValidator(_name)]
+
+
+def _unique_names(values: list[str] | None, what: str) -> list[str] | None:
+    seen: set[str] = set()
+    for i, value in enumerate(values or []):
+        if value in seen:
+            raise AcrAt(f"duplicate {what} {value!r}", i)
+        seen.add(value)
+    return values
+
+
+class AcrInstanceRef(BaseModel):
+    """An ACR EE instance and the region it lives in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    instance_id: InstanceId
+    region: Region
+
+
+class AcrTarget(AcrInstanceRef):
+    """A destination instance; ``namespace`` / ``repository`` rename the target (None: keep)."""
+
+    namespace: AcrName | None = None
+    repository: AcrName | None = None
+
+
+class TagFilter(BaseModel):
+    """``include`` must match (``re.search``) if given; ``exclude`` must not match if given.
+
+    >>> f = TagFilter(include=r"^v\\d+\\.\\d+\\.\\d+", exclude="-rc")
+    >>> f.matches("v1.2.3"), f.matches("v1.2.3-rc1"), f.matches("latest")
+    (True, False, False)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    include: str | None = Field(default=None, max_length=MAX_REGEX_LENGTH)
+    exclude: str | None = Field(default=None, max_length=MAX_REGEX_LENGTH)
+    _include: re.Pattern[str] | None = PrivateAttr(default=None)
+    _exclude: re.Pattern[str] | None = PrivateAttr(default=None)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except (re.error, RecursionError, OverflowError) as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Compiled once per filter (the validator above proved both compile).
+        self._include = None if self.include is None else re.compile(self.include)
+        self._exclude = None if self.exclude is None else re.compile(self.exclude)
+
+    def matches(self, tag: str) -> bool:
+        if self._include is not None and not self._include.search(tag):
+            return False
+        return self._exclude is None or not self._exclude.search(tag)
+
+
+def _check_rule_name(value: str) -> str:
+    if not _RULE_NAME.match(value):
+        raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
+    return value
+
+
+class AcrRule(BaseModel):
+    """Replicate tags pushed to ``source`` (optionally only some namespaces/repositories/tags) to
+    every target instance. ``namespaces`` / ``repositories`` None means every one; repository
+    names are bare (``frontend``, not ``web/frontend``) and combine with ``namespaces``.
+    ``override`` is CreateRepoSyncTask's ``Override``; ``window`` names a ``Policy.windows`` entry.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str
+    source: AcrInstanceRef
+    namespaces: list[AcrName] | None = Field(default=None, min_length=1)
+    repositories: list[AcrName] | None = Field(default=None, min_length=1)
+    tags: TagFilter = Field(default_factory=TagFilter)
+    targets: list[AcrTarget] = Field(min_length=1)
+    override: bool = False
+    window: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _rule_name(cls, value: str) -> str:
+        return _check_rule_name(value)
+
+    @field_validator("namespaces")
+    @classmethod
+    def _unique_namespaces(cls, value: list[str] | None) -> list[str] | None:
+        return _unique_names(value, "namespace")
+
+    @field_validator("repositories")
+    @classmethod
+    def _unique_repositories(cls, value: list[str] | None) -> list[str] | None:
+        return _unique_names(value, "repository")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> AcrRule:
+        seen: set[str] = set()
+        for j, target in enumerate(self.targets):
+            if target.instance_id == self.source.instance_id:
+                raise AcrAt(
+                    f"acr rule {self.name!r}: target {target.instance_id!r} is the source instance itself",
+                    "targets", j, "instance_id",
+                )
+            if target.instance_id in seen:
+                raise AcrAt(
+                    f"acr rule {self.name!r}: target instance {target.instance_id!r} is listed twice",
+                    "targets", j, "instance_id",
+                )
+            seen.add(target.instance_id)
+            if _restricted(target.region) and not _restricted(self.source.region):
+                raise AcrAt(
+                    f"acr rule {self.name!r}: no replication from public region {self.source.region!r} "
+                    f"into finance/government region {target.region!r}",
+                    "targets", j, "region",
+                )
+            if target.namespace is not None and (self.namespaces is None or len(self.namespaces) != 1):
+                raise AcrAt(
+                    f"acr rule {self.name!r}: a namespace rename needs exactly one source namespace "
+                    "(several would be merged into one)",
+                    "targets", j, "namespace",
+                )
+            if target.repository is not None and (self.repositories is None or len(self.repositories) != 1):
+                raise AcrAt(
+                    f"acr rule {self.name!r}: a repository rename needs exactly one source repository "
+                    "(several would be merged into one)",
+                    "targets", j, "repository",
+                )
+        return self
+
+    def matches(self, instance_id: str, namespace: str, repo: str, tag: str) -> bool:
+        """True when the tag was pushed to this rule's source and passes every filter."""
+        return (
+            instance_id == self.source.instance_id
+            and (self.namespaces is None or namespace in self.namespaces)
+            and (self.repositories is None or repo in self.repositories)
+            and self.tags.matches(tag)
+        )
+
+    def target_names(self, namespace: str, repo: str, target: AcrTarget) -> tuple[str, str]:
+        """(target namespace, target repository) in ``target`` for source ``namespace/repo``.
+
+        ``ValueError`` if ``target`` is not one of this rule's targets.
+        """
+        if target not in self.targets:
+            raise ValueError(f"{target.instance_id!r} is not a target of acr rule {self.name!r}")
+        return (target.namespace or namespace, target.repository or repo)
+
+
+def check_acr_graph(rules: list[AcrRule]) -> list[AcrRule]:
+    """Checks across rules (module docstring); raises ``AcrAt`` located below ``acr_rules``."""
+    sources: dict[str, tuple[int, AcrRule]] = {}
+    for i, rule in enumerate(rules):
+        first = sources.setdefault(rule.source.instance_id, (i, rule))
+        if first[1].source.region != rule.source.region:
+            raise AcrAt(
+                f"acr rules {first[1].name!r} and {rule.name!r} give source instance "
+                f"{rule.source.instance_id!r} different regions ({first[1].source.region!r}, "
+                f"{rule.source.region!r})",
+                i, "source", "region",
+            )
+    destinations: dict[str, AcrRule] = {}
+    for i, rule in enumerate(rules):
+        for j, target in enumerate(rule.targets):
+            where = (i, "targets", j, "instance_id")
+            if target.instance_id in sources:
+                other = sources[target.instance_id][1]
+                raise AcrAt(
+                    f"instance {target.instance_id!r} is a destination of acr rule {rule.name!r} and the "
+                    f"source of acr rule {other.name!r}; a destination instance cannot be a source elsewhere",
+                    *where,
+                )
+            if target.instance_id in destinations:
+                other = destinations[target.instance_id]
+                raise AcrAt(
+                    f"instance {target.instance_id!r} is a destination of acr rule {other.name!r} and of acr "
+                    f"rule {rule.name!r}; a destination instance cannot be a destination elsewhere",
+                    *where,
+                )
+        for target in rule.targets:
+            destinations[target.instance_id] = rule
+    return rules
+
+
+def acr_rule_label(doc: Any, index: int) -> str:
+    """``'web'`` (the rule's name as written) or ``#1`` when the name is missing or not a string."""
+    rules = doc.get("acr_rules") if isinstance(doc, dict) else None
+    rule = rules[index] if isinstance(rules, list) and 0 <= index < len(rules) else None
+    name = rule.get("name") if isinstance(rule, dict) else None
+    return repr(name[:80]) if isinstance(name, str) else f"#{index}"
