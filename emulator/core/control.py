@@ -10,6 +10,7 @@
 * ``GET /_emulator/clock`` → ``{"now","epoch"}``; ``POST {"advance_seconds": N}`` moves virtual time and
   settles every service event by event.
 * ``GET /_emulator/requests``: the API call log, a bare JSON list.
+* any other path is offered to each service implementing ``ControlService`` (CR: ``POST /_emulator/acr/push``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError, create_model
 
-from emulator.core.dispatch import HttpResponse
+from emulator.core.dispatch import ControlService, HttpResponse
 from emulator.core.errors import SeedError
 from emulator.core.state import CoreSeed, EmulatorConfig, FaultConfig, StrictModel, iso_z
 
@@ -97,6 +98,11 @@ class Control:
             return HttpResponse(200, self.clock())
         if method == "GET" and name == "requests":
             return HttpResponse(200, list(self.state.requests))
+        for service in self.services:
+            if isinstance(service, ControlService):
+                answer = service.handle_control(method, name, payload)
+                if answer is not None:
+                    return answer
         return HttpResponse(404, {"Code": "NotFound", "Message": f"no control endpoint {method} {name}"})
 
     def reset(self) -> HttpResponse:

@@ -2,7 +2,7 @@
 
 Two kinds of services plug in:
 
-* RPC services (:class:`Service`: ECS, later CR) are keyed by their API version (``x-acs-version`` header for
+* RPC services (:class:`Service`: ECS, CR) are keyed by their API version (``x-acs-version`` header for
   the ACS3 signer, ``Version`` parameter for v1), because ECS and CR share path ``/`` (alibaba-api.md §7.2).
   The action comes from ``x-acs-action`` first and ``Action`` second, like moto's ``_get_action``.
 * HTTP services (:class:`HttpService`: OSS, later FC) claim a request through ``matches(request)`` and answer
@@ -10,7 +10,15 @@ Two kinds of services plug in:
   registration order before the RPC lookup, so a more specific one (FC's ROA paths) must be registered
   before a catch-all one (OSS claims every request that is not ``POST /`` RPC).
 
-Every API call, including auth failures and injected faults, is appended to the request log.
+A service whose region is not a parameter (CR: no ``RegionId``, the region is the host
+``cr.<region>.aliyuncs.com``) also implements :class:`HostRoutedService`: the dispatcher then asks it for the
+request's region (request log) and runs the action with the whole request.
+
+Targets may be absolute (forward-proxy mode, ``POST http://cr.cn-hangzhou.aliyuncs.com/?…``): routing and the
+signature checkers only use ``urlsplit(target).path`` and ``.query``.
+
+Every API call, including auth failures and injected faults, is appended to the request log. A 200 body with
+``IsSuccess: false`` (CR business failure) is logged with its ``Code`` in ``code``.
 """
 
 from __future__ import annotations
@@ -96,6 +104,25 @@ class HttpResponse:
 
 
 @runtime_checkable
+class HostRoutedService(Protocol):
+    """An RPC service whose region comes from the request (its host), not from ``RegionId`` (CR)."""
+
+    def request_region(self, request: HttpRequest, params: Params) -> str | None:
+        """Return the region logged for ``request``."""
+
+    def handle_request(self, request: HttpRequest, action: str, params: Params) -> dict[str, Any]:
+        """Run ``action`` with the whole request at hand (like ``Service.call``)."""
+
+
+@runtime_checkable
+class ControlService(Protocol):
+    """A service with its own control endpoints (``/_emulator/<service>/…``)."""
+
+    def handle_control(self, method: str, name: str, payload: Any) -> HttpResponse | None:
+        """Answer the control call ``name`` (path after ``/_emulator/``), or None when it is not this one's."""
+
+
+@runtime_checkable
 class HttpService(Protocol):
     """A service with its own wire protocol (OSS): it claims requests and answers them whole."""
 
@@ -154,7 +181,7 @@ class Dispatcher:
             try:
                 body = self._run(request, params, action, service)
                 response = HttpResponse(200, {"RequestId": request_id, **body})
-                code: str | None = None
+                code: str | None = str(body.get("Code")) if body.get("IsSuccess") is False else None
             except EmulatorError as error:
                 host = service.host_id if service else "aliyuncs.com"
                 product = service.name.capitalize() if service else "Unknown"
@@ -164,7 +191,7 @@ class Dispatcher:
             self.state.requests.append(
                 {
                     "service": service.name if service else None,
-                    "region": params.get_str("RegionId"),
+                    "region": self._region(request, params, service),
                     "action": action,
                     "status": response.status,
                     "code": code,
@@ -174,6 +201,12 @@ class Dispatcher:
                 }
             )
             return response
+
+    def _region(self, request: HttpRequest, params: Params, service: Service | None) -> str | None:
+        """The region of the request log: the service's view for host-routed services, else ``RegionId``."""
+        if isinstance(service, HostRoutedService):
+            return service.request_region(request, params)
+        return params.get_str("RegionId")
 
     def _handle_http(self, service: HttpService, request: HttpRequest) -> HttpResponse:
         """Answer a request claimed by an HTTP service and log it like an RPC call."""
@@ -213,7 +246,10 @@ class Dispatcher:
             raise fault
         service.settle(self.state.clock.now())
         try:
-            body = service.call(action, params)
+            if isinstance(service, HostRoutedService):
+                body = service.handle_request(request, action, params)
+            else:
+                body = service.call(action, params)
         except EmulatorError:
             raise
         except Exception as exc:  # a bug in a model must still answer JSON, not kill the connection

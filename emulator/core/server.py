@@ -2,6 +2,9 @@
 
 ``/_emulator/*`` goes to the control plane; every other request is an API call for the dispatcher.
 Parameters are the query string merged with an ``application/x-www-form-urlencoded`` body (§7.2).
+Absolute-form targets (the emulator used as an HTTP forward proxy, §7.6: ``POST http://cr.cn-hangzhou.aliyuncs.com/?…``)
+are accepted everywhere: the control prefix is matched on ``urlsplit(target).path`` and the dispatcher and
+signature checkers read only the path and query of the target.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
+from emulator.acr.urls import AcrService
 from emulator.client import EmulatorControl
 from emulator.core.control import PREFIX, Control
 from emulator.core.dispatch import Dispatcher, HttpRequest, HttpResponse
@@ -24,13 +28,13 @@ if TYPE_CHECKING:
 
 
 def default_services(state: State) -> list[Service]:
-    """The registry of emulated services; later issues append CR and FC here.
+    """The registry of emulated services; a later issue appends FC here.
 
     OSS is an HTTP service (it claims every request that is not RPC ``POST /``), so a later ROA service (FC)
-    must be listed before it. ECS writes exported images through the OSS backend.
+    must be listed before it. ECS writes exported images through the OSS backend. CR is RPC (``2018-12-01``).
     """
     oss = OssService(state)
-    return [EcsService(state, oss.backend), oss]
+    return [EcsService(state, oss.backend), AcrService(state), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,8 +54,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer any method."""
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        if self.path.startswith(PREFIX):
-            response = self.emulator.controller.handle(self.command, self.path, body)
+        path = urlsplit(self.path).path if "://" in self.path.split("?", 1)[0] else self.path
+        if path.startswith(PREFIX):
+            response = self.emulator.controller.handle(self.command, path, body)
         else:
             response = self.emulator.dispatcher.handle(self._api_request(body))
         self._send(response)
