@@ -65,8 +65,14 @@ class EmulatorControl:
         return result
 
     def configure(self, **config: Any) -> dict[str, Any]:
-        """Update tunables (copy_slots, copy_gib_per_minute, image_quota)."""
+        """Update tunables (copy_slots, copy_gib_per_minute, image_quota, acr_sync_seconds, acr_error_rate…)."""
         result: dict[str, Any] = self._call("POST", "config", config)
+        return result
+
+    def acr_push(self, push: dict[str, Any]) -> dict[str, Any]:
+        """Push a CR tag (``{"instance_id", "namespace", "repo", "tag", "digest", "size_bytes"?}``); return the
+        ``cr:Artifact:PushCompleted`` CloudEvent the service would publish."""
+        result: dict[str, Any] = self._call("POST", "acr/push", push)
         return result
 
     def requests(self) -> list[dict[str, Any]]:

@@ -159,6 +159,8 @@ def test_config_partial_update_and_validation(control: EmulatorControl) -> None:
         "image_quota": 3,
         "export_slots": 2,
         "export_gib_per_minute": 10.0,
+        "acr_sync_seconds": 60.0,
+        "acr_error_rate": 0.0,
     }
     with pytest.raises(EmulatorControlError) as info:
         control.configure(copy_slots=0)
