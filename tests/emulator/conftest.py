@@ -1,4 +1,4 @@
-"""Fixtures: one emulator per session on port 0, reset before each test, REAL ECS SDK clients pointed at it.
+"""Fixtures: one emulator per session on port 0, reset before each test, REAL ECS/CR SDK clients pointed at it.
 
 darabonba honours HTTP_PROXY but not NO_PROXY (alibaba-api.md §7.1), so the proxy variables are removed
 for the whole session before any client is built.
@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from alibabacloud_cr20181201.client import Client as CrClient
 from alibabacloud_ecs20140526.client import Client
 from alibabacloud_tea_openapi import models as open_api_models
 
@@ -78,3 +79,38 @@ def any_ecs(request: pytest.FixtureRequest, make_client: ClientFactory) -> Clien
     """The same test with both signature schemes."""
     return make_client(v1=request.param == "v1")
 
+
+
+# --- Container Registry (cr 2018-12-01) ---------------------------------------------------------------------
+
+CrClientFactory = Callable[..., CrClient]
+
+
+@pytest.fixture
+def make_cr(emulator: Emulator) -> CrClientFactory:
+    """Build a real CR client. Default: forward-proxy mode, ``endpoint="cr.<region>.aliyuncs.com"`` with the
+    emulator as ``http_proxy``; ``direct=True`` points ``endpoint`` at the emulator instead."""
+
+    def build(
+        region: str = "cn-hangzhou",
+        v1: bool = False,
+        ak: str = "test-ak",
+        secret: str = "test-secret",
+        direct: bool = False,
+    ) -> CrClient:
+        kwargs: dict[str, Any] = {"signature_algorithm": "v2"} if v1 else {}
+        if direct:
+            kwargs["endpoint"] = emulator.endpoint
+        else:
+            kwargs["endpoint"] = f"cr.{region}.aliyuncs.com"
+            kwargs["http_proxy"] = f"http://127.0.0.1:{emulator.port}"
+        config = open_api_models.Config(access_key_id=ak, access_key_secret=secret, protocol="http", **kwargs)
+        return CrClient(config)
+
+    return build
+
+
+@pytest.fixture
+def cr(make_cr: CrClientFactory) -> CrClient:
+    """Proxy-mode CR client of cn-hangzhou (ACS3)."""
+    return make_cr()
