@@ -439,7 +439,7 @@ def _config_error(exc: ValidationError, doc: Any = None) -> ConfigError:
         message = f"unknown key {str(loc[-1])!r}"
     if len(loc) > 1 and loc[0] == "acr_rules" and isinstance(loc[1], int):
         label = acr_rule_label(doc, loc[1])
-        if label not in message:
+        if not any(f"{lead} {label}" in message for lead in ("rule", "rules", "rule name", "and")):
             message += f" (acr rule {label})"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
