@@ -28,7 +28,7 @@ from scripts.invoke import FUNCTIONS, invoke
 console = Console(width=120)
 RUNS = 5
 SDK_FOR = {"image_created": "alibabacloud_ecs20140526.client", "reconcile": "alibabacloud_ecs20140526.client",
-           "export_batch": "alibabacloud_ecs20140526.client, oss2"}
+           "export_batch": "alibabacloud_ecs20140526.client, oss2", "acr_push": "alibabacloud_cr20181201.client"}
 
 
 def import_seconds(module: str, runs: int = RUNS) -> float:
@@ -193,10 +193,58 @@ def _finished_exports(work: Path) -> int:
         ledger.close()
 
 
+def bench_backfill(n_tags: int = 500) -> None:
+    """CR API calls of a backfill of `n_tags` tags to 3 targets, against a bound derived from the design."""
+    work = Path(tempfile.mkdtemp(prefix="image-relay-bench-acr-"))
+    targets = [("cri-bjtgt01", "cn-beijing"), ("cri-sgtgt01", "ap-southeast-1"), ("cri-shtgt01", "cn-shanghai")]
+    policy = scene.ACR_POLICY_YAML.replace(
+        "      - {instance_id: cri-sgtgt01, region: ap-southeast-1, namespace: mirror}\n",
+        "      - {instance_id: cri-sgtgt01, region: ap-southeast-1, namespace: mirror}\n"
+        "      - {instance_id: cri-shtgt01, region: cn-shanghai}\n")
+    (work / "policy.yml").write_text(policy)
+    seed = scene.acr_seed(old_tags=n_tags)
+    seed["acr_instances"].append({"region": "cn-shanghai", "instance_id": "cri-shtgt01", "name": "acr-sh",
+                                  "specification": "Enterprise_Basic"})
+    seed["acr_namespaces"].append({"instance_id": "cri-shtgt01", "name": "web"})
+    ticks = 0
+    with Emulator(port=0) as emu:
+        os.environ.update({"IMAGE_RELAY_POLICY": str(work / "policy.yml"), "IMAGE_RELAY_ENDPOINT": emu.url,
+                           "IMAGE_RELAY_STATE": f"sqlite:///{work / 'acr.db'}"})
+        _reset()
+        emu.control.seed({**scene.seed(), "regions": [scene.SOURCE, "cn-beijing", "ap-southeast-1", "cn-shanghai"],
+                          **seed})
+        invoke("acr_push", json.dumps({"action": "backfill", "rule": "web"}).encode())
+        while ticks < 200:
+            ticks += 1
+            emu.control.advance(300)
+            summary = json.loads(invoke("reconcile", scene.timer_event()))
+            records = summary.get("acr", {}).get("records", {})
+            if records and not {"PENDING", "STARTED"} & set(records):
+                break
+        calls = [c for c in emu.control.requests() if c["service"] == "cr"]
+    pairs = n_tags * len(targets)
+    by_action: dict[str, int] = {}
+    for call in calls:
+        by_action[call["action"]] = by_action.get(call["action"], 0) + 1
+    listing_pages = -(-pairs // 100)  # one paged ListRepoSyncTask listing per tick while work is in flight
+    bound = pairs + n_tags + ticks * (listing_pages + 1) + 2 * (n_tags // 100 + 1) + 10
+    table = Table(title=f"backfill: {n_tags} tags x {len(targets)} targets, paced {50} starts per invocation",
+                  title_justify="left")
+    for column in ("CR API calls", "per (tag, target)", "reconcile ticks", "bound", "within bound", "by action"):
+        table.add_column(column)
+    table.add_row(str(len(calls)), f"{len(calls) / pairs:.2f}", str(ticks), str(bound),
+                  "yes" if len(calls) <= bound else "NO",
+                  ", ".join(f"{k} {v}" for k, v in sorted(by_action.items())))
+    console.print(table)
+    if len(calls) > bound:
+        raise SystemExit(f"bench: backfill made {len(calls)} CR calls, above its bound {bound}")
+
+
 def main() -> None:
     bench_imports()
     bench_calls()
     bench_exports()
+    bench_backfill()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ FUNCTIONS: dict[str, tuple[str, int]] = {
     "image_created": ("functions.image_created.handler", 120),
     "reconcile": ("functions.reconcile.handler", 600),
     "export_batch": ("functions.export_batch.handler", 600),
+    "acr_push": ("functions.acr_push.handler", 120),
 }
 
 #: The emulator's default AccessKey pair (not a secret: it only opens the local emulator).

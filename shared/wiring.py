@@ -12,6 +12,7 @@ import os
 import threading
 from typing import Any
 
+from shared.acr.service import AcrContext
 from shared.config import Settings, credentials_from, get_settings
 from shared.exports.service import ExportContext
 from shared.ledger import Ledger, open_store
@@ -69,6 +70,10 @@ def _gateways(context: Any, settings: Settings, services: tuple[str, ...]) -> tu
         from shared.clouds.ecs import EcsGateway
 
         built["ecs"] = EcsGateway.connect(credentials, endpoint=settings.endpoint, retry=retry, deadline=deadline)
+    if "cr" in services:
+        from shared.clouds.acr import AcrGateway
+
+        built["cr"] = AcrGateway.connect(credentials, endpoint=settings.endpoint, retry=retry, deadline=deadline)
     if "oss" in services:
         from shared.clouds.oss import OssGateway
 
@@ -84,6 +89,16 @@ def export_context(context: Any, settings: Settings | None = None) -> ExportCont
     deadline, gw = _gateways(context, settings, ("ecs", "oss"))
     return ExportContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], oss=gw["oss"], now=utcnow,
                          owner=str(getattr(context, "request_id", "")), deadline=deadline)
+
+
+def acr_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> AcrContext:
+    """Policy, ledger and the Container Registry adapter for an ACR invocation (`now` pins the clock)."""
+    settings = settings or get_settings()
+    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
+    policy = policy_from(settings)
+    deadline, gw = _gateways(context, settings, ("cr",))
+    clock = (lambda: now) if now is not None else utcnow
+    return AcrContext(policy=policy, ledger=ledger_from(settings), cr=gw["cr"], now=clock, deadline=deadline)
 
 
 def copy_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> CopyContext:

@@ -156,7 +156,7 @@ def backfill(request: BackfillRequest, ctx: AcrContext) -> dict[str, Any]:
     calls_before = ctx.cr.calls
     src = rule.source
     wanted: list[SyncTarget] = []
-    namespaces = rule.namespaces or [None]
+    namespaces: list[str | None] = list(rule.namespaces) if rule.namespaces else [None]
     for namespace in namespaces:
         for repo in ctx.cr.iter_repositories(src.region, src.instance_id, namespace):
             if rule.repositories and repo.name not in rule.repositories:
