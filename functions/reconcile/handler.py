@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.events.parse import parse_timer_event
 from shared.acr.service import follow_syncs
+from shared.events.parse import parse_timer_event
 from shared.exports.service import follow_exports
 from shared.ledger.record import State
 from shared.logs import bind_invocation
