@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from emulator import Emulator
+from emulator.acr.urls import ACTIONS as CR_ACTIONS
 from emulator.ecs.urls import ACTIONS
 from emulator.oss.urls import ACTIONS as OSS_ACTIONS
 
@@ -21,6 +22,12 @@ def _snake(action: str) -> str:
 def test_every_ecs_action_is_called_through_the_sdk() -> None:
     sources = "".join(p.read_text() for p in HERE.glob("test_*.py") if p.name != "test_meta.py")
     missing = [a for a in ACTIONS if f".{_snake(a)}(" not in sources]
+    assert missing == []
+
+
+def test_every_cr_action_is_called_through_the_sdk() -> None:
+    sources = "".join(p.read_text() for p in HERE.glob("test_*.py") if p.name != "test_meta.py")
+    missing = [a for a in CR_ACTIONS if f".{_snake(a)}(" not in sources]
     assert missing == []
 
 
