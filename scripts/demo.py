@@ -117,6 +117,74 @@ def export_part(emu: Emulator, work: Path, state_url: str) -> None:
         raise SystemExit("demo: the export batch did not finish")
 
 
+def acr_rows(state_url: str) -> list[dict[str, object]]:
+    """The ACR sync records, flattened for display."""
+    from shared.ledger import Ledger, open_store
+
+    ledger = Ledger(open_store(state_url))
+    try:
+        rows = []
+        for record in ledger.scan("acr/"):
+            target = record.data["target"]
+            src = target["source"]
+            rows.append({
+                "tag": f"{src['namespace']}/{src['repository']}:{src['tag']}",
+                "target": f"{target['target_instance']} ({target['target_region']}) "
+                          f"{target['target_namespace']}/{target['target_repository']}",
+                "sync task": record.cloud_id or "-",
+                "status": record.data.get("status") or "-",
+                "state": record.state.value,
+            })
+        return sorted(rows, key=lambda r: (str(r["tag"]), str(r["target"])))
+    finally:
+        ledger.close()
+
+
+def acr_table(rows: list[dict[str, object]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = ("tag", "target", "sync task", "status", "state")
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    return table
+
+
+def acr_part(emu: Emulator, work: Path, state_url: str) -> None:
+    """A push replicated to two regions (delivered twice), a release candidate left alone, and a backfill."""
+    console.rule("[bold]ACR replication on push, and a backfill")
+    (work / "policy.yml").write_text(scene.ACR_POLICY_YAML)
+    console.print(Syntax(scene.ACR_POLICY_YAML, "yaml", theme="ansi_dark"))
+    emu.control.seed(scene.acr_seed())
+    for tag in ("v2.0.0", "v2.1.0-rc1"):
+        event = json.dumps(emu.control.acr_push({"instance_id": scene.ACR_SOURCE, "namespace": "web",
+                                                 "repo": "frontend", "tag": tag,
+                                                 "digest": "sha256:" + ("c0ffee" * 11)[:64]})).encode()
+        for delivery in (1, 2) if tag == "v2.0.0" else (1,):
+            result = json.loads(invoke("acr_push", event))
+            console.print(f"acr_push {tag} delivery {delivery}: status={result['status']} "
+                          f"targets={[t['target_instance'] + ':' + t['state'] for t in result['targets']]}")
+    plan = json.loads(invoke("acr_push", json.dumps({"action": "backfill", "rule": "web", "dry_run": True}).encode()))
+    console.print(f"backfill dry-run: {plan['to_replicate']} (tag, target) pairs to replicate, "
+                  f"{plan['already_recorded']} already recorded, {plan['api_calls']} API calls, nothing started")
+    result = json.loads(invoke("acr_push", json.dumps({"action": "backfill", "rule": "web"}).encode()))
+    console.print(f"backfill: started {result['started_now']} sync tasks, "
+                  f"{result['queued_for_reconcile']} queued for reconcile")
+    for _ in range(20):
+        emu.control.advance(60)
+        summary = json.loads(invoke("reconcile", scene.timer_event()))
+        states = summary.get("acr", {}).get("records", {})
+        if states and not {"PENDING", "STARTED"} & set(states):
+            break
+    rows = acr_rows(state_url)
+    console.print(acr_table(rows, "ACR sync tasks"))
+    creates = [c for c in emu.control.requests() if c["action"] == "CreateRepoSyncTask"]
+    console.print(f"{len(creates)} CreateRepoSyncTask calls for {len(rows)} (tag, target) pairs; "
+                  "the duplicate delivery and the -rc tag started nothing.")
+    if not rows or any(r["state"] != "DONE" for r in rows):
+        raise SystemExit("demo: some ACR syncs did not finish")
+
+
 def main() -> None:
     """Run the scene; exit non-zero if any copy did not end Available."""
     work = Path(tempfile.mkdtemp(prefix="image-relay-demo-"))
@@ -166,6 +234,7 @@ def main() -> None:
             raise SystemExit("demo: some copies did not finish")
         console.print("[green]all copies Available[/]")
         export_part(emu, work, state_url)
+        acr_part(emu, work, state_url)
 
 
 if __name__ == "__main__":
