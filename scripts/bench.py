@@ -24,6 +24,7 @@ from rich.table import Table
 from emulator import Emulator
 from scripts import demo_scene as scene
 from scripts.invoke import FUNCTIONS, invoke
+from shared.acr.planner import DEFAULT_START_BUDGET
 
 console = Console(width=120)
 RUNS = 5
@@ -228,7 +229,7 @@ def bench_backfill(n_tags: int = 500) -> None:
         by_action[call["action"]] = by_action.get(call["action"], 0) + 1
     listing_pages = -(-pairs // 100)  # one paged ListRepoSyncTask listing per tick while work is in flight
     bound = pairs + n_tags + ticks * (listing_pages + 1) + 2 * (n_tags // 100 + 1) + 10
-    table = Table(title=f"backfill: {n_tags} tags x {len(targets)} targets, paced {50} starts per invocation",
+    table = Table(title=f"backfill: {n_tags} tags x {len(targets)} targets, paced {DEFAULT_START_BUDGET} starts per invocation",
                   title_justify="left")
     for column in ("CR API calls", "per (tag, target)", "reconcile ticks", "bound", "within bound", "by action"):
         table.add_column(column)
