@@ -235,3 +235,12 @@ def test_seed_validation_names_the_field(control: EmulatorControl, seed: dict[st
         control.seed(seed)
     assert info.value.status == 400
     assert loc in [e["loc"] for e in info.value.body["Errors"]]
+
+
+def test_control_plane_answers_absolute_form_targets(emulator: Emulator) -> None:
+    import json
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": emulator.url}))
+    with opener.open("http://cr.cn-hangzhou.aliyuncs.com/_emulator/clock", timeout=5) as response:
+        assert "epoch" in json.loads(response.read())
