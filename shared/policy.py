@@ -69,12 +69,13 @@ from shared.acr_policy import (
     acr_rule_label,
     check_acr_graph,
 )
+from shared.cleanup_policy import CleanupPolicy
 from shared.errors import ConfigError
 from shared.events.models import is_region
 from shared.windows import Window
 
-__all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "CopyRule", "ExportFormat", "ExportRule", "ImageMatch",
-           "Policy", "TagFilter", "Window", "load_policy"]
+__all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "CleanupPolicy", "CopyRule", "ExportFormat", "ExportRule",
+           "ImageMatch", "Policy", "TagFilter", "Window", "load_policy"]
 
 MAX_REGEX_LENGTH = 256
 NAME_MAX = 128  # ECS image name: 2-128 characters
@@ -207,7 +208,15 @@ class CopyRule(BaseModel):
     encrypt: dict[str, str] = Field(default_factory=dict)
     name_template: str = "{name}-{target_region}"
     description_template: str | None = None
-    window: str | None = None  # a Policy.windows name; checked by Policy, no behaviour yet
+    window: str | None = None  # a Policy.windows name; with schedule off-peak, copies start only inside it
+    schedule: Literal["immediate", "off-peak"] = "immediate"
+    priority: int = Field(default=5, ge=1, le=10)  # higher starts first in a destination region's queue
+
+    @model_validator(mode="after")
+    def _off_peak_needs_window(self) -> CopyRule:
+        if self.schedule == "off-peak" and self.window is None:
+            raise _At("schedule off-peak needs a window", "window")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -350,15 +359,30 @@ class ExportRule(BaseModel):
         return self
 
 
+class CopyLimits(BaseModel):
+    """Per destination region: copies in flight at most (ECS runs 5 at a time, alibaba-api.md §2.4),
+    and a lower limit for images above `large_image_gib`. `gib_per_minute` seeds ETAs until copies
+    have been observed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    per_region: int = Field(default=5, ge=1, le=50)
+    large_image_gib: int = Field(default=1024, ge=1)
+    large_per_region: int = Field(default=1, ge=1, le=50)
+    gib_per_minute: float = Field(default=20.0, gt=0)
+
+
 class Policy(BaseModel):
     """All rules; an empty policy (no rules) is valid and copies nothing."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     copy_rules: list[CopyRule] = Field(default_factory=list)
+    copy_limits: CopyLimits = Field(default_factory=CopyLimits)
     windows: list[Window] = Field(default_factory=list)
     export_rules: list[ExportRule] = Field(default_factory=list)
     acr_rules: list[AcrRule] = Field(default_factory=list)  # see shared/acr_policy.py
+    cleanup: CleanupPolicy | None = None  # see shared/cleanup_policy.py
 
     @field_validator("copy_rules", "export_rules", "acr_rules")
     @classmethod
@@ -399,6 +423,10 @@ class Policy(BaseModel):
             if window.name == name:
                 return window
         raise KeyError(f"no window named {name!r}")
+
+    def copy_rule(self, name: str) -> CopyRule | None:
+        """The copy rule called ``name``, or None (a record may outlive its rule)."""
+        return next((r for r in self.copy_rules if r.name == name), None)
 
     def rules_for(self, region: str, name: str, tags: Mapping[str, str]) -> list[CopyRule]:
         """Rules whose source regions include ``region`` and whose match accepts the image, in order."""

@@ -30,7 +30,9 @@ from shared.replication.planner import (
     Retry,
     StartCopy,
 )
+from shared.policy import CopyLimits
 from shared.replication.reasons import explain
+from shared.replication.slots import RegionSlots
 from shared.replication.targets import CopyTarget
 from shared.runtime import Deadline
 
@@ -67,12 +69,15 @@ class CopyExecutor:
         now: Callable[[], dt.datetime],
         backoff: Backoff | None = None,
         deadline: Deadline | None = None,
+        limits: CopyLimits | None = None,
     ) -> None:
         self.ecs = ecs
         self.ledger = ledger
         self.now = now
         self.backoff = backoff or Backoff()
         self.deadline = deadline
+        self.limits = limits or CopyLimits()
+        self.slots = RegionSlots(ledger, now)
         self.outcomes: Counter[str] = Counter()
 
     def apply(self, actions: Iterable[Action]) -> Counter[str]:
@@ -111,7 +116,9 @@ class CopyExecutor:
         elif isinstance(action, Progress):
             self._move(record, "progressed", status=action.status, progress=action.progress)
         elif isinstance(action, Complete):
-            self._move(record, "done", state=State.DONE, cloud_id=action.image_id, status="Available", progress=100)
+            self._move(record, "done", state=State.DONE, cloud_id=action.image_id, status="Available", progress=100,
+                       done_at=self.now().isoformat())
+            self._release(record)
         elif isinstance(action, Fail):
             self._fail(record, action)
         elif isinstance(action, Retry):
@@ -124,9 +131,29 @@ class CopyExecutor:
                        force=action.by_person)
 
     def start(self, record: Record, target: CopyTarget, attempt: int) -> None:
-        """Claim a PENDING record and start its copy (also used by the event handler)."""
-        claimed = self._move(record, "claimed", state=State.STARTED, attempt=attempt, cloud_id=None)
+        """Take a slot in the destination region, claim the PENDING record and start its copy.
+
+        A full region leaves the record PENDING (queued); a lost claim gives the slot back.
+        """
+        large = target.size_gib > self.limits.large_image_gib
+        if not self.slots.acquire(target.target_region, record.key, limit=self.limits.per_region, large=large,
+                                  large_limit=self.limits.large_per_region):
+            self.outcomes["queued"] += 1
+            return
+        try:
+            claimed = self._move(record, "claimed", state=State.STARTED, attempt=attempt, cloud_id=None,
+                                 started_at=self.now().isoformat())
+        except BaseException:
+            self.slots.release(target.target_region, [record.key])
+            raise
         self._copy(claimed, target, attempt)
+
+    def heal_slots(self, records: list[Record]) -> None:
+        """Free slots whose copy already ended (see `RegionSlots.heal`)."""
+        by_key = {r.key: r for r in records}
+        regions = {CopyTarget.model_validate(r.data["target"]).target_region for r in records}
+        for region in sorted(regions):
+            self.outcomes["slots_healed"] += self.slots.heal(region, by_key, self.now())
 
     def _copy(self, record: Record, target: CopyTarget, attempt: int) -> None:
         try:
@@ -154,11 +181,15 @@ class CopyExecutor:
             next_attempt_at=action.retry_at,
             failed_copy=action.failed_copy,
         )
+        self._release(record)
         log.warning("copy.failed", extra={"key": record.key, "reason": action.reason, "retryable": retryable})
 
+    def _release(self, record: Record) -> None:
+        self.slots.release(CopyTarget.model_validate(record.data["target"]).target_region, [record.key])
+
     def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
-        """Compare-and-set `record`; data keys (status, progress, failed_copy) go into `data`."""
-        data_keys = {"status", "progress", "failed_copy"}
+        """Compare-and-set `record`; data keys (status, progress, timestamps, failed_copy) go into `data`."""
+        data_keys = {"status", "progress", "failed_copy", "started_at", "done_at"}
         data = dict(record.data)
         for name in data_keys & changes.keys():
             data[name] = changes.pop(name)

@@ -215,11 +215,18 @@ def plan_tick(
     backoff = backoff or Backoff()
     records = list(records)
     actions: list[Action] = list(sweep(policy, observed, {r.key for r in records}))
-    for record in records:
-        action = plan_record(record, observed, now, backoff)
-        if action is not None:
-            actions.append(action)
-    return actions
+    planned = [(record, plan_record(record, observed, now, backoff)) for record in records]
+    actions += [a for _, a in planned if a is not None and not isinstance(a, StartCopy)]
+    return actions + order_starts([(r, a) for r, a in planned if isinstance(a, StartCopy)], policy, now)
+
+
+def order_starts(starts: list[tuple[Record, Action | None]], policy: Policy, now: dt.datetime) -> list[Action]:
+    """StartCopy actions in queue order, without those whose off-peak window is closed (they carry over)."""
+    from shared.replication.queue import fairness_order, window_closed
+
+    by_key = {r.key: a for r, a in starts if isinstance(a, StartCopy)}
+    ready = [r for r, a in starts if isinstance(a, StartCopy) and window_closed(policy, a.target.rule, now) is None]
+    return [by_key[r.key] for r in fairness_order(ready, policy)]
 
 
 def regions_to_scan(records: Iterable[Record], policy: Policy) -> tuple[set[str], set[str]]:

@@ -19,8 +19,17 @@ from shared.ledger.record import Record, State, event_key
 from shared.logs import get_logger
 from shared.policy import Policy
 from shared.replication.executor import CopyExecutor, new_record
-from shared.replication.planner import Backoff, Observed, Retry, plan_record, plan_tick, regions_to_scan
+from shared.replication.planner import (
+    Backoff,
+    Observed,
+    Retry,
+    order_starts,
+    plan_record,
+    plan_tick,
+    regions_to_scan,
+)
 from shared.replication.provenance import MANAGED_FILTER
+from shared.replication.queue import window_closed
 from shared.replication.targets import CopyTarget, targets_for
 from shared.runtime import Deadline
 
@@ -53,7 +62,8 @@ class CopyContext:
     backoff: Backoff = Backoff()
 
     def executor(self) -> CopyExecutor:
-        return CopyExecutor(self.ecs, self.ledger, now=self.now, backoff=self.backoff, deadline=self.deadline)
+        return CopyExecutor(self.ecs, self.ledger, now=self.now, backoff=self.backoff, deadline=self.deadline,
+                            limits=self.policy.copy_limits)
 
 
 def _target_view(record: Record) -> dict[str, Any]:
@@ -96,7 +106,8 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
             # A person asked again: re-open the failure, removing a failed copy first.
             executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True)])
             record = ctx.ledger.get(record.key) or record
-        if record.state is State.PENDING and image.status == "Available":
+        if record.state is State.PENDING and image.status == "Available" and (
+                window_closed(ctx.policy, target.rule, ctx.now()) is None):
             try:
                 executor.start(record, target, record.attempt + 1)
             except LedgerConflictError:
@@ -144,8 +155,9 @@ def reconcile_tick(ctx: CopyContext) -> dict[str, Any]:
     # Intents the sweep just wrote can start in this same tick.
     new_keys = [a.key for a in actions if type(a).__name__ == "RecordIntent"]
     fresh = [r for r in (ctx.ledger.get(k) for k in new_keys) if r is not None and r.state is State.PENDING]
-    follow_up = [a for a in (plan_record(r, observed, now, ctx.backoff) for r in fresh) if a is not None]
+    follow_up = order_starts([(r, plan_record(r, observed, now, ctx.backoff)) for r in fresh], ctx.policy, now)
     outcomes = executor.apply(follow_up)
+    executor.heal_slots(list(ctx.ledger.scan("copy/")))
     states = Counter(r.state.value for r in ctx.ledger.scan("copy/"))
     summary = {
         "status": "ok",
