@@ -73,6 +73,52 @@ def validate_policy(path: Annotated[Path, typer.Argument(help="Policy YAML file.
     typer.echo(json.dumps({"valid": True, "copy_rules": [r.name for r in policy.copy_rules]}))
 
 
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Copies per source image and target region (state, progress, queue position, ETA, failures), then
+    exports and ACR syncs, read from the ledger at IMAGE_RELAY_STATE."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scripts.status import cell_text, copy_matrix, simple_rows
+    from shared.config import get_settings
+    from shared.ledger.record import utcnow
+    from shared.wiring import ledger_from, policy_from
+
+    try:
+        settings = get_settings()
+        policy, ledger = policy_from(settings), ledger_from(settings)
+        matrix = copy_matrix(ledger, policy, utcnow())
+        exports, syncs = simple_rows(ledger, "export/"), simple_rows(ledger, "acr/")
+    except ImageRelayError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps({"copies": matrix, "exports": exports, "acr": syncs}, default=str))
+        return
+    console = Console(width=160)
+    table = Table(title="copies", title_justify="left")
+    table.add_column("source image", no_wrap=True)
+    for region in matrix["regions"]:
+        table.add_column(region)
+    for row in matrix["rows"]:
+        table.add_row(f"{row['name']} {row['image']}", *(cell_text(row["cells"].get(r)) for r in matrix["regions"]))
+    console.print(table)
+    for title, rows in (("exports", exports), ("ACR syncs", syncs)):
+        if rows:
+            t = Table(title=title, title_justify="left")
+            for column in ("key", "state", "cloud_id", "reason"):
+                t.add_column(column)
+            for r in rows:
+                t.add_row(*(str(r[c] or "") for c in ("key", "state", "cloud_id", "reason")))
+            console.print(t)
+    failed = [(row, r, c) for row in matrix["rows"] for r, c in row["cells"].items() if c["state"] == "FAILED"]
+    for row, region, cell in failed:
+        console.print(f"[red]{row['image']} → {region}[/]: {cell['reason']}\n  retry: {cell['retry']}")
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -1,4 +1,5 @@
-"""FC handler: an ECS image was created (ActionTrail CreateImage) or a person asked to replicate one.
+"""FC handler: an ECS image was created (ActionTrail CreateImage), or a person asks to replicate one,
+cancel its copies, or retry only its failed targets.
 
 Thin by design: decode and validate the event, wire the adapters, call the use case, encode.
 A malformed event raises `EventValidationError` before any adapter exists, so it makes no API call;
@@ -9,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.events.parse import parse_image_event
+from shared.events.copy_requests import CancelCopy, RetryFailed, parse_copy_request
 from shared.logs import bind_invocation, get_logger
-from shared.replication.service import handle_image_created
+from shared.replication.service import cancel_copies, handle_image_created, retry_failed
 from shared.wiring import copy_context
 
 log = get_logger(__name__)
@@ -20,6 +21,12 @@ log = get_logger(__name__)
 def handler(event: bytes, context: Any) -> str:
     """Entry point named in template.yml: `functions/image_created/handler.handler`."""
     with bind_invocation(context):
-        request = parse_image_event(event)
-        result = handle_image_created(request, copy_context(context))
+        request = parse_copy_request(event)
+        ctx = copy_context(context)
+        if isinstance(request, CancelCopy):
+            result = cancel_copies(request, ctx)
+        elif isinstance(request, RetryFailed):
+            result = retry_failed(request, ctx)
+        else:
+            result = handle_image_created(request, ctx)
         return json.dumps(result, default=str)

@@ -142,11 +142,17 @@ class CopyExecutor:
             return
         try:
             claimed = self._move(record, "claimed", state=State.STARTED, attempt=attempt, cloud_id=None,
-                                 started_at=self.now().isoformat())
+                                 started_at=self.now().isoformat(), target=target.model_dump(mode="json"))
         except BaseException:
             self.slots.release(target.target_region, [record.key])
             raise
         self._copy(claimed, target, attempt)
+
+    def cancel(self, record: Record) -> Record:
+        """Mark a queued or running copy CANCELLED and give back its slot (the caller cancels in ECS)."""
+        cancelled = self._move(record, "cancelled", state=State.CANCELLED, reason="cancelled by request")
+        self._release(record)
+        return cancelled
 
     def heal_slots(self, records: list[Record]) -> None:
         """Free slots whose copy already ended (see `RegionSlots.heal`)."""
@@ -189,7 +195,7 @@ class CopyExecutor:
 
     def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
         """Compare-and-set `record`; data keys (status, progress, timestamps, failed_copy) go into `data`."""
-        data_keys = {"status", "progress", "failed_copy", "started_at", "done_at"}
+        data_keys = {"status", "progress", "failed_copy", "started_at", "done_at", "target"}
         data = dict(record.data)
         for name in data_keys & changes.keys():
             data[name] = changes.pop(name)

@@ -15,7 +15,7 @@ from shared.clouds.ecs_types import Image
 from shared.ledger.record import Record, State
 from shared.policy import Policy
 from shared.replication.provenance import TAG_KEY
-from shared.replication.targets import CopyTarget, targets_for
+from shared.replication.targets import CopyTarget, refresh, targets_for
 
 FAILED_SOURCE_STATUSES = frozenset({"CreateFailed", "UnAvailable", "Deprecated"})
 
@@ -226,7 +226,8 @@ def order_starts(starts: list[tuple[Record, Action | None]], policy: Policy, now
 
     by_key = {r.key: a for r, a in starts if isinstance(a, StartCopy)}
     ready = [r for r, a in starts if isinstance(a, StartCopy) and window_closed(policy, a.target.rule, now) is None]
-    return [by_key[r.key] for r in fairness_order(ready, policy)]
+    ordered = [by_key[r.key] for r in fairness_order(ready, policy)]
+    return [StartCopy(a.key, refresh(a.target, policy), a.attempt) for a in ordered if isinstance(a, StartCopy)]
 
 
 def regions_to_scan(records: Iterable[Record], policy: Policy) -> tuple[set[str], set[str]]:

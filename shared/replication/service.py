@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from shared.clouds.ecs_types import CopyImageSpec, Image
 from shared.errors import CloudError, LedgerConflictError
+from shared.events.copy_requests import CancelCopy, RetryFailed
 from shared.events.models import ImageCreated
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State, event_key
@@ -46,6 +47,8 @@ class EcsApi(Protocol):
     def list_images(self, region: str, **filters: Any) -> list[Image]: ...
 
     def copy_image(self, spec: CopyImageSpec) -> str: ...
+
+    def cancel_copy(self, destination_region: str, image_id: str) -> None: ...
 
     def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
 
@@ -168,3 +171,36 @@ def reconcile_tick(ctx: CopyContext) -> dict[str, Any]:
     }
     log.info("reconcile.finished", extra=summary)
     return summary
+
+
+def cancel_copies(request: CancelCopy, ctx: CopyContext) -> dict[str, Any]:
+    """CancelCopyImage for the image's running copies, a ledger mark for queued ones."""
+    executor, views = ctx.executor(), []
+    for record in ctx.ledger.scan(f"copy/{request.region}/{request.image_id}/"):
+        target = CopyTarget.model_validate(record.data["target"])
+        if not record.is_active or request.target_region not in (None, target.target_region):
+            continue
+        if record.state is State.STARTED and record.cloud_id:
+            try:
+                ctx.ecs.cancel_copy(target.target_region, record.cloud_id)
+            except CloudError as exc:
+                if exc.retryable:
+                    raise
+                views.append({**_target_view(record), "note": f"not cancelled: {exc.message}"})
+                continue  # it finished meanwhile: reconcile records it DONE
+        record = executor.cancel(record)
+        views.append(_target_view(record))
+    return {"action": "cancel_copy", "image_id": request.image_id,
+            "status": "cancelled" if views else "nothing_to_cancel", "targets": views}
+
+
+def retry_failed(request: RetryFailed, ctx: CopyContext) -> dict[str, Any]:
+    """Re-open only the FAILED targets of an image; reconcile (or this call, if the source is ready) starts them."""
+    executor, views = ctx.executor(), []
+    for record in ctx.ledger.scan(f"copy/{request.region}/{request.image_id}/"):
+        if record.state is not State.FAILED:
+            continue
+        executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True)])
+        views.append(_target_view(ctx.ledger.get(record.key) or record))
+    return {"action": "retry_failed", "image_id": request.image_id,
+            "status": "requeued" if views else "nothing_failed", "targets": views}

@@ -76,3 +76,14 @@ def targets_for(policy: Policy, image: Image) -> list[CopyTarget]:
                 tags=provenance_tags(key, image.region, image.image_id, rule.name),
             )
     return list(chosen.values())
+
+
+def refresh(target: CopyTarget, policy: Policy) -> CopyTarget:
+    """The target as the current policy would make it (a queued or retried copy follows policy fixes,
+    e.g. a corrected KMS key); unchanged when its rule is gone or no longer sends to that region."""
+    rule = policy.copy_rule(target.rule)
+    if rule is None or target.target_region not in rule.target_regions:
+        return target
+    kms = rule.encrypt.get(target.target_region)
+    name = rule.render_name(target.source_name, target.image_id, target.source_region, target.target_region)
+    return target.model_copy(update={"encrypted": kms is not None, "kms_key_id": kms, "name": name})

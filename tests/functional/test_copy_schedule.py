@@ -111,3 +111,65 @@ def test_off_peak_copies_start_only_inside_their_window_and_carry_over(world):
         at += dt.timedelta(minutes=10)
     summary = tick(at)
     assert set(summary["records"]) == {"DONE"}
+
+
+def test_cancel_a_running_copy_and_a_queued_one(world):
+    world.set_policy(scene.POLICY_YAML + "copy_limits: {per_region: 1}\n")
+    world.emu.control.seed({"images": _images(2)})
+    world.tick()  # per region: one copy running, the others queued
+    image = "m-bp1demoweb0001"
+    result = world.invoke("image_created", f'{{"action": "cancel_copy", "region": "cn-hangzhou", '
+                                           f'"image_id": "{image}"}}'.encode())
+    assert result["status"] == "cancelled"
+    states = {r.key.rsplit("/", 1)[1]: r.state.value for r in world.ledger().scan(f"copy/cn-hangzhou/{image}/")}
+    assert states == {"cn-beijing": "CANCELLED", "ap-southeast-1": "CANCELLED"}
+    cancelled = world.calls("CancelCopyImage", 200)
+    assert {c["region"] for c in cancelled} <= set(scene.TARGETS)
+    assert all(c.tags.get("image-relay:source-image") != image for r in scene.TARGETS for c in world.copies_in(r))
+    world.run_until_settled()
+    assert {r.state.value for r in world.ledger().scan(f"copy/cn-hangzhou/{image}/")} == {"CANCELLED"}
+
+
+def test_retry_failed_reopens_only_the_failed_targets(world):
+    world.set_policy(scene.POLICY_YAML.replace("key-sg-1", "key-sg-missing"))
+    image = "m-bp1demoweb0001"
+    world.invoke("image_created", world.event(image))
+    world.run_until_settled()
+    world.set_policy(scene.POLICY_YAML)
+    copies_before = len(world.calls("CopyImage", 200))
+    result = world.invoke("image_created", f'{{"action": "retry_failed", "region": "cn-hangzhou", '
+                                           f'"image_id": "{image}"}}'.encode())
+    assert result["status"] == "requeued"
+    assert [t["target_region"] for t in result["targets"]] == ["ap-southeast-1"]
+    world.run_until_settled()
+    new_calls = world.calls("CopyImage", 200)[copies_before:]
+    assert [c["params"]["DestinationRegionId"] for c in new_calls if c["params"]["ImageId"] == image] == [
+        "ap-southeast-1"]
+    assert {r.state.value for r in world.ledger().scan(f"copy/cn-hangzhou/{image}/")} == {"DONE"}
+
+
+def test_status_shows_progress_queue_position_eta_and_failures(world):
+    import json as _json
+    import os
+    import subprocess
+    import sys
+
+    world.set_policy(scene.POLICY_YAML.replace("key-sg-1", "key-sg-missing") + "copy_limits: {per_region: 1}\n")
+    world.emu.control.seed({"images": _images(2)})
+    world.tick()
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    done = subprocess.run([sys.executable, "-m", "scripts.cli", "status", "--json"], capture_output=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    matrix = _json.loads(done.stdout)["copies"]
+    assert matrix["regions"] == ["ap-southeast-1", "cn-beijing"]
+    beijing = [row["cells"]["cn-beijing"] for row in matrix["rows"]]
+    assert [c["state"] for c in beijing].count("STARTED") == 1
+    queued = sorted((c for c in beijing if c["state"] == "PENDING"), key=lambda c: c["queue_position"])
+    assert [c["queue_position"] for c in queued] == [1, 2, 3]
+    assert all(c["eta"] for c in queued) and queued[0]["eta"] < queued[-1]["eta"]
+    failed = [row["cells"]["ap-southeast-1"] for row in matrix["rows"]]
+    assert all(c["state"] == "FAILED" and "key-sg-missing" in c["reason"] and "retry_failed" in c["retry"]
+               for c in failed)
+    table = subprocess.run([sys.executable, "-m", "scripts.cli", "status"], capture_output=True, env=env, timeout=60)
+    assert table.returncode == 0 and b"queued #1" in table.stdout and b"retry:" in table.stdout

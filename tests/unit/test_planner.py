@@ -28,7 +28,7 @@ from shared.replication.provenance import TAG_KEY, client_token
 from shared.replication.targets import targets_for
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
-POLICY = load_policy("""
+POLICY_TEXT = """
 copy_rules:
   - name: web
     source_regions: [cn-hangzhou]
@@ -39,7 +39,8 @@ copy_rules:
     source_regions: [cn-hangzhou]
     match: {name_regex: "^app-"}
     target_regions: [cn-beijing, cn-shanghai]
-""")
+"""
+POLICY = load_policy(POLICY_TEXT)
 
 
 def source(status: str = "Available", image_id: str = "m-src1", name: str = "app-web", **tags: str) -> Image:
@@ -184,3 +185,13 @@ def test_client_token_is_short_ascii_and_changes_with_attempt(attempt):
     token = client_token("copy/cn-hangzhou/m-x/cn-beijing", attempt)
     assert len(token) <= 64 and token.isascii()
     assert token != client_token("copy/cn-hangzhou/m-x/cn-beijing", attempt + 1)
+
+
+def test_refresh_follows_a_policy_fix_for_queued_copies():
+    from shared.replication.targets import refresh
+
+    target = {t.target_region: t for t in targets_for(POLICY, source())}["ap-southeast-1"]
+    fixed = load_policy(POLICY_TEXT.replace("key-sg-1", "key-sg-2"))
+    assert refresh(target, fixed).kms_key_id == "key-sg-2"
+    gone = load_policy(POLICY_TEXT.replace("[cn-beijing, ap-southeast-1]", "[cn-beijing]"))
+    assert refresh(target, gone) == target
