@@ -17,6 +17,7 @@ FUNCTIONS: dict[str, tuple[str, int]] = {
     "reconcile": ("functions.reconcile.handler", 600),
     "export_batch": ("functions.export_batch.handler", 600),
     "acr_push": ("functions.acr_push.handler", 120),
+    "cleanup": ("functions.cleanup.handler", 600),
 }
 
 #: The emulator's default AccessKey pair (not a secret: it only opens the local emulator).

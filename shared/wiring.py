@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from shared.acr.service import AcrContext
+from shared.cleanup.service import CleanupContext
 from shared.config import Settings, credentials_from, get_settings
 from shared.exports.service import ExportContext
 from shared.ledger import Ledger, open_store
@@ -109,3 +110,12 @@ def copy_context(context: Any, settings: Settings | None = None, *, now: dt.date
     deadline, gw = _gateways(context, settings, ("ecs",))
     clock = (lambda: now) if now is not None else utcnow
     return CopyContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=clock, deadline=deadline)
+
+
+def cleanup_context(context: Any, settings: Settings | None = None) -> CleanupContext:
+    """Policy, ledger and the ECS adapter for a cleanup run, bounded by the function's timeout."""
+    settings = settings or get_settings()
+    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
+    policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
+    deadline, gw = _gateways(context, settings, ("ecs",))
+    return CleanupContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=utcnow, deadline=deadline)

@@ -100,8 +100,9 @@ class EcsGateway:
         tags: dict[str, str] | None = None,
         owner_alias: str | None = "self",
         usage: str | None = None,
+        name: str | None = None,
     ) -> Iterator[Image]:
-        """Every image in `region` matching the filters, 100 a page."""
+        """Every image in `region` matching the filters, 100 a page (`name` is ECS's fuzzy match)."""
         page = 1
         while True:
             request = ecs_models.DescribeImagesRequest(
@@ -110,6 +111,7 @@ class EcsGateway:
                 image_id=image_id,
                 image_owner_alias=owner_alias,
                 usage=usage,
+                image_name=name,
                 tag=_tags(tags, ecs_models.DescribeImagesRequestTag),
                 page_number=page,
                 page_size=PAGE_SIZE,
@@ -133,6 +135,28 @@ class EcsGateway:
             if image.image_id == image_id:
                 return image
         return None
+
+    def image_share_accounts(self, region: str, image_id: str) -> list[str]:
+        """Who the image is shared with (DescribeImageSharePermission), 100 a page.
+
+        Account ids (`AliyunId`) first, then `group:<name>` for each share group (`group:all` marks a
+        public image), so an empty list means "shared with nobody".
+        """
+        found: list[str] = []
+        page = 1
+        while True:
+            request = ecs_models.DescribeImageSharePermissionRequest(
+                region_id=region, image_id=image_id, page_number=page, page_size=PAGE_SIZE
+            )
+            body = self._call(region, "describe_image_share_permission", request)
+            accounts = (body.get("Accounts") or {}).get("Account") or []
+            found += [str(a.get("AliyunId") or "") for a in accounts if a.get("AliyunId")]
+            if page == 1:
+                groups = (body.get("ShareGroups") or {}).get("ShareGroup") or []
+                found += [f"group:{g['Group']}" for g in groups if g.get("Group")]
+            if not accounts or page * PAGE_SIZE >= int(body.get("TotalCount") or 0):
+                return found
+            page += 1
 
     def copy_image(self, spec: CopyImageSpec) -> str:
         """Start a copy; the new ImageId exists at once in the destination (Waiting or Creating)."""

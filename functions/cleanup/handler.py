@@ -1,0 +1,23 @@
+"""FC handler: the daily cleanup (timer trigger), or a person's run, dry-run by default.
+
+A timer run applies unless its payload says `{"dry_run": true}`; a manual `{"action": "cleanup"}`
+is a dry run unless it says `"dry_run": false` (see shared/cleanup/request.py). It returns the JSON
+report: status (planned | ok | refused | disabled), counts, and every decision with its reason.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.cleanup.request import parse_cleanup_request
+from shared.cleanup.service import run_cleanup
+from shared.logs import bind_invocation
+from shared.wiring import cleanup_context
+
+
+def handler(event: bytes, context: Any) -> str:
+    """Entry point named in template.yml: `functions/cleanup/handler.handler`."""
+    with bind_invocation(context):
+        request = parse_cleanup_request(event)
+        ctx = cleanup_context(context)
+        return json.dumps(run_cleanup(ctx, request), default=str)

@@ -1,0 +1,1 @@
+"""Cleanup of TemplateScratch- images and superseded copies: model, rules, planner, executor, service."""

@@ -1,0 +1,112 @@
+"""Frozen values the cleanup planner reads (snapshots) and writes (decisions, the plan).
+
+Nothing here does I/O: `shared.cleanup.service` fills the snapshots from paged region scans and
+the ledger, `shared.cleanup.planner` turns them into a `CleanupPlan`, and the executor applies it
+or the renderer prints it (design.md "Data flow").
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from shared.clouds.ecs_types import Image
+from shared.ledger.record import Record, State
+
+Action = Literal["delete", "keep"]
+RuleName = Literal["template_scratch", "retention"]
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """One image and everything that says whether it may go.
+
+    `share_accounts` is None when DescribeImageSharePermission could not be read (`share_error`
+    says why): the planner then keeps the image, since "unknown" must never read as "unshared".
+    """
+
+    image: Image
+    instances: tuple[str, ...] = ()
+    listed_in_use: bool = False  # DescribeImages Usage=instance returned it
+    share_accounts: tuple[str, ...] | None = ()
+    share_error: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(region, image id)."""
+        return self.image.region, self.image.image_id
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What the scans of one run saw: the images in scope and the running export tasks."""
+
+    regions: tuple[str, ...]
+    images: tuple[ImageFacts, ...] = ()
+    #: (region, image id) → task id of each running ExportImage task.
+    running_exports: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Ledger records still working on an image: (region, image id) → the record's key."""
+
+    copies: tuple[tuple[str, str, str], ...] = ()
+    exports: tuple[tuple[str, str, str], ...] = ()
+
+    @classmethod
+    def from_records(cls, records: Iterable[Record]) -> InFlight:
+        """Copy sources of PENDING/STARTED (or retryable FAILED) copies, and images of active exports.
+
+        Examples
+        --------
+        >>> r = Record(key="copy/cn-hangzhou/m-1/cn-beijing", kind="copy", state=State.STARTED)
+        >>> InFlight.from_records([r]).copies
+        (('cn-hangzhou', 'm-1', 'copy/cn-hangzhou/m-1/cn-beijing'),)
+        """
+        copies: list[tuple[str, str, str]] = []
+        exports: list[tuple[str, str, str]] = []
+        for record in records:
+            working = record.is_active or (record.state is State.FAILED and record.retryable)
+            parts = record.key.split("/")
+            if not working or len(parts) != 4:
+                continue
+            if parts[0] == "copy":
+                copies.append((parts[1], parts[2], record.key))
+            elif parts[0] == "export":
+                exports.append((parts[1], parts[2], record.key))
+        return cls(copies=tuple(sorted(copies)), exports=tuple(sorted(exports)))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the plan does with one image, and why (kept images get a reason too)."""
+
+    region: str
+    image_id: str
+    name: str
+    action: Action
+    reason: str
+    rule: RuleName = "template_scratch"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for reports."""
+        return {"region": self.region, "image_id": self.image_id, "name": self.name, "rule": self.rule,
+                "action": self.action, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class CleanupPlan:
+    """Every decision of one run, in (region, image id) order."""
+
+    decisions: tuple[Decision, ...] = field(default_factory=tuple)
+
+    @property
+    def deletions(self) -> tuple[Decision, ...]:
+        """The decisions that delete."""
+        return tuple(d for d in self.decisions if d.action == "delete")
+
+    @property
+    def candidates(self) -> int:
+        """How many images the run considered (the population the share limit is taken of)."""
+        return len(self.decisions)

@@ -1,0 +1,161 @@
+"""The pure core of a cleanup run: (cleanup policy, inventory, in-flight records, now) → CleanupPlan.
+
+No I/O: inputs are frozen values and time is an argument, so the same plan is applied or printed
+(Chalice's planner, house-style §5). `plan_cleanup` also enforces the blast radius (Custodian's
+`max-resources`): a plan deleting more than `max_deletions` images, or more than `max_share` of the
+images it considered, raises `PlanLimitExceededError` before the executor makes a single call.
+
+Scope: an image is considered only when a rule names it, i.e. its name starts with the scratch
+prefix (`template_scratch`) or it carries image-relay's provenance tags (`retention`). Anything
+else in the region is not looked at and gets no decision.
+
+Example
+-------
+>>> import datetime as dt
+>>> from shared.clouds.ecs_types import Image
+>>> from shared.cleanup_policy import CleanupPolicy, TemplateScratch
+>>> now = dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)
+>>> old = Image(region="cn-hangzhou", image_id="m-1", name="TemplateScratch-1", creation_time=now - dt.timedelta(days=2))
+>>> policy = CleanupPolicy(template_scratch=TemplateScratch(min_age_hours=24), max_share=1.0)
+>>> plan = plan_cleanup(policy, Inventory(("cn-hangzhou",), (ImageFacts(old),)), InFlight(), now, rules=set())
+>>> [(d.image_id, d.action) for d in plan.decisions]
+[('m-1', 'delete')]
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Mapping
+
+from shared.cleanup.model import CleanupPlan, Decision, ImageFacts, InFlight, Inventory
+from shared.cleanup.rules import (
+    IN_PROGRESS_STATUSES,
+    age_of,
+    blocker,
+    is_managed,
+    lineage_of,
+    scratch_reason,
+)
+from shared.cleanup_policy import CleanupPolicy, Retention
+from shared.errors import PlanLimitExceededError
+from shared.replication.provenance import TAG_RULE, TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
+
+DEFAULT_SCRATCH_PREFIX = "TemplateScratch-"
+
+
+def _busy(inventory: Inventory, in_flight: InFlight) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """(copies, exports): (region, image id) → what proves the image busy; ledger first, then the cloud."""
+    copies = {(r, i): f"in-flight copy record {key}" for r, i, key in in_flight.copies}
+    for facts in inventory.images:
+        image = facts.image
+        if image.status in IN_PROGRESS_STATUSES and TAG_SOURCE_IMAGE in image.tags:
+            source = (image.tags.get(TAG_SOURCE_REGION, ""), image.tags[TAG_SOURCE_IMAGE])
+            copies.setdefault(source, f"running copy {image.image_id} in {image.region}")
+    exports = {(r, i): f"in-flight export record {key}" for r, i, key in in_flight.exports}
+    for region, image_id, task_id in inventory.running_exports:
+        exports.setdefault((region, image_id), f"running export task {task_id}")
+    return copies, exports
+
+
+def _decide(facts: ImageFacts, action: str, reason: str, rule: str) -> Decision:
+    image = facts.image
+    return Decision(region=image.region, image_id=image.image_id, name=image.name,
+                    action="delete" if action == "delete" else "keep", reason=reason,
+                    rule="retention" if rule == "retention" else "template_scratch")
+
+
+def _retention(
+    managed: list[ImageFacts],
+    retention: Retention,
+    rules: Collection[str],
+    busy: tuple[Mapping[tuple[str, str], str], Mapping[tuple[str, str], str]],
+    now: dt.datetime,
+) -> list[Decision]:
+    """Newest `keep_newest` Available copies per (region, lineage) stay; older ones go after the grace."""
+    groups: dict[tuple[str, str], list[ImageFacts]] = defaultdict(list)
+    for facts in managed:
+        groups[(facts.image.region, lineage_of(facts))].append(facts)
+    decisions: list[Decision] = []
+    grace = dt.timedelta(days=retention.grace_days)
+    for (_, lineage), members in groups.items():
+        oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        members.sort(key=lambda f: (f.image.creation_time or oldest, f.image.image_id), reverse=True)
+        rank = 0
+        for facts in members:
+            available = facts.image.status == "Available"
+            position, rank = rank, rank + (1 if available else 0)
+            rule = facts.image.tags.get(TAG_RULE, "")
+            guard = blocker(facts, *busy)
+            age = age_of(facts, now)
+            if rule not in rules:
+                reason = f"rule {rule!r} is no longer in the policy; outside every rule's scope"
+            elif guard is not None:
+                reason = guard
+            elif not available:
+                reason = f"status {facts.image.status}; only Available copies are retired"
+            elif position < retention.keep_newest:
+                reason = f"newest {position + 1} of {retention.keep_newest} kept in lineage {lineage}"
+            elif age is None:
+                reason = "creation time unknown; kept to be safe"
+            elif age < grace:
+                reason = f"younger than grace_days {retention.grace_days:g}"
+            else:
+                decisions.append(_decide(facts, "delete", (
+                    f"superseded by {retention.keep_newest} newer copies in lineage {lineage}; "
+                    f"older than grace_days {retention.grace_days:g}"), "retention"))
+                continue
+            decisions.append(_decide(facts, "keep", reason, "retention"))
+    return decisions
+
+
+def build_plan(policy: CleanupPolicy, inventory: Inventory, in_flight: InFlight, now: dt.datetime, *,
+               rules: Collection[str]) -> CleanupPlan:
+    """Every decision, without the blast-radius check; `rules` are the copy rules still in the policy."""
+    busy = _busy(inventory, in_flight)
+    scoped = [f for f in inventory.images if f.image.region in inventory.regions]
+    managed = [f for f in scoped if is_managed(f)] if policy.retention is not None else []
+    decisions = _retention(managed, policy.retention, rules, busy, now) if policy.retention else []
+    scratch = policy.template_scratch
+    if scratch is not None:
+        for facts in scoped:
+            if is_managed(facts) or not facts.image.name.startswith(scratch.name_prefix):
+                continue
+            guard = blocker(facts, *busy)
+            if guard is not None:
+                decisions.append(_decide(facts, "keep", guard, "template_scratch"))
+                continue
+            delete, reason = scratch_reason(facts, now, scratch.min_age_hours)
+            decisions.append(_decide(facts, "delete" if delete else "keep", reason, "template_scratch"))
+    return CleanupPlan(decisions=tuple(sorted(decisions, key=lambda d: (d.region, d.image_id))))
+
+
+def check_limits(plan: CleanupPlan, policy: CleanupPolicy) -> None:
+    """Raise `PlanLimitExceededError` when the plan deletes beyond the blast radius.
+
+    Examples
+    --------
+    >>> plan = CleanupPlan((Decision("cn-hangzhou", "m-1", "a", "delete", "old"),
+    ...                     Decision("cn-hangzhou", "m-2", "b", "keep", "in use")))
+    >>> check_limits(plan, CleanupPolicy(max_deletions=1, max_share=0.5))
+    >>> check_limits(plan, CleanupPolicy(max_deletions=0))
+    Traceback (most recent call last):
+    ...
+    shared.errors.PlanLimitExceededError: cleanup would delete 1 image(s), above max_deletions 0; nothing was deleted
+    """
+    deletions, candidates = len(plan.deletions), plan.candidates
+    if deletions > policy.max_deletions:
+        raise PlanLimitExceededError(
+            f"cleanup would delete {deletions} image(s), above max_deletions {policy.max_deletions}; "
+            "nothing was deleted")
+    if candidates and deletions / candidates > policy.max_share:
+        raise PlanLimitExceededError(
+            f"cleanup would delete {deletions} of {candidates} considered image(s) ({deletions / candidates:.0%}), "
+            f"above max_share {policy.max_share:.0%}; nothing was deleted")
+
+
+def plan_cleanup(policy: CleanupPolicy, inventory: Inventory, in_flight: InFlight, now: dt.datetime, *,
+                 rules: Collection[str]) -> CleanupPlan:
+    """The plan of one run; raises `PlanLimitExceededError` when it exceeds the blast radius."""
+    plan = build_plan(policy, inventory, in_flight, now, rules=rules)
+    check_limits(plan, policy)
+    return plan

@@ -1,0 +1,149 @@
+"""The cleanup use case against injected adapters: scan, plan, then apply or render.
+
+Scans per region (all paged, 100 a page): our images in every status; other accounts'
+`TemplateScratch-` images (so the report says why they stay); DescribeImages `Usage=instance`;
+DescribeInstances; running ExportImage tasks. Then one DescribeImageSharePermission per image in
+scope that is ours and not still being created: ECS has no listing of share permissions, and a
+daily run over a bounded set of images can afford it. A failed share lookup keeps that image
+(unknown is not "unshared"); any other scan failure aborts the run before it deletes anything.
+
+The blast-radius check runs on the plan before the executor exists, so a refused run makes no
+DeleteImage call; the dry-run report shows the same refusal.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.cleanup.executor import CleanupExecutor, render
+from shared.cleanup.model import CleanupPlan, ImageFacts, InFlight, Inventory
+from shared.cleanup.planner import build_plan, check_limits
+from shared.cleanup.request import CleanupRequest
+from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
+from shared.cleanup_policy import CleanupPolicy, cleanup_regions
+from shared.clouds.ecs_types import ExportTask, Image, Instance
+from shared.errors import CloudError, PlanLimitExceededError
+from shared.ledger import Ledger
+from shared.logs import get_logger
+from shared.policy import Policy
+from shared.runtime import Deadline
+
+log = get_logger(__name__)
+
+
+class CleanupEcsApi(Protocol):
+    """The slice of `EcsGateway` the cleanup needs."""
+
+    calls: int
+
+    def list_images(self, region: str, **filters: Any) -> list[Image]: ...
+
+    def iter_instances(self, region: str, *, image_id: str | None = None) -> Iterator[Instance]: ...
+
+    def iter_export_tasks(self, region: str, *, task_ids: list[str] | None = None,
+                          image_id: str | None = None) -> Iterator[ExportTask]: ...
+
+    def image_share_accounts(self, region: str, image_id: str) -> list[str]: ...
+
+    def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
+
+
+@dataclass
+class CleanupContext:
+    """Everything a cleanup run needs, injected."""
+
+    policy: Policy
+    ledger: Ledger
+    ecs: CleanupEcsApi
+    now: Callable[[], dt.datetime]
+    deadline: Deadline | None = None
+
+
+def _in_scope(image: Image, policy: CleanupPolicy) -> bool:
+    scratch = policy.template_scratch
+    if scratch is not None and image.name.startswith(scratch.name_prefix):
+        return True
+    return policy.retention is not None and is_managed(ImageFacts(image))
+
+
+def _share(ecs: CleanupEcsApi, image: Image) -> tuple[tuple[str, ...] | None, str | None]:
+    if image.owner_alias != "self" or image.status in IN_PROGRESS_STATUSES:
+        return (), None  # a guard keeps it anyway; no call needed
+    try:
+        return tuple(ecs.image_share_accounts(image.region, image.image_id)), None
+    except CloudError as exc:
+        log.warning("cleanup.share_lookup_failed", extra={"image_id": image.image_id, **exc.log_fields()})
+        return None, exc.code
+
+
+def scan_region(ecs: CleanupEcsApi, region: str, policy: CleanupPolicy) -> tuple[list[ImageFacts], list[tuple[str, str, str]]]:
+    """(images in scope with their facts, running exports) of one region."""
+    images = [i for i in ecs.list_images(region, owner_alias="self") if _in_scope(i, policy)]
+    if policy.template_scratch is not None:
+        prefix = policy.template_scratch.name_prefix
+        images += [i for i in ecs.list_images(region, owner_alias="others", name=prefix) if _in_scope(i, policy)]
+    listed_in_use = {i.image_id for i in ecs.list_images(region, owner_alias="self", usage="instance")}
+    users: dict[str, list[str]] = defaultdict(list)
+    for instance in ecs.iter_instances(region):
+        users[instance.image_id].append(instance.instance_id)
+    exports = [(region, t.image_id, t.task_id) for t in ecs.iter_export_tasks(region) if t.running]
+    facts = []
+    for image in images:
+        accounts, error = _share(ecs, image)
+        facts.append(ImageFacts(image=image, instances=tuple(sorted(users.get(image.image_id, []))),
+                                listed_in_use=image.image_id in listed_in_use, share_accounts=accounts,
+                                share_error=error))
+    return facts, exports
+
+
+def take_inventory(ctx: CleanupContext, policy: CleanupPolicy) -> Inventory:
+    """Scan every cleanup region."""
+    regions = tuple(cleanup_regions(ctx.policy))
+    facts: list[ImageFacts] = []
+    exports: list[tuple[str, str, str]] = []
+    for region in regions:
+        found, running = scan_region(ctx.ecs, region, policy)
+        facts += found
+        exports += running
+    return Inventory(regions=regions, images=tuple(facts), running_exports=tuple(sorted(exports)))
+
+
+def _counts(rows: list[dict[str, Any]], plan: CleanupPlan) -> dict[str, int]:
+    outcomes = Counter(str(r.get("outcome")) for r in rows)
+    return {"considered": plan.candidates, "planned_delete": len(plan.deletions),
+            "planned_keep": plan.candidates - len(plan.deletions), **dict(sorted(outcomes.items()))}
+
+
+def run_cleanup(ctx: CleanupContext, request: CleanupRequest) -> dict[str, Any]:
+    """One cleanup run: the JSON report (status planned | ok | refused | disabled, counts, decisions)."""
+    now = request.now or ctx.now()
+    calls_before = ctx.ecs.calls
+    summary: dict[str, Any] = {"action": "cleanup", "now": now.isoformat(), "dry_run": request.dry_run,
+                               "regions": cleanup_regions(ctx.policy)}
+    policy = ctx.policy.cleanup
+    if policy is None:
+        return {**summary, "status": "disabled", "counts": {}, "decisions": [], "api_calls": 0}
+    inventory = take_inventory(ctx, policy)
+    in_flight = InFlight.from_records([*ctx.ledger.scan("copy/"), *ctx.ledger.scan("export/")])
+    plan = build_plan(policy, inventory, in_flight, now, rules={r.name for r in ctx.policy.copy_rules})
+    limits = {"max_deletions": policy.max_deletions, "max_share": policy.max_share}
+    try:
+        check_limits(plan, policy)
+    except PlanLimitExceededError as exc:
+        rows = render(plan)
+        log.error("cleanup.refused", extra={**exc.log_fields(), "planned_delete": len(plan.deletions)})
+        return {**summary, "status": "refused", "error": exc.to_dict(), "limits": limits,
+                "counts": _counts(rows, plan), "decisions": rows, "api_calls": ctx.ecs.calls - calls_before}
+    if request.dry_run:
+        rows = render(plan)
+        status = "planned"
+    else:
+        rows = CleanupExecutor(ctx.ecs, ctx.ledger, now=ctx.now, deadline=ctx.deadline).apply(plan)
+        status = "ok"
+    result = {**summary, "status": status, "limits": limits, "counts": _counts(rows, plan), "decisions": rows,
+              "api_calls": ctx.ecs.calls - calls_before}
+    log.info("cleanup.finished", extra={k: result[k] for k in ("dry_run", "status", "counts", "api_calls")})
+    return result
