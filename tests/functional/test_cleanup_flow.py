@@ -218,3 +218,21 @@ def test_retention_keeps_the_newest_copies_of_each_lineage(world):
     }
     assert sorted(deletes(world)) == ["m-2zeweb00001", "m-2zeweb00002"]
     assert exists(world, BJ, "m-2zeweb00003") and not exists(world, BJ, "m-2zeweb00001")
+
+
+def test_without_a_cleanup_section_nothing_is_scanned_or_deleted(world):
+    world.emu.control.seed({"images": [scratch("m-bp1scratchoff1")]})
+    report = world.invoke("cleanup", b'{"action": "cleanup", "dry_run": false}')
+    assert (report["status"], report["decisions"], report["api_calls"]) == ("disabled", [], 0)
+    assert world.calls("DeleteImage") == [] and world.calls("DescribeImages") == []
+
+
+def test_the_handler_import_loads_no_sdk_until_invoked():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, functions.cleanup.handler; "
+            "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('alibabacloud_', 'oss2'))}))")
+    root = Path(__file__).resolve().parents[2]
+    assert subprocess.check_output([sys.executable, "-c", code], cwd=root, text=True).strip() == "[]"
