@@ -25,9 +25,13 @@ from shared.clouds.ecs_types import (
     ExportImageSpec,
     ExportTask,
     Image,
+    ImageFromSnapshotsSpec,
     Instance,
+    Snapshot,
+    SnapshotCopySpec,
 )
 from shared.config import Credentials
+from shared.errors import ResourceNotFoundError
 from shared.runtime import Deadline
 
 PAGE_SIZE = 100
@@ -258,3 +262,53 @@ class EcsGateway:
         """Cancel a running export (CancelTask)."""
         self._call(region, "cancel_task", ecs_models.CancelTaskRequest(region_id=region, task_id=task_id))
 
+    # -- snapshots (the path for images above 2 TiB) --------------------------------------------------
+
+    def copy_snapshot(self, spec: SnapshotCopySpec) -> str:
+        """Copy one disk's snapshot to another region; returns the new SnapshotId."""
+        request = ecs_models.CopySnapshotRequest(
+            region_id=spec.source_region,
+            snapshot_id=spec.snapshot_id,
+            destination_region_id=spec.destination_region,
+            destination_snapshot_name=spec.name,
+            destination_snapshot_description=spec.description,
+            encrypted=True if spec.encrypted else None,
+            kmskey_id=spec.kms_key_id,
+            tag=_tags(spec.tags, ecs_models.CopySnapshotRequestTag),
+            client_token=spec.client_token,
+        )
+        return str(self._call(spec.source_region, "copy_snapshot", request)["SnapshotId"])
+
+    def iter_snapshots(self, region: str, *, tags: dict[str, str] | None = None) -> Iterator[Snapshot]:
+        """Every snapshot of a region with these tags, in any status (MaxResults/NextToken paging)."""
+        token: str | None = None
+        while True:
+            request = ecs_models.DescribeSnapshotsRequest(
+                region_id=region, status="all", tag=_tags(tags, ecs_models.DescribeSnapshotsRequestTag),
+                max_results=PAGE_SIZE, next_token=token)
+            body = self._call(region, "describe_snapshots", request)
+            for raw in (body.get("Snapshots") or {}).get("Snapshot") or []:
+                yield Snapshot.from_wire(region, raw)
+            token = body.get("NextToken") or None
+            if not token:
+                return
+
+    def create_image_from_snapshots(self, spec: ImageFromSnapshotsSpec) -> str:
+        """CreateImage from copied snapshots (system disk first); returns the new ImageId."""
+        mappings = [
+            ecs_models.CreateImageRequestDiskDeviceMapping(device=device, disk_type=kind, size=size, snapshot_id=sid)
+            for device, kind, size, sid in spec.disks
+        ]
+        request = ecs_models.CreateImageRequest(
+            region_id=spec.region, image_name=spec.name, description=spec.description or None,
+            disk_device_mapping=mappings, platform=spec.platform or None,
+            tag=_tags(spec.tags, ecs_models.CreateImageRequestTag), client_token=spec.client_token)
+        return str(self._call(spec.region, "create_image", request)["ImageId"])
+
+    def delete_snapshot(self, region: str, snapshot_id: str) -> None:
+        """Delete a snapshot; a missing one is treated as deleted."""
+        try:
+            self._call(region, "delete_snapshot",
+                       ecs_models.DeleteSnapshotRequest(region_id=region, snapshot_id=snapshot_id))
+        except ResourceNotFoundError:
+            return

@@ -191,3 +191,58 @@ class ExportImageSpec(BaseModel):
     oss_prefix: str
     image_format: str
     role_name: str = "AliyunECSImageExportDefaultRole"
+
+
+class Snapshot(BaseModel):
+    """A snapshot as DescribeSnapshots reports it (§1.9); used by the >2 TiB copy path."""
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str
+    snapshot_id: str
+    status: str = ""
+    progress: int = 0
+    size_gib: int = 0
+    encrypted: bool = False
+    kms_key_id: str = ""
+    source_snapshot_id: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, region: str, raw: dict[str, Any]) -> Snapshot:
+        progress = str(raw.get("Progress") or "0").rstrip("%") or "0"
+        tags = {t.get("TagKey", ""): t.get("TagValue", "") for t in (raw.get("Tags") or {}).get("Tag") or []}
+        return cls(region=region, snapshot_id=raw["SnapshotId"], status=raw.get("Status") or "",
+                   progress=int(float(progress)), size_gib=int(raw.get("SourceDiskSize") or 0),
+                   encrypted=bool(raw.get("Encrypted")), kms_key_id=raw.get("KMSKeyId") or "",
+                   source_snapshot_id=raw.get("SourceSnapshotId") or "", tags=tags)
+
+
+class SnapshotCopySpec(BaseModel):
+    """One CopySnapshot call (the disk-by-disk path for images above 2 TiB)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_region: str
+    snapshot_id: str
+    destination_region: str
+    name: str
+    description: str
+    encrypted: bool = False
+    kms_key_id: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    client_token: str
+
+
+class ImageFromSnapshotsSpec(BaseModel):
+    """One CreateImage call from copied snapshots; `disks` are (device, type, size GiB, snapshot id)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str
+    name: str
+    description: str
+    disks: tuple[tuple[str, str, int, str], ...]
+    platform: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    client_token: str

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from shared.clouds.ecs_types import CopyImageSpec
+from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, SnapshotCopySpec
 from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
@@ -22,6 +22,7 @@ from shared.replication.planner import (
     Action,
     Adopt,
     Backoff,
+    BuildImage,
     Complete,
     Fail,
     Progress,
@@ -32,11 +33,16 @@ from shared.replication.planner import (
 )
 from shared.policy import CopyLimits
 from shared.replication.reasons import explain
+from shared.replication.provenance import client_token
 from shared.replication.slots import RegionSlots
 from shared.replication.targets import CopyTarget
 from shared.runtime import Deadline
 
 log = get_logger(__name__)
+
+
+#: CopyImage refuses images above this; they take the snapshot path (alibaba-api.md §1.1).
+COPY_IMAGE_MAX_GIB = 2048
 
 
 class CopyApi(Protocol):
@@ -45,6 +51,14 @@ class CopyApi(Protocol):
     def copy_image(self, spec: CopyImageSpec) -> str: ...
 
     def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
+
+    def get_image(self, region: str, image_id: str) -> Image | None: ...
+
+    def copy_snapshot(self, spec: SnapshotCopySpec) -> str: ...
+
+    def create_image_from_snapshots(self, spec: ImageFromSnapshotsSpec) -> str: ...
+
+    def delete_snapshot(self, region: str, snapshot_id: str) -> None: ...
 
 
 def new_record(target: CopyTarget, now: dt.datetime) -> Record:
@@ -113,6 +127,8 @@ class CopyExecutor:
             self._copy(record, action.target, action.attempt)
         elif isinstance(action, Adopt):
             self._move(record, "adopted", state=State.STARTED, cloud_id=action.image_id, status=action.status)
+        elif isinstance(action, BuildImage):
+            self._build_image(record, action.target, action.attempt)
         elif isinstance(action, Progress):
             self._move(record, "progressed", status=action.status, progress=action.progress)
         elif isinstance(action, Complete):
@@ -125,10 +141,11 @@ class CopyExecutor:
             if action.failed_copy:
                 target = CopyTarget.model_validate(record.data["target"])
                 self.ecs.delete_image(target.target_region, action.failed_copy)
+            self._discard_snapshots(record)
             # The attempt number moves on only when the copy is started again (StartCopy), not here.
             self._move(record, "requeued", state=State.PENDING, attempt=record.attempt, cloud_id=None,
                        retryable=False, reason=None, failed_copy=None, next_attempt_at=None,
-                       force=action.by_person)
+                       snapshots=None, path=None, force=action.by_person)
 
     def start(self, record: Record, target: CopyTarget, attempt: int) -> None:
         """Take a slot in the destination region, claim the PENDING record and start its copy.
@@ -162,9 +179,15 @@ class CopyExecutor:
             self.outcomes["slots_healed"] += self.slots.heal(region, by_key, self.now())
 
     def _copy(self, record: Record, target: CopyTarget, attempt: int) -> None:
+        if target.size_gib > COPY_IMAGE_MAX_GIB or record.data.get("path") == "snapshot":
+            self._copy_snapshots(record, target, attempt)
+            return
         try:
             image_id = self.ecs.copy_image(target.spec(attempt))
         except CloudError as exc:
+            if exc.code == "SizeExceed.Image":
+                self._copy_snapshots(record, target, attempt)
+                return
             if exc.retryable:
                 raise  # stays STARTED without an ImageId: the next tick repeats the call with the same token
             reason, retry_in = explain(exc, target)
@@ -176,8 +199,63 @@ class CopyExecutor:
         self._move(record, "started", cloud_id=image_id, status="Waiting", progress=0)
         log.info("copy.started", extra={"key": record.key, "copy_image_id": image_id, "attempt": attempt})
 
+    def _copy_snapshots(self, record: Record, target: CopyTarget, attempt: int) -> None:
+        """Snapshot path: CopySnapshot per disk, each encrypted with the target region's key when asked.
+
+        Tokens are per (key, device, attempt), so a repeat after a crash returns the same copies.
+        """
+        source = self.ecs.get_image(target.source_region, target.image_id)
+        if source is None or not source.disks:
+            self._fail(record, Fail(record.key, f"source image {target.image_id} or its disks are gone"))
+            return
+        copies = []
+        for disk in source.disks:
+            device = disk.device or disk.type
+            snapshot_id = self.ecs.copy_snapshot(SnapshotCopySpec(
+                source_region=target.source_region, snapshot_id=disk.snapshot_id,
+                destination_region=target.target_region,
+                name=f"{target.name}-{device.rsplit('/', 1)[-1]}"[:128],
+                description=f"image-relay snapshot of {target.image_id} {device} for {target.key}"[:256],
+                encrypted=target.encrypted, kms_key_id=target.kms_key_id,
+                tags={**target.tags, "image-relay:device": device},
+                client_token=client_token(f"{record.key}#{device}", attempt)))
+            copies.append({"device": device, "type": disk.type, "size_gib": disk.size_gib,
+                           "source": disk.snapshot_id, "copy": snapshot_id})
+        self._move(record, "snapshots_started", path="snapshot", snapshots=copies, status="CopyingSnapshots",
+                   progress=0)
+        log.info("copy.snapshot_path", extra={"key": record.key, "disks": len(copies), "attempt": attempt})
+
+    def _build_image(self, record: Record, target: CopyTarget, attempt: int) -> None:
+        """Snapshot path: CreateImage from the accomplished copies, system disk first."""
+        disks = sorted(record.data["snapshots"], key=lambda d: (d["type"] != "system", d["device"]))
+        try:
+            image_id = self.ecs.create_image_from_snapshots(ImageFromSnapshotsSpec(
+                region=target.target_region, name=target.name, description=target.description,
+                disks=tuple((d["device"], d["type"], int(d["size_gib"]), d["copy"]) for d in disks),
+                tags=target.tags, client_token=client_token(f"{record.key}#image", attempt)))
+        except CloudError as exc:
+            if exc.retryable:
+                raise
+            self._discard_snapshots(record)
+            self._fail(record, Fail(record.key, f"CreateImage from the copied snapshots refused [{exc.code}]: "
+                                                f"{exc.message}"))
+            return
+        self._move(record, "image_built", cloud_id=image_id, status="Creating", progress=0)
+
+    def _discard_snapshots(self, record: Record) -> None:
+        """Delete a failed attempt's snapshot copies (a failed CreateImage must not leave them billed)."""
+        target = CopyTarget.model_validate(record.data["target"])
+        for item in record.data.get("snapshots") or []:
+            self.ecs.delete_snapshot(target.target_region, item["copy"])
+
     def _fail(self, record: Record, action: Fail) -> None:
         retryable = action.retry_at is not None
+        if not retryable and record.data.get("snapshots"):
+            # a final failure on the snapshot path: the failed image first (it holds the snapshots)
+            if action.failed_copy:
+                self.ecs.delete_image(CopyTarget.model_validate(record.data["target"]).target_region,
+                                      action.failed_copy)
+            self._discard_snapshots(record)
         self._move(
             record,
             "failed_retryable" if retryable else "failed",
@@ -195,7 +273,7 @@ class CopyExecutor:
 
     def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
         """Compare-and-set `record`; data keys (status, progress, timestamps, failed_copy) go into `data`."""
-        data_keys = {"status", "progress", "failed_copy", "started_at", "done_at", "target"}
+        data_keys = {"status", "progress", "failed_copy", "started_at", "done_at", "target", "path", "snapshots"}
         data = dict(record.data)
         for name in data_keys & changes.keys():
             data[name] = changes.pop(name)

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from shared.clouds.ecs_types import Image
+from shared.clouds.ecs_types import Image, Snapshot
 from shared.ledger.record import Record, State
 from shared.policy import Policy
 from shared.replication.provenance import TAG_KEY
@@ -74,6 +74,14 @@ class Adopt(Step):
 
 
 @dataclass(frozen=True)
+class BuildImage(Step):
+    """Snapshot path: every disk's snapshot copy is accomplished; CreateImage from them."""
+
+    target: CopyTarget
+    attempt: int
+
+
+@dataclass(frozen=True)
 class Progress(Step):
     """The copy is still running; remember its status and progress for `status` output."""
 
@@ -108,7 +116,7 @@ class Retry(Step):
     by_person: bool = False
 
 
-Action = RecordIntent | StartCopy | ResumeCopy | Adopt | Progress | Complete | Fail | Retry
+Action = RecordIntent | StartCopy | ResumeCopy | Adopt | BuildImage | Progress | Complete | Fail | Retry
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,7 @@ class Observed:
     sources: Mapping[tuple[str, str], Image] = field(default_factory=dict)
     scanned_sources: frozenset[str] = frozenset()
     copies: Mapping[str, Mapping[str, Image]] = field(default_factory=dict)
+    snapshots: Mapping[str, Mapping[str, Snapshot]] = field(default_factory=dict)
 
     def copy_by_key(self, region: str, key: str) -> Image | None:
         """A live managed copy in `region` whose provenance names `key`."""
@@ -155,6 +164,8 @@ def plan_record(record: Record, observed: Observed, now: dt.datetime, backoff: B
     if record.state is State.STARTED:
         if target.target_region not in observed.copies:
             return None
+        if record.cloud_id is None and record.data.get("snapshots"):
+            return _plan_snapshots(record, target, observed, now, backoff)
         if record.cloud_id is None:
             found = observed.copy_by_key(target.target_region, record.key)
             if found is not None:
@@ -189,6 +200,25 @@ def plan_record(record: Record, observed: Observed, now: dt.datetime, backoff: B
     if record.state is State.FAILED and record.retryable:
         if record.next_attempt_at is None or record.next_attempt_at <= now:
             return Retry(record.key, record.data.get("failed_copy"))
+    return None
+
+
+def _plan_snapshots(record: Record, target: CopyTarget, observed: Observed, now: dt.datetime,
+                    backoff: Backoff) -> Action | None:
+    """Snapshot path: wait for every disk's snapshot copy, then build the image; a failed or vanished
+    copy fails the attempt (its snapshot copies are deleted before a retry)."""
+    if target.target_region not in observed.snapshots:
+        return None
+    seen = observed.snapshots[target.target_region]
+    copies = [seen.get(item["copy"]) for item in record.data["snapshots"]]
+    if any(c is None or c.status == "failed" for c in copies):
+        retry_at = backoff.next_at(record.key, record.attempt, now) if record.attempt < backoff.max_attempts else None
+        return Fail(record.key, f"a snapshot copy into {target.target_region} failed or vanished", retry_at=retry_at)
+    if all(c is not None and c.status == "accomplished" for c in copies):
+        return BuildImage(record.key, target, record.attempt)
+    progress = sum(c.progress for c in copies if c is not None) // max(len(copies), 1)
+    if progress != record.data.get("progress"):
+        return Progress(record.key, "CopyingSnapshots", progress)
     return None
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.clouds.ecs_types import CopyImageSpec, Image
+from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, Snapshot, SnapshotCopySpec
 from shared.errors import CloudError, LedgerConflictError
 from shared.events.copy_requests import CancelCopy, RetryFailed
 from shared.events.models import ImageCreated
@@ -49,6 +49,14 @@ class EcsApi(Protocol):
     def copy_image(self, spec: CopyImageSpec) -> str: ...
 
     def cancel_copy(self, destination_region: str, image_id: str) -> None: ...
+
+    def copy_snapshot(self, spec: SnapshotCopySpec) -> str: ...
+
+    def iter_snapshots(self, region: str, *, tags: dict[str, str] | None = None) -> Iterator[Snapshot]: ...
+
+    def create_image_from_snapshots(self, spec: ImageFromSnapshotsSpec) -> str: ...
+
+    def delete_snapshot(self, region: str, snapshot_id: str) -> None: ...
 
     def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
 
@@ -125,8 +133,10 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
     return {**summary, "status": status, "targets": [_target_view(r) for r in records]}
 
 
-def observe(ctx: CopyContext, sources: set[str], destinations: set[str]) -> Observed:
-    """Paged region scans: one listing per source region and one per destination region."""
+def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
+            snapshot_regions: set[str] | None = None) -> Observed:
+    """Paged region scans: one listing per source region, one per destination region, and one snapshot
+    listing per region where the snapshot path is copying disks."""
     seen: dict[tuple[str, str], Image] = {}
     scanned: set[str] = set()
     for region in sorted(sources):
@@ -142,7 +152,13 @@ def observe(ctx: CopyContext, sources: set[str], destinations: set[str]) -> Obse
             copies[region] = {i.image_id: i for i in ctx.ecs.list_images(region, tags=MANAGED_FILTER)}
         except CloudError as exc:
             log.warning("scan.failed", extra={"region": region, **exc.log_fields()})
-    return Observed(sources=seen, scanned_sources=frozenset(scanned), copies=copies)
+    snapshots: dict[str, dict[str, Snapshot]] = {}
+    for region in sorted(snapshot_regions or ()):
+        try:
+            snapshots[region] = {s.snapshot_id: s for s in ctx.ecs.iter_snapshots(region, tags=MANAGED_FILTER)}
+        except CloudError as exc:
+            log.warning("scan.failed", extra={"region": region, **exc.log_fields()})
+    return Observed(sources=seen, scanned_sources=frozenset(scanned), copies=copies, snapshots=snapshots)
 
 
 def reconcile_tick(ctx: CopyContext) -> dict[str, Any]:
@@ -150,7 +166,9 @@ def reconcile_tick(ctx: CopyContext) -> dict[str, Any]:
     calls_before = ctx.ecs.calls
     records = list(ctx.ledger.scan("copy/"))
     sources, destinations = regions_to_scan(records, ctx.policy)
-    observed = observe(ctx, sources, destinations)
+    building = {CopyTarget.model_validate(r.data["target"]).target_region for r in records
+                if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")}
+    observed = observe(ctx, sources, destinations, building)
     now = ctx.now()
     actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff)
     executor = ctx.executor()
