@@ -11,7 +11,10 @@ UNCONFIRMED defaults recorded here:
 * tunables: ``copy_slots`` 5 per destination region (alibaba-api.md §2.4), ``copy_gib_per_minute`` 20,
   ``image_quota`` 100 custom images per region (§2.4 says the number is UNCONFIRMED), ``export_slots`` 2
   ExportImage tasks Processing per region, ``export_gib_per_minute`` 10, ``acr_sync_seconds`` 60 per CR sync
-  task, ``acr_error_rate`` 0 (share of CR sync tasks that end ERROR, drawn from the faults seed).
+  task, ``acr_error_rate`` 0 (share of CR sync tasks that end ERROR, drawn from the faults seed),
+  ``snapshot_gib_per_minute`` 20 (CopySnapshot speed), ``create_image_seconds`` 120 (CreateImage from
+  snapshots: Creating → Available), ``create_image_fail_rate`` 0 (share of CreateImage images that end
+  ``CreateFailed``, drawn from the faults seed).
 * faults draw one number per API call from ``random.Random(seed)`` (default seed 0): below
   ``throttle_rate`` → ``Throttling.User`` 400; below ``throttle_rate + error_rate`` → 503
   ``ServiceUnavailable`` or 500 ``InternalError`` (a second draw, 50/50). ``lost_response_rate`` draws
@@ -59,6 +62,9 @@ class EmulatorConfig(StrictModel):
     export_gib_per_minute: float = Field(default=10.0, gt=0)
     acr_sync_seconds: float = Field(default=60.0, gt=0)
     acr_error_rate: float = Field(default=0.0, ge=0, le=1)
+    snapshot_gib_per_minute: float = Field(default=20.0, gt=0)
+    create_image_seconds: float = Field(default=120.0, ge=0)
+    create_image_fail_rate: float = Field(default=0.0, ge=0, le=1)
 
 
 class FaultConfig(StrictModel):

@@ -325,3 +325,78 @@ class IncorrectTaskStatusError(EmulatorError):
     code = "IncorrectTaskStatus"
     status = 403
     message = "The current status of the task does not support this operation."
+
+
+# --- snapshots, CreateImage, sharing (alibaba-api.md §1.7–§1.9, §1.13) --------------------------------------
+
+
+class InvalidSnapshotIdNotFoundError(EmulatorError):
+    """The snapshot does not exist in the region (or belongs to another account) (404)."""
+
+    code = "InvalidSnapshotId.NotFound"
+    status = 404
+    message = "The specified SnapshotId does not exist."
+
+
+class IncorrectSnapshotStatusError(EmulatorError):
+    """The snapshot is not ``accomplished`` (403, UNCONFIRMED code/status for CopySnapshot and CreateImage)."""
+
+    code = "IncorrectSnapshotStatus"
+    status = 403
+    message = "The current status of the snapshot does not support this operation."
+
+
+class SnapshotCreatedImageError(EmulatorError):
+    """DeleteSnapshot on a snapshot an image still uses (403, UNCONFIRMED code)."""
+
+    code = "SnapshotCreatedImage"
+    status = 403
+    message = "The specified snapshot has been used to create a custom image; delete the image first."
+
+
+class InvalidSnapshotNameMalformedError(EmulatorError):
+    """DestinationSnapshotName breaks the naming rules (400, UNCONFIRMED code)."""
+
+    code = "InvalidSnapshotName.Malformed"
+    status = 400
+    message = "The specified snapshot name is wrongly formed."
+
+
+class InvalidSnapshotIdsMalformedError(EmulatorError):
+    """DescribeSnapshots ``SnapshotIds`` is not a JSON array of strings or holds more than 100 (400)."""
+
+    code = "InvalidSnapshotIds.Malformed"
+    status = 400
+    message = "The specified SnapshotIds is not a JSON array of at most 100 strings."
+
+
+class InvalidDiskDeviceMappingError(EmulatorError):
+    """CreateImage disk mappings are inconsistent (400, UNCONFIRMED code)."""
+
+    code = "InvalidParameter.DiskDeviceMapping"
+    status = 400
+    message = "The specified DiskDeviceMapping is invalid."
+
+
+class ShareAccountQuotaError(EmulatorError):
+    """More than 50 accounts would share the image (403, UNCONFIRMED code)."""
+
+    code = "QuotaExceed.ShareImageUser"
+    status = 403
+    message = "An image can be shared with at most 50 accounts."
+
+
+class EncryptedByServiceKeyError(EmulatorError):
+    """Sharing an image encrypted with the service key (403, UNCONFIRMED code)."""
+
+    code = "OperationDenied.EncryptedByServiceKey"
+    status = 403
+    message = "Images encrypted with the service key cannot be shared; use a customer master key."
+
+
+class InvalidAccountMalformedError(EmulatorError):
+    """AddAccount.N / RemoveAccount.N is not a numeric Alibaba Cloud account id (400, UNCONFIRMED code)."""
+
+    code = "InvalidAccount.Malformed"
+    status = 400
+    message = "The specified account is not a valid Alibaba Cloud account id."

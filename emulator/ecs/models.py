@@ -4,24 +4,30 @@
 * ``models_images``: seeding, DescribeImages, DeleteImage, DescribeInstances;
 * ``models_copy``: CopyImage, CancelCopyImage, the copy scheduler on the virtual clock;
 * ``models_tags``: TagResources, UntagResources, ListTagResources;
-* ``models_export``: ExportImage, DescribeTaskAttribute, DescribeTasks, CancelTask (files written to OSS).
+* ``models_export``: ExportImage, DescribeTaskAttribute, DescribeTasks, CancelTask (files written to OSS);
+* ``models_snapshots``: CopySnapshot, DescribeSnapshots, DeleteSnapshot on the virtual clock;
+* ``models_create``: CreateImage from snapshots (Creating → Available | injected CreateFailed);
+* ``models_share``: ModifyImageSharePermission, DescribeImageSharePermission.
 
 Methods raise typed errors from ``emulator.ecs.exceptions`` and never touch HTTP.
 """
 
 from __future__ import annotations
 
-from emulator.ecs.models_base import CopyJob, Disk, ExportTask, Image, Instance
+from emulator.ecs.models_base import CopyJob, Disk, ExportTask, Image, Instance, Snapshot
 from emulator.ecs.models_copy import CopyMixin, CopyRequest
+from emulator.ecs.models_create import CreateImageMixin, CreateImageRequest, DiskMapping
 from emulator.ecs.models_export import ExportMixin, ExportRequest, TaskFilter
 from emulator.ecs.models_images import ImageFilter, ImagesMixin
+from emulator.ecs.models_share import ShareMixin
+from emulator.ecs.models_snapshots import CopySnapshotRequest, SnapshotFilter, SnapshotsMixin
 from emulator.ecs.models_tags import TagsMixin
 
 __all__ = [
-    "CopyJob", "CopyRequest", "Disk", "EcsBackend", "ExportRequest", "ExportTask", "Image", "ImageFilter",
-    "Instance", "TaskFilter",
+    "CopyJob", "CopyRequest", "CopySnapshotRequest", "CreateImageRequest", "Disk", "DiskMapping", "EcsBackend",
+    "ExportRequest", "ExportTask", "Image", "ImageFilter", "Instance", "Snapshot", "SnapshotFilter", "TaskFilter",
 ]
 
 
-class EcsBackend(CopyMixin, ExportMixin, ImagesMixin, TagsMixin):
+class EcsBackend(CopyMixin, CreateImageMixin, ExportMixin, ImagesMixin, ShareMixin, SnapshotsMixin, TagsMixin):
     """All ECS state of one emulator (one account), keyed by region inside each resource."""

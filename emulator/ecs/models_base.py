@@ -6,6 +6,10 @@ small. All methods run with ``State.lock`` held by the dispatcher or the control
 Image ids are region-flavoured like the real ones (``m-bp1…`` hangzhou, ``m-2ze…`` beijing, ``m-uf6…``
 shanghai, ``m-t4n…`` ap-southeast-1, ``m-wz9…`` shenzhen, ``m-j6c…`` hongkong; any other region ``m-`` + 20
 hex characters). Snapshot ids use the same scheme with ``s-``.
+
+Every image disk references a real :class:`Snapshot` of the image's region (``add_image_snapshots``): seeded
+images, CopyImage copies (their snapshots show ``progressing`` while the copy runs) and CreateImage images
+(which reference the snapshots they were created from).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from emulator.core.errors import InvalidRegionIdError
 from emulator.core.state import parse_iso
+from emulator.ecs import exceptions as exc
 
 if TYPE_CHECKING:
     from emulator.core.state import State
@@ -95,6 +100,9 @@ class Image:
     ready_at: float | None = None
     marketplace: bool = False
     product_code: str = ""
+    boot_mode: str = "BIOS"
+    fail_on_ready: bool = False
+    share_times: dict[str, float] = field(default_factory=dict)
 
     @property
     def copying(self) -> bool:
@@ -158,6 +166,39 @@ class ExportTask:
 
 
 @dataclass
+class Snapshot:
+    """A snapshot (``s-…``): of an image disk, seeded, or a CopySnapshot copy (``progressing`` → ``accomplished``).
+
+    ``for_image`` names the image whose creation made it (seed or CopyImage): while that image is ``Waiting``
+    or ``Creating`` the snapshot shows ``progressing`` with the image's progress.
+    """
+
+    region: str
+    snapshot_id: str
+    owner_id: str
+    name: str
+    size_gib: int
+    disk_type: str
+    creation_time: float
+    seq: int
+    description: str = ""
+    status: str = "accomplished"
+    encrypted: bool = False
+    kms_key_id: str = ""
+    source_region: str = ""
+    source_snapshot_id: str = ""
+    retention_days: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    duration: float = 0.0
+    for_image: str = ""
+
+    @property
+    def end(self) -> float:
+        """The virtual time a CopySnapshot copy completes."""
+        return self.creation_time + self.duration
+
+
+@dataclass
 class Instance:
     """An instance, kept only to answer "is this image in use?"."""
 
@@ -185,6 +226,7 @@ class BackendBase:
         self.kms_keys: set[tuple[str, str]] = set()
         self.client_tokens: dict[tuple[str, str, str, str], tuple[dict[str, str], dict[str, str]]] = {}
         self.tasks: dict[str, ExportTask] = {}
+        self.snapshots: dict[str, Snapshot] = {}
         self._seq = 0
         self._settled_at = self.state.clock.now()
 
@@ -228,3 +270,63 @@ class BackendBase:
     def creation_epoch(self, value: str | None) -> float:
         """Parse a seeded ``creation_time`` or default to now."""
         return self.now if value is None else parse_iso(value)
+
+    def add_image_snapshots(self, image: Image) -> None:
+        """Make sure every disk of ``image`` references a Snapshot object of the image's region.
+
+        A disk whose ``snapshot_id`` is unknown gets a new accomplished snapshot under that id (owned like
+        the image, ``for_image`` = the image); an existing snapshot is left as it is.
+        """
+        for disk in image.disks:
+            if disk.snapshot_id in self.snapshots:
+                continue
+            self.snapshots[disk.snapshot_id] = Snapshot(
+                region=image.region,
+                snapshot_id=disk.snapshot_id,
+                owner_id=image.owner_id,
+                name=f"Image{'System' if disk.type == 'system' else 'Data'}Snapshot-{image.image_id}",
+                size_gib=disk.size_gib,
+                disk_type=disk.type,
+                creation_time=image.creation_time,
+                seq=self.next_seq(),
+                description=f"Created for image {image.image_id}",
+                encrypted=disk.encrypted,
+                kms_key_id=disk.kms_key_id,
+                for_image=image.image_id,
+            )
+
+    def holds_snapshot(self, image: Image, snapshot_id: str) -> bool:
+        """True when ``image`` keeps ``snapshot_id`` in use (a ``CreateFailed`` image holds nothing)."""
+        return image.status != "CreateFailed" and any(d.snapshot_id == snapshot_id for d in image.disks)
+
+    def snapshot_users(self, snapshot: Snapshot) -> list[Image]:
+        """Return the images of the snapshot's region that keep it in use."""
+        return [
+            i for i in self.images.values() if i.region == snapshot.region and self.holds_snapshot(i, snapshot.snapshot_id)
+        ]
+
+    def replay_token(
+        self, action: str, region: str, token: str | None, fingerprint: dict[str, str]
+    ) -> dict[str, str] | None:
+        """Return the recorded result of a ClientToken replay (same token, same parameters), None when new.
+
+        Same token with other parameters → ``IdempotentParameterMismatch``. Scope: account + action + region.
+        """
+        if token is None:
+            return None
+        if len(token) > 64 or not token.isascii():
+            raise exc.InvalidClientTokenMalformedError()
+        recorded = self.client_tokens.get((self.state.account_id, action, region, token))
+        if recorded is None:
+            return None
+        params, result = recorded
+        if params != fingerprint:
+            raise exc.IdempotentParameterMismatchError()
+        return result
+
+    def remember_token(
+        self, action: str, region: str, token: str | None, fingerprint: dict[str, str], result: dict[str, str]
+    ) -> None:
+        """Record the result of a successful call made with a ClientToken (tokens never expire)."""
+        if token is not None:
+            self.client_tokens[(self.state.account_id, action, region, token)] = (dict(fingerprint), dict(result))

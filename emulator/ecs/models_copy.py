@@ -14,7 +14,10 @@ UNCONFIRMED choices:
   recorded ImageId even if that image has since been deleted or cancelled; tokens never expire;
 * the image quota counts every image the account owns in the destination, copies in progress included;
 * a copy of an image owned by another account within its region is allowed (shared-image rule, §1.1);
-* CancelCopyImage on an image that is not a copy in progress → 400 ``IncorrectImageStatus``.
+* CancelCopyImage on an image that is not a copy in progress → 400 ``IncorrectImageStatus``; cancelling
+  also removes the destination snapshots the copy created;
+* every disk of a copy gets a new destination snapshot (``s-<dest flavour>…``, Usage ``image``) that shows
+  ``progressing`` with the copy's progress and ``accomplished`` once the copy is Available.
 """
 
 from __future__ import annotations
@@ -171,6 +174,7 @@ class CopyMixin(BackendBase):
             copy=CopyJob(seq=seq, source_region=source.region, source_image_id=source.image_id),
         )
         self.images[image.image_id] = image
+        self.add_image_snapshots(image)
         self._start_waiting(self.now)
         return image
 
@@ -183,6 +187,10 @@ class CopyMixin(BackendBase):
         if not image.copying:
             raise exc.IncorrectImageStatusError()
         del self.images[image_id]
+        for disk in image.disks:
+            snapshot = self.snapshots.get(disk.snapshot_id)
+            if snapshot is not None and snapshot.for_image == image_id:
+                del self.snapshots[disk.snapshot_id]
         self._start_waiting(self.now)
 
     # --- scheduler -------------------------------------------------------------------------------------
@@ -210,11 +218,12 @@ class CopyMixin(BackendBase):
         return min(times, default=None)
 
     def _complete_due(self, at: float) -> None:
-        """Mark every image whose Creating phase ends at or before ``at`` Available."""
+        """Mark every image whose Creating phase ends at or before ``at`` Available (or CreateFailed when a
+        CreateImage drew an injected failure)."""
         for image in self.images.values():
             end = image.copy.end() if image.copy is not None else image.ready_at
             if image.status == "Creating" and end is not None and end <= at:
-                image.status = "Available"
+                image.status = "CreateFailed" if image.fail_on_ready else "Available"
 
     def _start_waiting(self, at: float) -> None:
         """Start Waiting copies FIFO while their destination region has free slots."""

@@ -9,6 +9,13 @@ UNCONFIRMED choices:
   copy in progress, shared, in use, DryRun. A missing
   image is ignored (200) even with DryRun.
 * Seeding an ``image_id`` that already exists replaces it.
+* Every seeded image disk references a Snapshot object of the image's region: the disk's ``snapshot_id``
+  when given (a snapshot seeded under ``snapshots`` in the same or an earlier seed is reused as it is,
+  otherwise one is created), else a fresh ``s-<region flavour>…`` id; created ones are ``accomplished``
+  (``progressing`` while a seeded ``Creating`` image is not yet Available), owned like the image.
+* ``shared_with`` feeds the same share list as ModifyImageSharePermission (SharedTime = the image's
+  ``creation_time``); duplicates are dropped.
+* DeleteImage keeps the image's snapshots (Usage turns ``none``), as real ECS retains them.
 """
 
 from __future__ import annotations
@@ -17,8 +24,8 @@ from dataclasses import dataclass, field
 
 from emulator.core.errors import DryRunOperationError, SeedError
 from emulator.ecs import exceptions as exc
-from emulator.ecs.models_base import BackendBase, Disk, Image, Instance, new_resource_id
-from emulator.ecs.seed import EcsSeed, SeedImage
+from emulator.ecs.models_base import BackendBase, Disk, Image, Instance, Snapshot, new_resource_id
+from emulator.ecs.seed import EcsSeed, SeedImage, SeedSnapshot
 
 OWNER_ALIASES = ("system", "self", "others", "marketplace")
 DEFAULT_OWNER_ALIASES = ("system", "self", "others")
@@ -49,6 +56,7 @@ class ImagesMixin(BackendBase):
             "images": [i.region for i in seed.images],
             "instances": [i.region for i in seed.instances],
             "kms_keys": [k.region for k in seed.kms_keys],
+            "snapshots": [s.region for s in seed.snapshots],
         }
         for group, used in groups.items():
             for n, region in enumerate(used):
@@ -56,9 +64,13 @@ class ImagesMixin(BackendBase):
                     raise SeedError(f"{group}.{n}.region", f"region {region!r} is not enabled")
 
     def apply_ecs_seed(self, seed: EcsSeed) -> None:
-        """Add seeded images, instances and KMS keys (validated beforehand)."""
+        """Add seeded snapshots, images, instances and KMS keys (validated beforehand)."""
+        for snap in seed.snapshots:
+            self.snapshots[snap.snapshot_id] = self._seed_snapshot(snap)
         for image in seed.images:
-            self.images[image.image_id] = self._seed_image(image)
+            built = self._seed_image(image)
+            self.images[image.image_id] = built
+            self.add_image_snapshots(built)
         for inst in seed.instances:
             self.instances[inst.instance_id] = Instance(
                 region=inst.region,
@@ -96,11 +108,32 @@ class ImagesMixin(BackendBase):
             architecture=s.architecture,
             tags=dict(s.tags),
             disks=disks,
-            shared_with=list(s.shared_with),
+            shared_with=list(dict.fromkeys(s.shared_with)),
+            share_times={account: created for account in s.shared_with},
             is_copied=s.is_copied,
             marketplace=s.marketplace,
             product_code=s.product_code,
             ready_at=self.now + s.ready_after_seconds if s.status == "Creating" else None,
+        )
+
+    def _seed_snapshot(self, s: SeedSnapshot) -> Snapshot:
+        """Build a standalone Snapshot from its seed (a ``progressing`` one runs at ``snapshot_gib_per_minute``)."""
+        return Snapshot(
+            region=s.region,
+            snapshot_id=s.snapshot_id,
+            owner_id=s.owner_id or self.state.account_id,
+            name=s.name or s.snapshot_id,
+            size_gib=s.size_gib,
+            disk_type=s.disk_type,
+            creation_time=self.creation_epoch(s.creation_time),
+            seq=self.next_seq(),
+            description=s.description,
+            status=s.status,
+            encrypted=s.encrypted or bool(s.kms_key_id),
+            kms_key_id=s.kms_key_id,
+            retention_days=s.retention_days,
+            tags=dict(s.tags),
+            duration=s.size_gib / self.state.config.snapshot_gib_per_minute * 60.0,
         )
 
     # --- DescribeImages --------------------------------------------------------------------------------

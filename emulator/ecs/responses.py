@@ -19,7 +19,6 @@ from emulator.core.state import iso_z, parse_iso
 from emulator.ecs import exceptions as exc
 from emulator.ecs.models import (
     CopyRequest,
-    EcsBackend,
     ExportRequest,
     ExportTask,
     Image,
@@ -28,6 +27,7 @@ from emulator.ecs.models import (
     TaskFilter,
 )
 from emulator.ecs.models_tags import validate_tags
+from emulator.ecs.responses_snapshots import SnapshotResponses
 
 MAX_PAGE = 100
 
@@ -60,7 +60,7 @@ def image_to_wire(image: Image, now: float, in_use: bool) -> dict[str, Any]:
         "Platform": image.platform,
         "OSName": image.platform,
         "OSNameEn": image.platform,
-        "BootMode": "BIOS",
+        "BootMode": image.boot_mode,
         "Status": image.status,
         "Progress": progress,
         "Size": image.size_gib,
@@ -166,11 +166,8 @@ def _time_param(params: Params, name: str) -> float | None:
         raise InvalidParameterError(name, "must be an ISO-8601 UTC time") from None
 
 
-class EcsResponses:
+class EcsResponses(SnapshotResponses):
     """One method per action: ``Params`` in, JSON body (without RequestId) out."""
-
-    def __init__(self, backend: EcsBackend) -> None:
-        self.backend = backend
 
     def describe_regions(self, params: Params) -> dict[str, Any]:
         """DescribeRegions: the enabled regions with LocalName in ``AcceptLanguage`` (zh-CN default)."""

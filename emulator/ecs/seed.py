@@ -5,6 +5,9 @@ Defaults (UNCONFIRMED, emulator choices): ``name`` = the image id, ``size_gib`` 
 ``size_gib``, owner = the seeded account (alias ``self``; another owner id defaults to alias ``others``),
 ``creation_time`` = the virtual now, ``ready_after_seconds`` 600 for a ``Creating`` image. ``marketplace``
 (bool) or a non-empty ``product_code`` marks an image derived from a Marketplace image (ExportImage refuses it).
+``snapshots`` (standalone, UNCONFIRMED defaults): ``name`` = the id, ``size_gib`` 40, ``disk_type`` system,
+``status`` accomplished (a ``progressing`` one completes after ``size_gib / snapshot_gib_per_minute``
+minutes from its ``creation_time``), owner = the account; a ``kms_key_id`` implies ``encrypted``.
 """
 
 from __future__ import annotations
@@ -69,9 +72,28 @@ class SeedKmsKey(StrictModel):
     key_id: str = Field(min_length=1)
 
 
+class SeedSnapshot(StrictModel):
+    """A standalone snapshot (DescribeSnapshots / CopySnapshot / CreateImage input)."""
+
+    region: str
+    snapshot_id: str = Field(min_length=1)
+    name: str | None = None
+    description: str = ""
+    size_gib: int = Field(default=40, ge=1)
+    disk_type: Literal["system", "data"] = "system"
+    status: Literal["progressing", "accomplished", "failed"] = "accomplished"
+    encrypted: bool = False
+    kms_key_id: str = ""
+    retention_days: int | None = Field(default=None, ge=1, le=65536)
+    tags: dict[str, str] = Field(default_factory=dict)
+    creation_time: str | None = None
+    owner_id: str | None = None
+
+
 class EcsSeed(StrictModel):
     """Seed keys contributed by the ECS service."""
 
     images: list[SeedImage] = Field(default_factory=list)
     instances: list[SeedInstance] = Field(default_factory=list)
     kms_keys: list[SeedKmsKey] = Field(default_factory=list)
+    snapshots: list[SeedSnapshot] = Field(default_factory=list)

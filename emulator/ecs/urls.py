@@ -36,6 +36,12 @@ ACTIONS: dict[str, Callable[[EcsResponses, Params], dict[str, Any]]] = {
     "DescribeTaskAttribute": EcsResponses.describe_task_attribute,
     "DescribeTasks": EcsResponses.describe_tasks,
     "CancelTask": EcsResponses.cancel_task,
+    "CopySnapshot": EcsResponses.copy_snapshot,
+    "DescribeSnapshots": EcsResponses.describe_snapshots,
+    "DeleteSnapshot": EcsResponses.delete_snapshot,
+    "CreateImage": EcsResponses.create_image,
+    "ModifyImageSharePermission": EcsResponses.modify_image_share_permission,
+    "DescribeImageSharePermission": EcsResponses.describe_image_share_permission,
 }
 
 
@@ -65,9 +71,10 @@ class EcsService:
         self.backend.apply_ecs_seed(_ecs_part(seed))
 
     def settle(self, now: float) -> None:
-        """Advance copies, seeded Creating images and exports to ``now``."""
+        """Advance copies, Creating images, exports and snapshot copies to ``now``."""
         self.backend.settle(now)
         self.backend.settle_exports(now)
+        self.backend.settle_snapshots(now)
 
     def call(self, action: str, params: Params) -> dict[str, Any]:
         """Route ``action`` to its response method."""

@@ -161,6 +161,9 @@ def test_config_partial_update_and_validation(control: EmulatorControl) -> None:
         "export_gib_per_minute": 10.0,
         "acr_sync_seconds": 60.0,
         "acr_error_rate": 0.0,
+        "snapshot_gib_per_minute": 20.0,
+        "create_image_seconds": 120.0,
+        "create_image_fail_rate": 0.0,
     }
     with pytest.raises(EmulatorControlError) as info:
         control.configure(copy_slots=0)

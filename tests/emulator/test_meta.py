@@ -25,6 +25,14 @@ def test_every_ecs_action_is_called_through_the_sdk() -> None:
     assert missing == []
 
 
+def test_snapshot_create_and_share_actions_are_emulated() -> None:
+    expected = {
+        "CopySnapshot", "DescribeSnapshots", "DeleteSnapshot", "CreateImage",
+        "ModifyImageSharePermission", "DescribeImageSharePermission",
+    }
+    assert expected <= set(ACTIONS)
+
+
 def test_every_cr_action_is_called_through_the_sdk() -> None:
     sources = "".join(p.read_text() for p in HERE.glob("test_*.py") if p.name != "test_meta.py")
     missing = [a for a in CR_ACTIONS if f".{_snake(a)}(" not in sources]

@@ -1,0 +1,74 @@
+"""ModifyImageSharePermission / DescribeImageSharePermission (alibaba-api.md §1.13).
+
+The share list is ``Image.shared_with`` (seed key ``shared_with`` feeds it too); DescribeImages answers
+``IsSelfShared`` ``"True"`` while it is non-empty, ``""`` otherwise, and DeleteImage refuses a shared image
+(403 ``ImageUseShared``).
+
+UNCONFIRMED choices:
+
+* rule order of ModifyImageSharePermission: RegionId, image exists in the region (404
+  ``InvalidImageId.NotFound``), owned by the account (403 ``Forbidden``), Available (400
+  ``IncorrectImageStatus``), account ids numeric (400 ``InvalidAccount.Malformed``), encrypted with the
+  service key (a disk encrypted with KMSKeyId ``""``) and accounts to add (403
+  ``OperationDenied.EncryptedByServiceKey``), more than 50 accounts after the change (403
+  ``QuotaExceed.ShareImageUser``), DryRun (400 ``DryRunOperation``);
+* only the first 10 ``AddAccount.N`` and the first 10 ``RemoveAccount.N`` are used, the rest is silently
+  ignored (§1.13); additions are applied first, then removals (an account in both ends unshared); adding
+  an account already shared keeps its SharedTime; adding the owner itself is ignored; removing an account
+  that is not shared is ignored;
+* ``IsPublic`` and ``LaunchPermission`` are accepted and ignored (no community images);
+* DescribeImageSharePermission: same image checks (404 / 403 ``Forbidden``), any status; accounts in
+  share order; ``SharedTime`` ISO ``yyyy-MM-ddTHH:mm:ssZ``; ``ShareGroups.ShareGroup`` is always empty;
+  PageNumber ≥ 1, PageSize 1–100 (default 10).
+"""
+
+from __future__ import annotations
+
+from emulator.core.errors import DryRunOperationError
+from emulator.ecs import exceptions as exc
+from emulator.ecs.models_base import BackendBase, Image
+
+MAX_ACCOUNTS_PER_CALL = 10
+MAX_SHARES = 50
+
+
+class ShareMixin(BackendBase):
+    """Image sharing with other accounts."""
+
+    def _own_image(self, region: str, image_id: str) -> Image:
+        """The account's image of ``region`` (404 when missing, 403 when another account owns it)."""
+        self.check_region(region)
+        image = self.image_in(region, image_id)
+        if image is None:
+            raise exc.InvalidImageIdNotFoundError()
+        if image.owner_id != self.state.account_id:
+            raise exc.ForbiddenError()
+        return image
+
+    def modify_image_share_permission(
+        self, region: str, image_id: str, add: list[str], remove: list[str], dry_run: bool
+    ) -> None:
+        """Share the image with ``add`` and stop sharing it with ``remove``."""
+        image = self._own_image(region, image_id)
+        if image.status != "Available":
+            raise exc.IncorrectImageStatusError()
+        add, remove = add[:MAX_ACCOUNTS_PER_CALL], remove[:MAX_ACCOUNTS_PER_CALL]
+        if not all(a.isdigit() for a in add + remove):
+            raise exc.InvalidAccountMalformedError()
+        add = [a for a in dict.fromkeys(add) if a != self.state.account_id]
+        if add and any(d.encrypted and not d.kms_key_id for d in image.disks):
+            raise exc.EncryptedByServiceKeyError()
+        after = [a for a in dict.fromkeys(image.shared_with + add) if a not in remove]
+        if len(after) > MAX_SHARES:
+            raise exc.ShareAccountQuotaError()
+        if dry_run:
+            raise DryRunOperationError()
+        for account in add:
+            image.share_times.setdefault(account, self.now)
+        image.shared_with = after
+        image.share_times = {a: t for a, t in image.share_times.items() if a in after}
+
+    def image_share_permission(self, region: str, image_id: str) -> tuple[Image, list[tuple[str, float]]]:
+        """Return the image and its (account, shared time) list in share order."""
+        image = self._own_image(region, image_id)
+        return image, [(a, image.share_times.get(a, image.creation_time)) for a in image.shared_with]
