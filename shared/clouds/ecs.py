@@ -306,9 +306,11 @@ class EcsGateway:
         return str(self._call(spec.region, "create_image", request)["ImageId"])
 
     def delete_snapshot(self, region: str, snapshot_id: str) -> None:
-        """Delete a snapshot; a missing one is treated as deleted."""
+        """Delete a snapshot; a missing one is treated as deleted.
+
+        DeleteSnapshot takes no RegionId (the SDK model has none): the region is the client's endpoint.
+        """
         try:
-            self._call(region, "delete_snapshot",
-                       ecs_models.DeleteSnapshotRequest(region_id=region, snapshot_id=snapshot_id))
+            self._call(region, "delete_snapshot", ecs_models.DeleteSnapshotRequest(snapshot_id=snapshot_id))
         except ResourceNotFoundError:
             return

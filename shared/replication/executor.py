@@ -18,6 +18,7 @@ from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
+from shared.policy import CopyLimits
 from shared.replication.planner import (
     Action,
     Adopt,
@@ -31,9 +32,8 @@ from shared.replication.planner import (
     Retry,
     StartCopy,
 )
-from shared.policy import CopyLimits
-from shared.replication.reasons import explain
 from shared.replication.provenance import client_token
+from shared.replication.reasons import explain
 from shared.replication.slots import RegionSlots
 from shared.replication.targets import CopyTarget
 from shared.runtime import Deadline
@@ -250,8 +250,9 @@ class CopyExecutor:
 
     def _fail(self, record: Record, action: Fail) -> None:
         retryable = action.retry_at is not None
-        if not retryable and record.data.get("snapshots"):
-            # a final failure on the snapshot path: the failed image first (it holds the snapshots)
+        if record.data.get("snapshots"):
+            # a failed attempt on the snapshot path cleans up at once (snapshots are billed);
+            # the failed image first, since it holds the snapshots
             if action.failed_copy:
                 self.ecs.delete_image(CopyTarget.model_validate(record.data["target"]).target_region,
                                       action.failed_copy)
