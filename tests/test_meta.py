@@ -42,7 +42,8 @@ def test_the_adapter_check_would_catch_an_offender(tmp_path):
 
 
 @pytest.mark.parametrize("module", ["functions.image_created.handler", "functions.reconcile.handler",
-                                    "functions.export_batch.handler", "functions.acr_push.handler"])
+                                    "functions.export_batch.handler", "functions.acr_push.handler",
+                                    "functions.cleanup.handler"])
 def test_handler_import_loads_no_sdk_until_invoked(module):
     code = (f"import sys, {module}; "
             "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('alibabacloud_', 'oss2'))}))")
