@@ -29,7 +29,8 @@ UNCONFIRMED choices:
   ``SnapshotIds`` bad JSON or more than 100 ids → 400 ``InvalidSnapshotIds.Malformed``; also filters
   ``SnapshotName`` (exact), ``Usage`` (``image|none``), ``Encrypted`` and ``Tag.N`` (a Key without Value
   matches any value); paging is ``MaxResults`` (1–100, default 10) + ``NextToken`` (decimal offset of the
-  next page, "" on the last); ``PageNumber``/``PageSize`` are ignored (answered as 1 / MaxResults);
+  next page, "" on the last); ``PageNumber``/``PageSize`` are ignored (answered as 1 / MaxResults); other
+  filters (DiskId, InstanceId, SnapshotType, Category, KMSKeyId, Filter.N) and ``DryRun`` are ignored;
 * ``Usage`` is ``image`` while an image of the region (not ``CreateFailed``) references the snapshot, else
   ``none``; ``SourceDiskId`` is ``""``; ``SourceDiskType`` is ``system``/``data``; ``RetentionDays`` is left
   out when not set; ``Available`` is true when accomplished;
