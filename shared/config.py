@@ -28,6 +28,7 @@ ENV_ENDPOINT = "IMAGE_RELAY_ENDPOINT"
 ENV_LOG_LEVEL = "IMAGE_RELAY_LOG_LEVEL"
 ENV_RETRY_BASE = "IMAGE_RELAY_RETRY_BASE_SECONDS"
 ENV_RETRY_MAX = "IMAGE_RELAY_RETRY_MAX_ATTEMPTS"
+ENV_FANOUT = "IMAGE_RELAY_FANOUT_THRESHOLD"
 ENV_AK_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_AK_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
@@ -42,6 +43,7 @@ _FIELD_TO_ENV = {
     "log_level": ENV_LOG_LEVEL,
     "retry_base_seconds": ENV_RETRY_BASE,
     "retry_max_attempts": ENV_RETRY_MAX,
+    "fanout_threshold": ENV_FANOUT,
 }
 _ENDPOINT_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?/?$")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -64,6 +66,8 @@ class Settings(BaseModel):
     log_level: str = "INFO"
     retry_base_seconds: float = Field(default=0.5, gt=0, le=300)
     retry_max_attempts: int = Field(default=6, ge=1, le=100)
+    # A reconcile tick with more active copy records than this fans out by destination region.
+    fanout_threshold: int = Field(default=5000, ge=1)
 
     @field_validator("policy", "endpoint", mode="before")
     @classmethod

@@ -4,6 +4,10 @@ It drives copies one step, follows running exports to completion, and follows AC
 (retrying ERROR with backoff, pacing queued backfill intents). Its "now" is the timer event's
 `triggerTime` when present, so a tick's decisions are reproducible. OSS is wired only when an export
 is in flight and CR only when a sync is active, so a copy-only deployment loads just the ECS SDK.
+
+With more active copies than IMAGE_RELAY_FANOUT_THRESHOLD, the tick sweeps once and fans the copy
+work out by destination region: each partition is this same handler with a timer payload
+`{"regions": [...]}` and a stateful invocation id `reconcile-<tick>-<n>` (see shared/fanout.py).
 """
 from __future__ import annotations
 
@@ -11,22 +15,58 @@ import json
 from typing import Any
 
 from shared.acr.service import follow_syncs
+from shared.config import get_settings
 from shared.events.parse import parse_timer_event
 from shared.exports.service import follow_exports
+from shared.fanout import FanOut, LocalFanOut, partitions
 from shared.ledger.record import State
 from shared.logs import bind_invocation
-from shared.replication.service import reconcile_tick
+from shared.replication.service import active_destinations, reconcile_tick
 from shared.wiring import acr_context, copy_context, export_context
 
+PARTITIONS = 8
 
-def handler(event: bytes, context: Any) -> str:
+
+def handler(event: bytes, context: Any, fanout: FanOut | None = None) -> str:
     """Entry point named in template.yml: `functions/reconcile/handler.handler`."""
     with bind_invocation(context):
         tick = parse_timer_event(event)
+        scope = _scope(tick.payload)
         ctx = copy_context(context, now=tick.trigger_time)
-        result = reconcile_tick(ctx)
+        if scope is not None:
+            return json.dumps(reconcile_tick(ctx, set(scope), sweep_sources=False), default=str)
+        records = list(ctx.ledger.scan("copy/"))
+        active = sum(1 for r in records if r.is_active)
+        if active > get_settings().fanout_threshold:
+            result = _fan_out(ctx, records, tick.trigger_time, context, fanout)
+        else:
+            result = reconcile_tick(ctx)
         if any(r.state is State.STARTED for r in ctx.ledger.scan("export/")):
             result["exports"] = follow_exports(export_context(context))
         if any(r.is_active or (r.state is State.FAILED and r.retryable) for r in ctx.ledger.scan("acr/")):
             result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
         return json.dumps(result, default=str)
+
+
+def _scope(payload: str | None) -> list[str] | None:
+    if not payload or not payload.strip().startswith("{"):
+        return None
+    regions = json.loads(payload).get("regions")
+    return [str(r) for r in regions] if isinstance(regions, list) else None
+
+
+def _fan_out(ctx: Any, records: list[Any], trigger_time: Any, context: Any, fanout: FanOut | None) -> dict[str, Any]:
+    """Sweep here, then one partition per group of destination regions."""
+    swept = reconcile_tick(ctx, set(), sweep_sources=True)  # an empty scope: the sweep and nothing else
+    groups = partitions(active_destinations(list(ctx.ledger.scan("copy/"))), PARTITIONS)
+    local = fanout is None
+    runner = fanout or LocalFanOut(lambda _fn, body: handler(body, context))
+    tick_id = (trigger_time.strftime("%Y%m%dT%H%M%S") if trigger_time else str(getattr(context, "request_id", "")))
+    for n, group in enumerate(groups):
+        payload = {"triggerTime": trigger_time.strftime("%Y-%m-%dT%H:%M:%SZ") if trigger_time else None,
+                   "triggerName": "reconcile-partition", "payload": json.dumps({"regions": group})}
+        runner.submit("reconcile", payload, f"reconcile-{tick_id}-{n}")
+    results = runner.wait() if local and isinstance(runner, LocalFanOut) else []
+    return {"status": "fanned_out", "partitions": [len(g) for g in groups], "swept": swept["actions"],
+            "records": swept["records"],
+            "partition_results": [json.loads(r) for r in results]}

@@ -240,11 +240,13 @@ def plan_tick(
     policy: Policy,
     now: dt.datetime,
     backoff: Backoff | None = None,
+    *,
+    sweep_sources: bool = True,
 ) -> list[Action]:
-    """Every action of one reconcile tick, new intents first."""
+    """Every action of one reconcile tick, new intents first (no sweep in a fanned-out partition)."""
     backoff = backoff or Backoff()
     records = list(records)
-    actions: list[Action] = list(sweep(policy, observed, {r.key for r in records}))
+    actions: list[Action] = list(sweep(policy, observed, {r.key for r in records})) if sweep_sources else []
     planned = [(record, plan_record(record, observed, now, backoff)) for record in records]
     actions += [a for _, a in planned if a is not None and not isinstance(a, StartCopy)]
     return actions + order_starts([(r, a) for r, a in planned if isinstance(a, StartCopy)], policy, now)

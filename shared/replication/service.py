@@ -161,16 +161,30 @@ def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
     return Observed(sources=seen, scanned_sources=frozenset(scanned), copies=copies, snapshots=snapshots)
 
 
-def reconcile_tick(ctx: CopyContext) -> dict[str, Any]:
-    """Drive every copy record one step, and sweep for matching images that never sent an event."""
+def active_destinations(records: list[Record]) -> list[str]:
+    """Destination regions with copy work left (queued, running or due for a retry)."""
+    return sorted({CopyTarget.model_validate(r.data["target"]).target_region for r in records
+                   if r.is_active or (r.state is State.FAILED and r.retryable)})
+
+
+def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sources: bool = True) -> dict[str, Any]:
+    """Drive every copy record one step, and sweep for matching images that never sent an event.
+
+    `scope` limits the tick to copies into those destination regions (a fanned-out partition);
+    `sweep_sources=False` skips the sweep (the parent tick sweeps once for all partitions).
+    """
     calls_before = ctx.ecs.calls
-    records = list(ctx.ledger.scan("copy/"))
+    records = [r for r in ctx.ledger.scan("copy/")
+               if scope is None or CopyTarget.model_validate(r.data["target"]).target_region in scope]
     sources, destinations = regions_to_scan(records, ctx.policy)
+    if not sweep_sources:
+        sources = {CopyTarget.model_validate(r.data["target"]).source_region for r in records
+                   if r.state is State.PENDING}
     building = {CopyTarget.model_validate(r.data["target"]).target_region for r in records
                 if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")}
     observed = observe(ctx, sources, destinations, building)
     now = ctx.now()
-    actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff)
+    actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff, sweep_sources=sweep_sources)
     executor = ctx.executor()
     outcomes = executor.apply(actions)
     # Intents the sweep just wrote can start in this same tick.
@@ -182,6 +196,7 @@ def reconcile_tick(ctx: CopyContext) -> dict[str, Any]:
     states = Counter(r.state.value for r in ctx.ledger.scan("copy/"))
     summary = {
         "status": "ok",
+        "scope": sorted(scope) if scope is not None else None,
         "scanned": {"sources": sorted(observed.scanned_sources), "destinations": sorted(observed.copies)},
         "actions": dict(sorted(outcomes.items())),
         "records": dict(sorted(states.items())),
@@ -222,3 +237,4 @@ def retry_failed(request: RetryFailed, ctx: CopyContext) -> dict[str, Any]:
         views.append(_target_view(ctx.ledger.get(record.key) or record))
     return {"action": "retry_failed", "image_id": request.image_id,
             "status": "requeued" if views else "nothing_failed", "targets": views}
+
