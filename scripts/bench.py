@@ -241,11 +241,34 @@ def bench_backfill(n_tags: int = 500) -> None:
         raise SystemExit(f"bench: backfill made {len(calls)} CR calls, above its bound {bound}")
 
 
+def bench_scale() -> None:
+    """Makespan under the per-region limit, planning time, and whole-tick time at 10,000 copies."""
+    from scripts.bench_scale import makespan, planning_time, tick_time
+
+    ms = makespan(reset=_reset)
+    table = Table(title=f"makespan: {ms['images']} images to {ms['regions']} regions, per_region 5, "
+                        "reconcile every 5 min", title_justify="left")
+    for column in ("makespan (virtual min)", "lower bound (min)", "makespan / bound", "wall time (s)"):
+        table.add_column(column)
+    table.add_row(str(ms["makespan_min"]), f"{ms['bound_min']:.0f}", f"{ms['ratio']:.2f}", f"{ms['wall_s']:.0f}")
+    console.print(table)
+    plan = planning_time()
+    tick = tick_time(reset=_reset)
+    table = Table(title="a reconcile tick at scale", title_justify="left")
+    for column in ("tracked copies", "regions", "pure planning (s)", "queue view (s)", "first tick (s)",
+                   "steady tick (s)", "FC timeout (s)"):
+        table.add_column(column)
+    table.add_row(str(plan["copies"]), str(plan["regions"]), f"{plan['plan_s']:.2f}", f"{plan['queue_view_s']:.2f}",
+                  f"{tick['first_tick_s']:.1f}", f"{tick['steady_tick_s']:.1f}", "600")
+    console.print(table)
+
+
 def main() -> None:
     bench_imports()
     bench_calls()
     bench_exports()
     bench_backfill()
+    bench_scale()
 
 
 if __name__ == "__main__":
