@@ -6,7 +6,6 @@ makes no API call at all.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -20,7 +19,6 @@ from shared.events.exports import BatchRequest, CancelExport, ExportNow
 from shared.exports.executor import ExportExecutor, new_export_record
 from shared.exports.manifest import MANIFEST_SUFFIX
 from shared.exports.planner import (
-    ExportAction,
     RecordExport,
     open_rules,
     plan_batch,
@@ -32,6 +30,7 @@ from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.policy import Policy
+from shared.render import render_action
 from shared.runtime import Deadline
 
 log = get_logger(__name__)
@@ -97,15 +96,6 @@ def _view(record: Record) -> dict[str, Any]:
             "manifest": record.data.get("manifest")}
 
 
-def _render(action: ExportAction) -> dict[str, Any]:
-    out: dict[str, Any] = {"action": type(action).__name__, "key": action.key}
-    for field in dataclasses.fields(action):
-        value = getattr(action, field.name)
-        if field.name != "key" and value is not None:
-            out[field.name] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
-    return out
-
-
 def follow_exports(ctx: ExportContext) -> dict[str, Any]:
     """One DescribeTasks listing per region with running exports; conclude what ended."""
     started = [r for r in ctx.ledger.scan("export/") if r.state is State.STARTED]
@@ -153,7 +143,7 @@ def run_batch(ctx: ExportContext, request: BatchRequest) -> dict[str, Any]:
     new = [a for a in first if isinstance(a, RecordExport) and a.skip_reason is None]
     actions = plan_batch(ctx.policy, records, images, _manifests(ctx, new), now) if new else first
     if request.dry_run:
-        return {**summary, "status": "planned", "plan": [_render(a) for a in actions],
+        return {**summary, "status": "planned", "plan": [render_action(a) for a in actions],
                 "api_calls": ctx.calls() - calls_before}
     outcomes = ctx.executor().apply(actions)
     states = Counter(r.state.value for r in ctx.ledger.scan("export/"))

@@ -19,6 +19,7 @@ from shared.ledger import Ledger
 from shared.ledger.record import Record, State, event_key
 from shared.logs import get_logger
 from shared.policy import Policy
+from shared.render import render_action
 from shared.replication.executor import CopyExecutor, new_record
 from shared.replication.planner import (
     Backoff,
@@ -238,3 +239,41 @@ def retry_failed(request: RetryFailed, ctx: CopyContext) -> dict[str, Any]:
     return {"action": "retry_failed", "image_id": request.image_id,
             "status": "requeued" if views else "nothing_failed", "targets": views}
 
+
+def plan_reconcile(ctx: CopyContext) -> dict[str, Any]:
+    """What the next reconcile tick would do, without doing it (the scans are real, nothing is written)."""
+    from shared.replication.queue import queue_view
+
+    records = list(ctx.ledger.scan("copy/"))
+    sources, destinations = regions_to_scan(records, ctx.policy)
+    building = {CopyTarget.model_validate(r.data["target"]).target_region for r in records
+                if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")}
+    now = ctx.now()
+    observed = observe(ctx, sources, destinations, building)
+    actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff)
+    queue = queue_view(records, ctx.policy, now)
+    return {"status": "planned", "actions": [render_action(a) for a in actions],
+            "queue": [{"key": e.key, "region": e.region, "position": e.position,
+                       "eta": e.eta.isoformat() if e.eta else None, "waiting_for_window": e.waiting_for_window}
+                      for e in sorted(queue.values(), key=lambda e: (e.region, e.position))]}
+
+
+def plan_image_event(event: ImageCreated, ctx: CopyContext) -> dict[str, Any]:
+    """What `image_created` would do with this event, without doing it."""
+    image = ctx.ecs.get_image(event.region, event.image_id)
+    if image is None:
+        return {"status": "source_not_found", "targets": []}
+    targets = []
+    for target in targets_for(ctx.policy, image):
+        record = ctx.ledger.get(target.key)
+        if record is not None:
+            would = f"nothing: already {record.state.value}"
+        elif image.status != "Available":
+            would = f"record the intent; copy once the source is Available (now {image.status})"
+        elif (window := window_closed(ctx.policy, target.rule, ctx.now())) is not None:
+            would = f"record the intent; copy inside window {window}"
+        else:
+            would = "record the intent and start the copy (if the region has a free slot)"
+        targets.append({**target.model_dump(mode="json", include={"key", "rule", "target_region", "name",
+                                                                   "encrypted", "kms_key_id"}), "would": would})
+    return {"status": "planned", "source_status": image.status, "targets": targets}
