@@ -39,12 +39,23 @@ def _fail(exc: ImageRelayError) -> None:
 
 @app.command()
 def invoke(
-    function: Annotated[str, typer.Argument(help="Function to run: image_created or reconcile.")],
+    function: Annotated[str, typer.Argument(help="Function to run: image_created, reconcile, export_batch, "
+                                                 "acr_push or cleanup.")],
     event: Annotated[str, typer.Option("--event", "-e", help="Event JSON file, or - for stdin.")] = "-",
     timeout: Annotated[int, typer.Option(help="Function timeout in seconds (the context's deadline).")] = 0,
-    region: Annotated[str, typer.Option(help="The region the local context reports.")] = "cn-hangzhou",
+    region: Annotated[str, typer.Option(help="The region the context reports, or the FC region with --remote.")]
+    = "cn-hangzhou",
+    remote: Annotated[bool, typer.Option("--remote", help="Invoke the deployed function through FC (async, "
+                                                          "with a stateful invocation id).")] = False,
+    service: Annotated[str, typer.Option(help="With --remote: the FC service.")] = "image-relay",
+    account_id: Annotated[str, typer.Option(envvar="FC_ACCOUNT_ID", help="With --remote: the account id "
+                                                                        "(FC's endpoint needs it).")] = "",
+    invocation_id: Annotated[str, typer.Option(help="With --remote: the stateful invocation id (a repeat is "
+                                                    "refused by FC); generated when empty.")] = "",
+    wait: Annotated[bool, typer.Option("--wait", help="With --remote: wait for the invocation to end.")] = False,
 ) -> None:
-    """Run a handler in-process with an FC-like context; IMAGE_RELAY_ENDPOINT points it at the emulator."""
+    """Run a handler in-process with an FC-like context (IMAGE_RELAY_ENDPOINT points it at the emulator),
+    or with --remote invoke the deployed function asynchronously through FC."""
     from scripts.invoke import FUNCTIONS
     from scripts.invoke import invoke as run
 
@@ -53,11 +64,45 @@ def invoke(
                                f"unknown function {function!r}; known: {', '.join(sorted(FUNCTIONS))}"}), err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
-        result = run(function, _read_event(event), timeout=timeout or None, region=region)
+        payload = _read_event(event)
+        if remote:
+            typer.echo(json.dumps(_invoke_remote(function, payload, region, service, account_id, invocation_id,
+                                                 wait), default=str))
+            return
+        result = run(function, payload, timeout=timeout or None, region=region)
     except ImageRelayError as exc:
         _fail(exc)
         return
     typer.echo(result if isinstance(result, str) else json.dumps(result, default=str))
+
+
+def _invoke_remote(function: str, payload: bytes, region: str, service: str, account_id: str,
+                   invocation_id: str, wait: bool) -> dict[str, object]:
+    import time
+    import uuid
+
+    from rich.console import Console
+
+    from shared.clouds.fc import FcGateway
+    from shared.config import credentials_from, get_settings
+
+    settings = get_settings()
+    if not account_id and not settings.endpoint:
+        raise ConfigError("needed to reach FC (or set FC_ACCOUNT_ID)", field="--account-id")
+    fc = FcGateway.connect(credentials_from(None), region=region, account_id=account_id or "local",
+                           endpoint=settings.endpoint)
+    invocation_id = invocation_id or f"cli-{function}-{uuid.uuid4().hex[:12]}"
+    answer = fc.invoke(service, function, payload, asynchronous=True, invocation_id=invocation_id)
+    out: dict[str, object] = {"invocation_id": invocation_id, **answer}
+    if wait:
+        with Console(stderr=True).status(f"waiting for {invocation_id}…", spinner="dots"):
+            for _ in range(600):
+                state = fc.invocation(service, function, invocation_id)
+                if state.get("status") in ("Succeeded", "Failed", "Stopped", "Expired", "Invalid"):
+                    out["invocation"] = state
+                    break
+                time.sleep(1)
+    return out
 
 
 @app.command("validate-policy")
@@ -117,6 +162,11 @@ def status(
     failed = [(row, r, c) for row in matrix["rows"] for r, c in row["cells"].items() if c["state"] == "FAILED"]
     for row, region, cell in failed:
         console.print(f"[red]{row['image']} → {region}[/]: {cell['reason']}\n  retry: {cell['retry']}")
+
+
+from scripts import cli_ops  # noqa: E402  (the operations commands, registered on the same app)
+
+cli_ops.register(app)
 
 
 def main() -> None:
