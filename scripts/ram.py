@@ -1,0 +1,290 @@
+"""The RAM actions image-relay's cloud adapters can call, derived from the code, plus FC timer cron parsing.
+
+Why it exists: template.yml grants the function role exactly these actions, and the meta-tests
+(tests/test_template.py) compare the two, so a new SDK call in an adapter fails a test until the
+template grants it, and a grant nobody calls any more fails too.
+
+How the actions are derived (no hand list of actions):
+- Every public module of ``shared/clouds/`` that imports an SDK is an adapter. The RAM service prefix
+  comes from the SDK it imports: ``alibabacloud_ecs20140526`` -> ``ecs``, ``alibabacloud_cr20181201``
+  -> ``cr``, ``oss2`` -> ``oss``.
+- RPC adapters (ECS, CR) dispatch by method name: ``self._call(region, "describe_images", request)``
+  or ``self._pages(region, "list_repository", ...)``. Each such name must be a method of the SDK client
+  the adapter imports, and the API action is read from the SDK itself: the ``action='...'`` literal in
+  the client's ``<name>_with_options`` source (``describe_task_attribute`` -> ``DescribeTaskAttribute``).
+- The OSS adapter calls ``oss2.Bucket`` methods; each one used is mapped to its RAM action by
+  ``OSS_METHOD_ACTIONS`` (OSS authorizes HEAD with ``oss:GetObject`` and ListObjectsV2 with
+  ``oss:ListObjects``). A Bucket method missing from that table is reported, never guessed.
+
+``python -m scripts.ram`` prints the derived actions, one a line.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CLOUDS = ROOT / "shared" / "clouds"
+
+#: oss2.Bucket method -> the RAM action OSS checks for it.
+OSS_METHOD_ACTIONS: dict[str, str] = {
+    "put_object": "PutObject",
+    "put_object_from_file": "PutObject",
+    "get_object": "GetObject",
+    "get_object_to_file": "GetObject",
+    "head_object": "GetObject",  # HEAD is authorized as GetObject
+    "object_exists": "GetObject",  # a HEAD request
+    "get_object_meta": "GetObject",
+    "delete_object": "DeleteObject",
+    "batch_delete_objects": "DeleteObject",
+    "list_objects": "ListObjects",
+    "list_objects_v2": "ListObjects",  # RAM has no separate ListObjectsV2 action
+}
+
+_SDK_MODULE = re.compile(r"^alibabacloud_([a-z]+?)\d{8}(\.|$)")
+_ACTION_LITERAL = re.compile(r"\baction\s*=\s*['\"]([A-Za-z0-9]+)['\"]")
+
+
+@dataclass
+class Derivation:
+    """What the adapters can call: ``actions`` like ``ecs:CopyImage``, and the problems found."""
+
+    actions: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    #: action -> where it was found ("shared/clouds/ecs.py:123 copy_image")
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, action: str, where: str) -> None:
+        self.actions.add(action)
+        self.sources.setdefault(action, []).append(where)
+
+
+def _sdk_of(tree: ast.Module) -> tuple[str | None, str | None, str | None]:
+    """(RAM prefix, SDK client module, local alias of the client class) from an adapter's imports."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "oss2":
+                    return "oss", "oss2", None
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            match = _SDK_MODULE.match(node.module)
+            if match and node.module.endswith(".client"):
+                for alias in node.names:
+                    if alias.name == "Client":
+                        return match.group(1), node.module, alias.asname or alias.name
+    return None, None, None
+
+
+def _dispatched_names(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """``self._<plumbing>(region, "<sdk method>", ...)`` calls: (line, method name)."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        target = node.func.value
+        if not (isinstance(target, ast.Name) and target.id == "self" and node.func.attr.startswith("_")):
+            continue
+        if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+            yield node.lineno, node.args[1].value
+
+
+def _attribute_calls(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            yield node.lineno, node.func.attr
+
+
+def sdk_action(client: Any, method: str) -> str | None:
+    """The API action an SDK client method sends, read from its ``*_with_options`` source."""
+    target = getattr(client, f"{method}_with_options", None)
+    if target is None:
+        return None
+    found = set(_ACTION_LITERAL.findall(inspect.getsource(target)))
+    return found.pop() if len(found) == 1 else None
+
+
+def derive_module(path: Path, *, client: Any = None, bucket_class: Any = None) -> Derivation:
+    """The actions one adapter source file can call (``client``/``bucket_class`` override the SDK's)."""
+    result = Derivation()
+    rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    prefix, sdk_module, _alias = _sdk_of(tree)
+    if prefix is None or sdk_module is None:
+        return result
+    if prefix == "oss":
+        bucket = bucket_class or importlib.import_module("oss2").Bucket
+        methods = {n for n in dir(bucket) if not n.startswith("_") and callable(getattr(bucket, n))}
+        for line, name in _attribute_calls(tree):
+            if name not in methods:
+                continue
+            action = OSS_METHOD_ACTIONS.get(name)
+            if action is None:
+                result.problems.append(f"{rel}:{line}: oss2.Bucket.{name} has no RAM action in OSS_METHOD_ACTIONS")
+            else:
+                result.add(f"oss:{action}", f"{rel}:{line} {name}")
+        return result
+    sdk_client = client or importlib.import_module(sdk_module).Client
+    for line, name in _dispatched_names(tree):
+        action = sdk_action(sdk_client, name)
+        if action is None:
+            result.problems.append(f"{rel}:{line}: {name!r} is not a method of {sdk_module}.Client")
+        else:
+            result.add(f"{prefix}:{action}", f"{rel}:{line} {name}")
+    return result
+
+
+def adapter_modules(folder: Path = CLOUDS) -> list[Path]:
+    """The adapter source files: public modules of shared/clouds/ (types modules import no SDK)."""
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+
+
+def derive_actions(paths: Iterable[Path] | None = None) -> Derivation:
+    """Every RAM action the adapters can call, with the problems found on the way."""
+    total = Derivation()
+    for path in adapter_modules() if paths is None else paths:
+        part = derive_module(path)
+        total.problems += part.problems
+        for action, places in part.sources.items():
+            for where in places:
+                total.add(action, where)
+    return total
+
+
+# -- FC timer cron ------------------------------------------------------------------------------------
+
+#: (name, lowest, highest) of the six fields of an FC cron expression, seconds first.
+CRON_FIELDS = (("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31), ("month", 1, 12),
+               ("weekday", 0, 6))
+_MONTHS = {m: i for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
+                                       "NOV", "DEC"), start=1)}
+_WEEKDAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
+_EVERY = re.compile(r"^@every\s+(\d+)([mh])$")
+
+
+class CronError(ValueError):
+    """A cron expression FC would not accept (as far as this parser knows)."""
+
+
+@dataclass(frozen=True)
+class Cron:
+    """A parsed FC timer expression: six sets of allowed values, or a fixed period."""
+
+    fields: tuple[frozenset[int], ...] = ()
+    every: timedelta | None = None
+
+    def fires_at(self, t: datetime) -> bool:
+        """True when the (UTC) second ``t`` is a firing time of a six-field expression."""
+        if self.every is not None:
+            raise CronError("@every has no fixed firing times (FC counts from the trigger's creation)")
+        sec, minute, hour, day, month, weekday = self.fields
+        return (t.second in sec and t.minute in minute and t.hour in hour and t.day in day
+                and t.month in month and (t.isoweekday() % 7) in weekday)
+
+    def firings(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """Firing times in ``[start, end)`` (UTC; ``@every`` counts from ``start``)."""
+        start = start.astimezone(timezone.utc).replace(microsecond=0)
+        if self.every is not None:
+            t = start
+            while t < end:
+                yield t
+                t += self.every
+            return
+        minute_start = start.replace(second=0)
+        t = minute_start
+        while t < end:
+            if t.minute in self.fields[1] and t.hour in self.fields[2]:
+                for sec in sorted(self.fields[0]):
+                    fire = t.replace(second=sec)
+                    if start <= fire < end and self.fires_at(fire):
+                        yield fire
+            t += timedelta(minutes=1)
+
+
+def _field_values(text: str, name: str, low: int, high: int) -> frozenset[int]:
+    names = _MONTHS if name == "month" else _WEEKDAYS if name == "weekday" else {}
+    values: set[int] = set()
+    for part in text.split(","):
+        if part in ("*", "?"):
+            if part == "?" and name not in ("day", "weekday"):
+                raise CronError(f"'?' is allowed only in the day and weekday fields, not in {name}")
+            values.update(range(low, high + 1))
+            continue
+        base, _, step_text = part.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise CronError(f"bad step {step_text!r} in the {name} field")
+            step = int(step_text)
+        if base == "*":
+            first, last = low, high
+        else:
+            lo_text, dash, hi_text = base.partition("-")
+            first = _number(lo_text, name, low, high, names)
+            last = _number(hi_text, name, low, high, names) if dash else (high if step_text else first)
+            if last < first:
+                raise CronError(f"range {base!r} runs backwards in the {name} field")
+        values.update(range(first, last + 1, step))
+    return frozenset(values)
+
+
+def _number(text: str, name: str, low: int, high: int, names: dict[str, int]) -> int:
+    if text.upper() in names:
+        return names[text.upper()]
+    if not text.isdigit():
+        raise CronError(f"{text!r} is not a number in the {name} field")
+    value = int(text)
+    if name == "weekday" and value == 7:
+        value = 0
+    if not low <= value <= high:
+        raise CronError(f"{value} is outside {low}-{high} in the {name} field")
+    return value
+
+
+def parse_cron(expression: str) -> Cron:
+    """Parse an FC timer ``cronExpression``: ``@every 5m`` or six fields with seconds first.
+
+    FC's format (alibaba-api.md §4.4): ``second minute hour day month weekday``; ``*``, ``?`` (day
+    and weekday), lists ``a,b``, ranges ``a-b``, steps ``*/n`` and ``a-b/n``, month and weekday names.
+    The expression is evaluated in UTC, FC 2.0's default. A five-field (Unix) expression is refused:
+    FC would read its first field as seconds.
+
+    Examples
+    --------
+    >>> sorted(parse_cron("0 */20 * * * *").fields[1])
+    [0, 20, 40]
+    >>> parse_cron("@every 5m").every
+    datetime.timedelta(seconds=300)
+    """
+    text = expression.strip()
+    every = _EVERY.match(text)
+    if every:
+        amount = int(every.group(1))
+        if amount < 1:
+            raise CronError("@every needs a positive interval")
+        return Cron(every=timedelta(minutes=amount) if every.group(2) == "m" else timedelta(hours=amount))
+    parts = text.split()
+    if len(parts) != 6:
+        raise CronError(f"expected 6 fields (seconds first) or '@every Nm', got {len(parts)}: {expression!r}")
+    fields = tuple(_field_values(p, n, lo, hi) for p, (n, lo, hi) in zip(parts, CRON_FIELDS, strict=True))
+    return Cron(fields=fields)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the derived actions (and any problem, exit code 1)."""
+    derived = derive_actions()
+    for action in sorted(derived.actions):
+        print(action)
+    for problem in derived.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 1 if derived.problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
