@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 from shared.acr.planner import AcrAction, CompleteSync, FailSync, RequeueSync, StartSync, TrackSync
 from shared.acr.targets import SyncTarget
+from shared.apply import apply_all
 from shared.clouds.acr_types import SYNC_ALIVE, AcrInstance, SyncTask, SyncTaskSpec
-from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
+from shared.errors import CloudError
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
@@ -55,23 +56,13 @@ class SyncExecutor:
         self._listed: dict[tuple[str, str, str, str, str], list[SyncTask]] = {}
 
     def apply(self, actions: Iterable[AcrAction]) -> Counter[str]:
-        """Apply every action until the deadline; the rest waits for the next tick."""
-        for action in actions:
-            if self.deadline is not None and self.deadline.expired():
-                self.outcomes["deferred"] += 1
-                continue
-            try:
-                record = self.ledger.get(action.key)
-                if record is not None:
-                    self._apply_one(record, action)
-            except LedgerConflictError:
-                self.outcomes["lost_race"] += 1
-            except DeadlineExceededError:
-                self.outcomes["deferred"] += 1
-            except CloudError as exc:
-                self.outcomes["cloud_error"] += 1
-                log.warning("acr.action_failed", extra={"key": action.key, **exc.log_fields()})
-        return self.outcomes
+        """Apply every action until the deadline (see `shared.apply`)."""
+        return apply_all(actions, self._apply_fresh, self.outcomes, self.deadline, kind="acr")
+
+    def _apply_fresh(self, action: AcrAction) -> None:
+        record = self.ledger.get(action.key)
+        if record is not None:
+            self._apply_one(record, action)
 
     def _apply_one(self, record: Record, action: AcrAction) -> None:
         if isinstance(action, StartSync):

@@ -11,42 +11,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
-
 from shared.events.envelopes import decode_json, require_object, validate
-from shared.events.models import ImageCreated, is_image_id, is_region
+from shared.events.exports import ImageRef
+from shared.events.models import ImageCreated
 from shared.events.parse import parse_image_event
 
 
-class _ImageOp(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    region: str
-    image_id: str
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if not is_region(value):
-            raise ValueError(f"not a region id: {value[:80]!r}")
-        return value
-
-    @field_validator("image_id")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        if not is_image_id(value):
-            raise ValueError(f"not an image id (m-[a-z0-9]+): {value[:80]!r}")
-        return value
-
-
-class CancelCopy(_ImageOp):
+class CancelCopy(ImageRef):
     """Cancel the image's running copies (CancelCopyImage) and queued ones (ledger only)."""
 
     action: Literal["cancel_copy"]
     target_region: str | None = None
 
 
-class RetryFailed(_ImageOp):
+class RetryFailed(ImageRef):
     """Re-open only the image's FAILED targets."""
 
     action: Literal["retry_failed"]

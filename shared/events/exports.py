@@ -29,7 +29,9 @@ class _Manual(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class _ImageRef(_Manual):
+class ImageRef(_Manual):
+    """A person's request naming one image: region and image id, both checked, no other keys."""
+
     region: str
     image_id: str
 
@@ -48,14 +50,14 @@ class _ImageRef(_Manual):
         return value
 
 
-class ExportNow(_ImageRef):
+class ExportNow(ImageRef):
     """Export one image now, outside any window; `rule` picks one export rule by name."""
 
     action: Literal["export"]
     rule: str | None = None
 
 
-class CancelExport(_ImageRef):
+class CancelExport(ImageRef):
     """Cancel the image's running export(s); `format` narrows to one."""
 
     action: Literal["cancel_export"]

@@ -12,9 +12,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
+from shared.apply import apply_all
 from shared.clouds.ecs_types import ExportImageSpec, ExportTask
 from shared.clouds.oss_types import ObjectInfo
-from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
+from shared.errors import CloudError
 from shared.exports.manifest import build_manifest, failure_reason, manifest_key, manifest_summary
 from shared.exports.planner import (
     ConcludeExport,
@@ -93,22 +94,8 @@ class ExportExecutor:
         self.outcomes: Counter[str] = Counter()
 
     def apply(self, actions: Iterable[ExportAction]) -> Counter[str]:
-        """Apply every action until the deadline; the rest waits for the next tick."""
-        for action in actions:
-            if self.deadline is not None and self.deadline.expired():
-                self.outcomes["deferred"] += 1
-                continue
-            try:
-                self._apply_one(action)
-            except LedgerConflictError:
-                self.outcomes["lost_race"] += 1
-            except DeadlineExceededError:
-                self.outcomes["deferred"] += 1
-            except CloudError as exc:
-                self.outcomes["cloud_error"] += 1
-                log.warning("export.action_failed", extra={"key": action.key, "action": type(action).__name__,
-                                                           **exc.log_fields()})
-        return self.outcomes
+        """Apply every action until the deadline (see `shared.apply`)."""
+        return apply_all(actions, self._apply_one, self.outcomes, self.deadline, kind="export")
 
     def _apply_one(self, action: ExportAction) -> None:
         if isinstance(action, RecordExport):

@@ -13,8 +13,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from shared.apply import apply_all
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, SnapshotCopySpec
-from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
+from shared.errors import CloudError
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
@@ -95,21 +96,8 @@ class CopyExecutor:
         self.outcomes: Counter[str] = Counter()
 
     def apply(self, actions: Iterable[Action]) -> Counter[str]:
-        """Apply every action until the deadline; what is left waits for the next tick."""
-        for action in actions:
-            if self.deadline is not None and self.deadline.expired():
-                self.outcomes["deferred"] += 1
-                continue
-            try:
-                self._apply_one(action)
-            except LedgerConflictError:
-                self.outcomes["lost_race"] += 1
-            except DeadlineExceededError:
-                self.outcomes["deferred"] += 1
-            except CloudError as exc:
-                self.outcomes["cloud_error"] += 1
-                log.warning("action.failed", extra={"key": action.key, "action": type(action).__name__, **exc.log_fields()})
-        return self.outcomes
+        """Apply every action until the deadline (see `shared.apply`)."""
+        return apply_all(actions, self._apply_one, self.outcomes, self.deadline, kind="copy")
 
     # -- one action ---------------------------------------------------------------------------------
 
