@@ -17,8 +17,9 @@ from alibabacloud_cr20181201 import models as cr_models
 from alibabacloud_cr20181201.client import Client as CrClient
 
 from shared.clouds._clients import cached_client, loopback_endpoint, reveal
-from shared.clouds._errors import business_error, translate
-from shared.clouds._retry import RetryPolicy, call_with_retry
+from shared.clouds._errors import business_error
+from shared.clouds._gateway import RpcGateway
+from shared.clouds._retry import RetryPolicy
 from shared.clouds.acr_types import AcrInstance, AcrRepo, AcrTag, SyncTask, SyncTaskSpec
 from shared.config import Credentials
 from shared.runtime import Deadline
@@ -44,15 +45,8 @@ def cr_config(region: str, credentials: Credentials, endpoint: str | None) -> An
     )
 
 
-class AcrGateway:
+class AcrGateway(RpcGateway):
     """Container Registry EE for one set of credentials; `client_for(region)` is injectable."""
-
-    def __init__(self, client_for: Callable[[str], Any], *, retry: RetryPolicy | None = None,
-                 deadline: Deadline | None = None) -> None:
-        self._client_for = client_for
-        self.retry = retry or RetryPolicy()
-        self.deadline = deadline
-        self.calls = 0
 
     @classmethod
     def connect(cls, credentials: Credentials, *, endpoint: str | None = None, retry: RetryPolicy | None = None,
@@ -65,20 +59,11 @@ class AcrGateway:
 
         return cls(client_for, retry=retry, deadline=deadline)
 
-    def _call(self, region: str, method: str, request: Any) -> dict[str, Any]:
-        def once() -> dict[str, Any]:
-            self.calls += 1
-            try:
-                response = getattr(self._client_for(region), method)(request)
-            except Exception as exc:  # the SDK raises many unrelated types; all are translated
-                raise translate(exc) from exc
-            body = response.body.to_map() if response.body is not None else {}
-            if body.get("IsSuccess") is False:
-                raise business_error(str(body.get("Code") or "UNKNOWN"), str(body.get("Message") or ""),
-                                     body.get("RequestId"))
-            return body if isinstance(body, dict) else {}
-
-        return call_with_retry(once, self.retry, self.deadline)
+    def check(self, body: dict[str, Any]) -> None:
+        """CR answers business failures as HTTP 200 with `IsSuccess: false` (alibaba-api.md §3)."""
+        if body.get("IsSuccess") is False:
+            raise business_error(str(body.get("Code") or "UNKNOWN"), str(body.get("Message") or ""),
+                                 body.get("RequestId"))
 
     def get_instance(self, region: str, instance_id: str) -> AcrInstance:
         """An instance with its specification (only Enterprise_Advanced may be a sync source)."""

@@ -10,15 +10,15 @@ Why it looks like this:
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as EcsClient
 
 from shared.clouds._clients import cached_client, openapi_config
-from shared.clouds._errors import translate
-from shared.clouds._retry import RetryPolicy, call_with_retry
+from shared.clouds._gateway import RpcGateway
+from shared.clouds._retry import RetryPolicy
 from shared.clouds.ecs_types import (
     ALL_IMAGE_STATUSES,
     CopyImageSpec,
@@ -41,20 +41,8 @@ def _tags(tags: dict[str, str] | None, cls: Any) -> list[Any] | None:
     return [cls(key=k, value=v) for k, v in sorted((tags or {}).items())] or None
 
 
-class EcsGateway:
+class EcsGateway(RpcGateway):
     """ECS for one set of credentials; `client_for(region)` is injectable for tests."""
-
-    def __init__(
-        self,
-        client_for: Callable[[str], Any],
-        *,
-        retry: RetryPolicy | None = None,
-        deadline: Deadline | None = None,
-    ) -> None:
-        self._client_for = client_for
-        self.retry = retry or RetryPolicy()
-        self.deadline = deadline
-        self.calls = 0
 
     @classmethod
     def connect(
@@ -73,20 +61,6 @@ class EcsGateway:
             )
 
         return cls(client_for, retry=retry, deadline=deadline)
-
-    # -- plumbing ---------------------------------------------------------------------------------
-
-    def _call(self, region: str, method: str, request: Any) -> dict[str, Any]:
-        def once() -> dict[str, Any]:
-            self.calls += 1
-            try:
-                response = getattr(self._client_for(region), method)(request)
-            except Exception as exc:  # the SDK raises many unrelated types; all are translated
-                raise translate(exc) from exc
-            body = response.body.to_map() if response.body is not None else {}
-            return body if isinstance(body, dict) else {}
-
-        return call_with_retry(once, self.retry, self.deadline)
 
     # -- regions and images -------------------------------------------------------------------------
 
