@@ -5,13 +5,18 @@ Why it exists: template.yml grants the function role exactly these actions, and 
 template grants it, and a grant nobody calls any more fails too.
 
 How the actions are derived (no hand list of actions):
-- Every public module of ``shared/clouds/`` that imports an SDK is an adapter. The RAM service prefix
-  comes from the SDK it imports: ``alibabacloud_ecs20140526`` -> ``ecs``, ``alibabacloud_cr20181201``
-  -> ``cr``, ``oss2`` -> ``oss``.
-- RPC adapters (ECS, CR) dispatch by method name: ``self._call(region, "describe_images", request)``
-  or ``self._pages(region, "list_repository", ...)``. Each such name must be a method of the SDK client
-  the adapter imports, and the API action is read from the SDK itself: the ``action='...'`` literal in
-  the client's ``<name>_with_options`` source (``describe_task_attribute`` -> ``DescribeTaskAttribute``).
+- The adapters that count are the modules of ``shared/clouds/`` that import an SDK AND that the FC
+  handlers can reach: every ``import`` (function-level ones included) is followed from
+  ``functions/<name>/handler.py``. ``shared/clouds/fc.py`` is used by the operator CLI only (remote
+  invoke from a workstation), so it is not the function role's business -- until a handler reaches it.
+  The RAM service prefix comes from the SDK imported: ``alibabacloud_ecs20140526`` -> ``ecs``,
+  ``alibabacloud_cr20181201`` -> ``cr``, ``alibabacloud_fc_open20210406`` -> ``fc``, ``oss2`` -> ``oss``.
+- RPC/ROA adapters dispatch by method name, ``self._call(region, "describe_images", request)`` or
+  ``self._pages(region, "list_repository", ...)``, or call the client directly
+  (``self._client.invoke_function_with_options(...)``). Each dispatched name must be a method of the SDK
+  client the adapter imports, and the API action is read from the SDK itself: the ``action='...'``
+  literal in the client's ``<name>_with_options`` source (``describe_task_attribute`` ->
+  ``DescribeTaskAttribute``, ``copy_image`` -> ``CopyImage``).
 - The OSS adapter calls ``oss2.Bucket`` methods; each one used is mapped to its RAM action by
   ``OSS_METHOD_ACTIONS`` (OSS authorizes HEAD with ``oss:GetObject`` and ListObjectsV2 with
   ``oss:ListObjects``). A Bucket method missing from that table is reported, never guessed.
@@ -49,7 +54,7 @@ OSS_METHOD_ACTIONS: dict[str, str] = {
     "list_objects_v2": "ListObjects",  # RAM has no separate ListObjectsV2 action
 }
 
-_SDK_MODULE = re.compile(r"^alibabacloud_([a-z]+?)\d{8}(\.|$)")
+_SDK_MODULE = re.compile(r"^alibabacloud_([a-z]+)(?:_[a-z]+)?\d{8}(\.|$)")
 _ACTION_LITERAL = re.compile(r"\baction\s*=\s*['\"]([A-Za-z0-9]+)['\"]")
 
 
@@ -65,6 +70,15 @@ class Derivation:
     def add(self, action: str, where: str) -> None:
         self.actions.add(action)
         self.sources.setdefault(action, []).append(where)
+
+
+def _imports_sdk(tree: ast.Module) -> bool:
+    for node in ast.walk(tree):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+        if any(n == "oss2" or n.startswith("oss2.") or n.startswith("alibabacloud_") for n in names):
+            return True
+    return False
 
 
 def _sdk_of(tree: ast.Module) -> tuple[str | None, str | None, str | None]:
@@ -101,6 +115,14 @@ def _attribute_calls(tree: ast.Module) -> Iterator[tuple[int, str]]:
             yield node.lineno, node.func.attr
 
 
+def _direct_client_calls(tree: ast.Module, client: Any) -> Iterator[tuple[int, str]]:
+    """``<expr>.<client method>(...)`` calls, ``*_with_options`` reduced to the plain method name."""
+    for line, name in _attribute_calls(tree):
+        base = name.removesuffix("_with_options")
+        if hasattr(client, f"{base}_with_options"):
+            yield line, base
+
+
 def sdk_action(client: Any, method: str) -> str | None:
     """The API action an SDK client method sends, read from its ``*_with_options`` source."""
     target = getattr(client, f"{method}_with_options", None)
@@ -117,6 +139,8 @@ def derive_module(path: Path, *, client: Any = None, bucket_class: Any = None) -
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     prefix, sdk_module, _alias = _sdk_of(tree)
     if prefix is None or sdk_module is None:
+        if _imports_sdk(tree):
+            result.problems.append(f"{rel}: imports an SDK whose RAM service prefix is unknown to scripts/ram.py")
         return result
     if prefix == "oss":
         bucket = bucket_class or importlib.import_module("oss2").Bucket
@@ -131,7 +155,7 @@ def derive_module(path: Path, *, client: Any = None, bucket_class: Any = None) -
                 result.add(f"oss:{action}", f"{rel}:{line} {name}")
         return result
     sdk_client = client or importlib.import_module(sdk_module).Client
-    for line, name in _dispatched_names(tree):
+    for line, name in [*_dispatched_names(tree), *_direct_client_calls(tree, sdk_client)]:
         action = sdk_action(sdk_client, name)
         if action is None:
             result.problems.append(f"{rel}:{line}: {name!r} is not a method of {sdk_module}.Client")
@@ -140,13 +164,68 @@ def derive_module(path: Path, *, client: Any = None, bucket_class: Any = None) -
     return result
 
 
-def adapter_modules(folder: Path = CLOUDS) -> list[Path]:
-    """The adapter source files: public modules of shared/clouds/ (types modules import no SDK)."""
-    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+def _module_path(module: str, root: Path) -> Path | None:
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(tree: ast.Module, root: Path) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            for alias in node.names:  # `from shared.clouds import ecs` imports a module too
+                if _module_path(f"{node.module}.{alias.name}", root) is not None:
+                    yield f"{node.module}.{alias.name}"
+
+
+def reachable_modules(entries: Iterable[str], root: Path = ROOT,
+                      sources: dict[str, str] | None = None) -> set[str]:
+    """Project modules (``functions.*``/``shared.*``) that ``entries`` import, directly or not.
+
+    Every import statement counts, also those inside functions (the handlers load SDKs lazily), and a
+    package's ``__init__`` counts when one of its modules is imported. ``sources`` overrides or adds
+    module texts (tests use it to add a handler).
+    """
+    sources = sources or {}
+    seen: set[str] = set()
+    todo = list(entries)
+    while todo:
+        module = todo.pop()
+        if module in seen or module.split(".")[0] not in ("functions", "shared"):
+            continue
+        path = _module_path(module, root)
+        if module in sources:
+            text = sources[module]
+        elif path is not None:
+            text = path.read_text(encoding="utf-8")
+        else:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]
+        todo += list(_imported_modules(ast.parse(text), root))
+    return seen
+
+
+def handler_modules(root: Path = ROOT) -> list[str]:
+    """``functions.<name>.handler`` for every function folder."""
+    return sorted(f"functions.{p.parent.name}.handler" for p in (root / "functions").glob("*/handler.py"))
+
+
+def adapter_modules(root: Path = ROOT, sources: dict[str, str] | None = None) -> list[Path]:
+    """The adapter source files the handlers reach: modules of shared/clouds/ (types modules import no SDK)."""
+    reached = reachable_modules(handler_modules(root), root, sources)
+    paths = [_module_path(m, root) for m in sorted(reached) if m.startswith("shared.clouds.")]
+    return [p for p in paths if p is not None and not p.name.startswith("_")]
 
 
 def derive_actions(paths: Iterable[Path] | None = None) -> Derivation:
-    """Every RAM action the adapters can call, with the problems found on the way."""
+    """Every RAM action the adapters the handlers reach can call, with the problems found on the way."""
     total = Derivation()
     for path in adapter_modules() if paths is None else paths:
         part = derive_module(path)
