@@ -22,7 +22,7 @@ Control call (``emulator.core.control`` routes ``/_emulator/acr/*`` here): ``POS
 ``cr:Artifact:PushCompleted`` CloudEvent (INFERRED, see ``models_base``) and header
 ``x-emulator-sync-task-ids`` (comma-separated ids of PASSIVE tasks the push started); unknown instance →
 404 ``{"Code": "INSTANCE_NOT_EXIST"}``, bad body → 400 naming the field. It is not an API call: no faults,
-no request-log entry.
+no request-log entry. The event is also published on the state (the FC event router delivers it).
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ class AcrService:
             event, tasks = self.backend.push(push)
         except exc.AcrBusinessError as error:
             return HttpResponse(404, {"Code": error.code, "Message": error.message})
+        self.backend.state.publish(event)
         return HttpResponse(200, event, headers={"x-emulator-sync-task-ids": ",".join(tasks)})
 
 

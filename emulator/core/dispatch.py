@@ -8,7 +8,9 @@ Two kinds of services plug in:
 * HTTP services (:class:`HttpService`: OSS, later FC) claim a request through ``matches(request)`` and answer
   it whole (their own signature scheme, error format, content type and raw body). They are asked in
   registration order before the RPC lookup, so a more specific one (FC's ROA paths) must be registered
-  before a catch-all one (OSS claims every request that is not ``POST /`` RPC).
+  before a catch-all one (OSS claims every request that is not ``POST /`` RPC). An HTTP service with
+  ``handles_own_lock = True`` (FC: its sync invocations run project handlers that call the emulator back) is
+  called without the state lock and takes it itself; only its request-log entry is written under the lock.
 
 A service whose region is not a parameter (CR: no ``RegionId``, the region is the host
 ``cr.<region>.aliyuncs.com``) also implements :class:`HostRoutedService`: the dispatcher then asks it for the
@@ -214,8 +216,12 @@ class Dispatcher:
         latency = self.state.faults.config.latency_ms
         if latency:
             time.sleep(latency / 1000.0)
-        with self.state.lock:
+        if getattr(service, "handles_own_lock", False):
+            # FC runs handlers that call back into the emulator: the service takes the lock itself, briefly.
             response, entry = service.handle(request, request_id)
+        with self.state.lock:
+            if not getattr(service, "handles_own_lock", False):
+                response, entry = service.handle(request, request_id)
             self.state.requests.append(
                 {
                     "service": service.name,

@@ -21,6 +21,7 @@ from emulator.core.control import PREFIX, Control
 from emulator.core.dispatch import Dispatcher, HttpRequest, HttpResponse
 from emulator.core.state import State
 from emulator.ecs.urls import EcsService
+from emulator.fc.urls import FcService
 from emulator.oss.urls import OssService
 
 if TYPE_CHECKING:
@@ -28,13 +29,14 @@ if TYPE_CHECKING:
 
 
 def default_services(state: State) -> list[Service]:
-    """The registry of emulated services; a later issue appends FC here.
+    """The registry of emulated services.
 
-    OSS is an HTTP service (it claims every request that is not RPC ``POST /``), so a later ROA service (FC)
-    must be listed before it. ECS writes exported images through the OSS backend. CR is RPC (``2018-12-01``).
+    OSS is an HTTP service (it claims every request that is not RPC ``POST /``), so the ROA service FC
+    (``/2021-04-06/…``) is listed before it. ECS writes exported images through the OSS backend. CR is RPC
+    (``2018-12-01``).
     """
     oss = OssService(state)
-    return [EcsService(state, oss.backend), AcrService(state), oss]
+    return [EcsService(state, oss.backend), AcrService(state), FcService(state), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -134,7 +136,10 @@ class Emulator:
         server.serve_forever(poll_interval=0.1)
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving and close the socket (and the FC router's wall-time ticker, if any)."""
+        fc = self.fc
+        if fc.router is not None:
+            fc.router.stop()
         server, self._server = self._server, None
         if server is None:
             return
@@ -164,6 +169,11 @@ class Emulator:
     def url(self) -> str:
         """``http://host:port``."""
         return f"http://{self.endpoint}"
+
+    @property
+    def fc(self) -> FcService:
+        """The FC service (``fc.backend.register(...)``, ``fc.backend.wait_idle()``, ``fc.router``)."""
+        return next(s for s in self.services if isinstance(s, FcService))
 
     @property
     def control(self) -> EmulatorControl:

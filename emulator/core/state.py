@@ -14,7 +14,12 @@ UNCONFIRMED defaults recorded here:
   task, ``acr_error_rate`` 0 (share of CR sync tasks that end ERROR, drawn from the faults seed),
   ``snapshot_gib_per_minute`` 20 (CopySnapshot speed), ``create_image_seconds`` 120 (CreateImage from
   snapshots: Creating → Available), ``create_image_fail_rate`` 0 (share of CreateImage images that end
-  ``CreateFailed``, drawn from the faults seed).
+  ``CreateFailed``, drawn from the faults seed), ``fc_async_retries`` 3 (FC's default
+  ``maxAsyncRetryAttempts``: a failed async invocation runs at most 1 + 3 times), ``duplicates`` 0 (the FC
+  event router delivers every event 1 + N times, to prove the handlers idempotent).
+* events: services ``publish`` CloudEvents (ECS ActionTrail ApiCall, CR PushCompleted) to the listeners
+  ``subscribe``d on the state (the FC event router). Listeners run with the lock held and must only enqueue;
+  they survive ``reset``.
 * faults draw one number per API call from ``random.Random(seed)`` (default seed 0): below
   ``throttle_rate`` → ``Throttling.User`` 400; below ``throttle_rate + error_rate`` → 503
   ``ServiceUnavailable`` or 500 ``InternalError`` (a second draw, 50/50). ``lost_response_rate`` draws
@@ -28,6 +33,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -65,6 +71,8 @@ class EmulatorConfig(StrictModel):
     snapshot_gib_per_minute: float = Field(default=20.0, gt=0)
     create_image_seconds: float = Field(default=120.0, ge=0)
     create_image_fail_rate: float = Field(default=0.0, ge=0, le=1)
+    fc_async_retries: int = Field(default=3, ge=0, le=8)
+    duplicates: int = Field(default=0, ge=0, le=10)
 
 
 class FaultConfig(StrictModel):
@@ -169,7 +177,17 @@ class State:
         self.lock = threading.RLock()
         self.clock = VirtualClock(speed)
         self.faults = FaultInjector()
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self.reset()
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Receive every published CloudEvent (kept across ``reset``)."""
+        self.listeners.append(listener)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Hand a CloudEvent to every listener (lock held; listeners only enqueue)."""
+        for listener in list(self.listeners):
+            listener(event)
 
     def reset(self) -> None:
         """Back to defaults: account, keys, regions, config, faults, clock, log."""

@@ -1,6 +1,16 @@
 """ECS routing: the action table and the service plug-in registered with the core dispatcher.
 
 The service is keyed by API version ``2014-05-26`` (``x-acs-version`` header or ``Version`` parameter).
+
+Events (``emulator.ecs.events``): every successful CreateImage / CopyImage call, every seeded ``Creating``
+image and every console-created image publishes an ``ecs:ActionTrail:ApiCall`` CloudEvent on the state.
+
+Control call ``POST /_emulator/ecs/create-image`` ``{"region", "image_id"?, "name"?, "size_gib"?, "tags"?,
+"platform"?, "ready_after_seconds"?, …}`` (any seed-image key; ``status`` defaults to ``Creating`` and
+``ready_after_seconds`` to the ``create_image_seconds`` tunable): creates the image like the console does
+(Creating, then Available) and publishes its CreateImage event; answers 200 ``{"ImageId", "event"}``. A
+disabled region → 400 ``InvalidSeed`` naming the field; an id is generated when absent (UNCONFIRMED: the
+console path skips the name/quota rules of the API).
 """
 
 from __future__ import annotations
@@ -10,10 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from emulator.core.errors import InvalidActionError
+from emulator.core.dispatch import HttpResponse
+from emulator.core.errors import InvalidActionError, SeedError
+from emulator.ecs.events import api_call_event
 from emulator.ecs.models import EcsBackend
+from emulator.ecs.models_base import new_resource_id
 from emulator.ecs.responses import EcsResponses
-from emulator.ecs.seed import EcsSeed
+from emulator.ecs.seed import EcsSeed, ImageStatus, SeedImage
 
 if TYPE_CHECKING:
     from emulator.core.params import Params
@@ -21,6 +34,17 @@ if TYPE_CHECKING:
     from emulator.oss.models import OssBackend
 
 VERSION = "2014-05-26"
+
+#: Actions whose successful call publishes an ActionTrail ApiCall event.
+IMAGE_EVENT_ACTIONS = ("CreateImage", "CopyImage")
+
+
+class ConsoleImage(SeedImage):
+    """Body of ``POST /_emulator/ecs/create-image``: a seed image, Creating by default, id optional."""
+
+    image_id: str = ""
+    status: ImageStatus = "Creating"
+    ready_after_seconds: float | None = None  # type: ignore[assignment]
 
 ACTIONS: dict[str, Callable[[EcsResponses, Params], dict[str, Any]]] = {
     "DescribeRegions": EcsResponses.describe_regions,
@@ -67,8 +91,13 @@ class EcsService:
         self.backend.validate_ecs_seed(_ecs_part(seed), regions)
 
     def apply_seed(self, seed: BaseModel) -> None:
-        """Apply the ECS keys of the composed seed model."""
-        self.backend.apply_ecs_seed(_ecs_part(seed))
+        """Apply the ECS keys of the composed seed model; a seeded Creating image publishes its event."""
+        part = _ecs_part(seed)
+        self.backend.apply_ecs_seed(part)
+        for image in part.images:
+            if image.status == "Creating":
+                self._publish("CreateImage", image.region, image.image_id,
+                              {"RegionId": image.region, "ImageName": image.name or image.image_id})
 
     def settle(self, now: float) -> None:
         """Advance copies, Creating images, exports and snapshot copies to ``now``."""
@@ -81,7 +110,46 @@ class EcsService:
         method = ACTIONS.get(action)
         if method is None:
             raise InvalidActionError()
-        return method(self.responses, params)
+        body = method(self.responses, params)
+        if action in IMAGE_EVENT_ACTIONS and body.get("ImageId"):
+            self._publish(action, params.get_str("RegionId") or "", str(body["ImageId"]), params.business(),
+                          source_image_id=params.get_str("ImageId") if action == "CopyImage" else None)
+        return body
+
+    def _publish(
+        self, action: str, region: str, image_id: str, parameters: dict[str, str], source_image_id: str | None = None
+    ) -> None:
+        """Publish the ActionTrail ApiCall event of an image-creating call."""
+        state = self.backend.state
+        state.publish(api_call_event(
+            action=action, region=region, image_id=image_id, account_id=state.account_id,
+            now=state.clock.now(), request_parameters=parameters, source_image_id=source_image_id,
+        ))
+
+    def handle_control(self, method: str, name: str, payload: Any) -> HttpResponse | None:
+        """``POST /_emulator/ecs/create-image``; None for any other endpoint."""
+        if (method, name) != ("POST", "ecs/create-image"):
+            return None
+        body = ConsoleImage.model_validate(payload)
+        state = self.backend.state
+        image_id = body.image_id or new_resource_id("m", body.region)
+        ready = body.ready_after_seconds
+        fields = body.model_dump(exclude={"image_id", "ready_after_seconds"})
+        fields["ready_after_seconds"] = state.config.create_image_seconds if ready is None else ready
+        image = SeedImage.model_validate({**fields, "image_id": image_id})
+        seed = EcsSeed(images=[image])
+        try:
+            self.backend.validate_ecs_seed(seed, state.regions)
+        except SeedError as error:
+            return HttpResponse(400, {"Code": "InvalidSeed", "Message": f"{error.loc}: {error.msg}",
+                                      "Errors": [{"loc": error.loc, "msg": error.msg}]})
+        self.backend.apply_ecs_seed(seed)
+        event = api_call_event(
+            action="CreateImage", region=image.region, image_id=image_id, account_id=state.account_id,
+            now=state.clock.now(), request_parameters={"RegionId": image.region, "ImageName": image.name or image_id},
+        )
+        state.publish(event)
+        return HttpResponse(200, {"ImageId": image_id, "event": event})
 
 
 def _ecs_part(seed: BaseModel) -> EcsSeed:

@@ -164,6 +164,8 @@ def test_config_partial_update_and_validation(control: EmulatorControl) -> None:
         "snapshot_gib_per_minute": 20.0,
         "create_image_seconds": 120.0,
         "create_image_fail_rate": 0.0,
+        "fc_async_retries": 3,
+        "duplicates": 0,
     }
     with pytest.raises(EmulatorControlError) as info:
         control.configure(copy_slots=0)

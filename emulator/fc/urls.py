@@ -1,0 +1,188 @@
+"""FC routing: the ROA paths of fc-open 2021-04-06 and the service plug-in (an ``HttpService``).
+
+Claimed requests: any target whose path starts with ``/2021-04-06/`` (so FC must be registered before OSS,
+which claims every non-RPC request). Answered:
+
+* ``POST /2021-04-06/services/{service}/functions/{function}/invocations[?qualifier=]`` — InvokeFunction.
+  Headers: ``X-Fc-Invocation-Type: Sync|Async`` (default Sync), ``X-Fc-Stateful-Async-Invocation-Id``,
+  ``X-Fc-Log-Type: Tail|None``. Sync → 200 with the return value; async → 202 empty body + ``X-Fc-Request-Id``;
+  a stateful id seen before for that function → 409 ``StatefulAsyncInvocationAlreadyExists``.
+* ``GET …/functions/{function}/stateful-async-invocations/{id}`` — GetStatefulAsyncInvocation.
+* any other ``/2021-04-06/`` path → 404 ``InvalidAction.NotFound`` (UNCONFIRMED; not emulated).
+
+Requests are ACS3-signed (``emulator.core.auth``; the canonical URI is the encoded path as sent). The
+credentials handed to the function are the calling AccessKey pair (+ ``x-acs-security-token``). Faults
+apply with the action names ``InvokeFunction`` / ``GetStatefulAsyncInvocation`` (a lost response is a 503
+after the effect: an async invocation stays queued). Request log: service ``fc``, region = the backend's
+region (``cn-hangzhou``), params ``{service, function, qualifier, invocationType, statefulInvocationId}``.
+
+The service takes the state lock itself (``handles_own_lock``) and releases it while a sync function runs,
+because project handlers call the emulator back over HTTP.
+
+Control calls (``/_emulator/fc/*``, unsigned): ``GET fc/invocations`` → every async invocation (JSON list);
+``GET fc/triggers`` → the router's wiring (functions, timers, event rules) when a router is attached.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from pydantic import BaseModel
+
+from emulator.core.auth import authenticate
+from emulator.core.dispatch import HttpResponse
+from emulator.core.errors import EmulatorError, InvalidActionError, ServiceUnavailableError
+from emulator.fc import exceptions as exc
+from emulator.fc.models import FcBackend
+from emulator.fc.responses import async_response, error_response, invocation_response, sync_response
+
+if TYPE_CHECKING:
+    from emulator.core.dispatch import HttpRequest
+    from emulator.core.state import State
+    from emulator.fc.router import EventRouter
+
+VERSION = "2021-04-06"
+PREFIX = f"/{VERSION}/"
+_INVOKE = re.compile(rf"^/{VERSION}/services/([^/]+)/functions/([^/]+)/invocations/?$")
+_STATEFUL = re.compile(rf"^/{VERSION}/services/([^/]+)/functions/([^/]+)/stateful-async-invocations/([^/]+)/?$")
+_STATEFUL_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
+
+
+class FcSeed(BaseModel):
+    """FC contributes no seed keys (functions are registered in-process)."""
+
+
+def _header(request: HttpRequest, name: str) -> str | None:
+    return next((v for k, v in request.headers.items() if k.lower() == name), None)
+
+
+class FcService:
+    """The FC plug-in: an ``HttpService`` and ``ControlService`` over :class:`FcBackend`."""
+
+    name = "fc"
+    version = "fc-2021-04-06"
+    host_id = "fc.aliyuncs.com"
+    seed_model: type[BaseModel] = FcSeed
+    handles_own_lock = True
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.backend = FcBackend(state)
+        self.router: EventRouter | None = None
+
+    # --- Service protocol ----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget invocations (registered functions and the router's wiring stay)."""
+        self.backend.reset()
+        if self.router is not None:
+            self.router.reset()
+
+    def validate_seed(self, seed: BaseModel, regions: list[str]) -> None:
+        """Nothing to validate."""
+
+    def apply_seed(self, seed: BaseModel) -> None:
+        """Nothing to seed."""
+
+    def settle(self, now: float) -> None:
+        """Fire the router's timers up to ``now``."""
+        if self.router is not None:
+            self.router.on_time(now)
+
+    def call(self, action: str, params: Any) -> dict[str, Any]:
+        """FC is not RPC."""
+        raise InvalidActionError()
+
+    # --- HttpService ---------------------------------------------------------------------------------
+
+    def matches(self, request: HttpRequest) -> bool:
+        """Every ``/2021-04-06/…`` path is FC's."""
+        return urlsplit(request.target).path.startswith(PREFIX)
+
+    def handle(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, dict[str, Any]]:
+        """Answer one FC call (called WITHOUT the state lock)."""
+        u = urlsplit(request.target)
+        query = dict(parse_qsl(u.query, keep_blank_values=True))
+        qualifier = query.get("qualifier") or "LATEST"
+        entry: dict[str, Any] = {"region": self.backend.region, "action": None, "code": None, "params": {}}
+        try:
+            if (m := _INVOKE.match(u.path)) and request.method == "POST":
+                service, function = unquote(m.group(1)), unquote(m.group(2))
+                return self._invoke(request, request_id, service, function, qualifier, entry), entry
+            if (m := _STATEFUL.match(u.path)) and request.method == "GET":
+                service, function, inv_id = (unquote(g) for g in m.groups())
+                entry.update(action="GetStatefulAsyncInvocation",
+                             params={"service": service, "function": function, "invocationId": inv_id})
+                with self.state.lock:
+                    self._admit(request, query, "GetStatefulAsyncInvocation")
+                    self.backend.lookup(service, function)
+                    invocation = self.backend.get_invocation(service, function, inv_id)
+                    self._lose("GetStatefulAsyncInvocation")
+                return invocation_response(invocation, request_id), entry
+            entry["action"] = f"Unsupported:{request.method}"
+            with self.state.lock:
+                self._admit(request, query, None)
+            raise InvalidActionError()
+        except EmulatorError as error:
+            entry["code"] = error.code
+            return error_response(error, request_id), entry
+
+    def _admit(self, request: HttpRequest, query: dict[str, str], action: str | None) -> tuple[str, str, str]:
+        """Authenticate and draw faults (lock held); return the caller's credentials triple."""
+        key_id = authenticate(request.method, request.target, request.headers, request.body, query,
+                              self.state.access_keys)
+        if action is not None:
+            fault = self.state.faults.before_action(action)
+            if fault is not None:
+                raise fault
+        token = _header(request, "x-acs-security-token") or ""
+        return key_id, self.state.access_keys[key_id], token
+
+    def _lose(self, action: str) -> None:
+        if self.state.faults.lose_response(action):
+            raise ServiceUnavailableError()
+
+    def _invoke(
+        self, request: HttpRequest, request_id: str, service: str, function: str, qualifier: str,
+        entry: dict[str, Any],
+    ) -> HttpResponse:
+        kind = (_header(request, "x-fc-invocation-type") or "Sync").strip()
+        stateful_id = (_header(request, "x-fc-stateful-async-invocation-id") or "").strip() or None
+        entry.update(action="InvokeFunction", params={
+            "service": service, "function": function, "qualifier": qualifier, "invocationType": kind,
+            **({"statefulInvocationId": stateful_id} if stateful_id else {}),
+        })
+        with self.state.lock:
+            credentials = self._admit(request, {k: v for k, v in parse_qsl(urlsplit(request.target).query)},
+                                      "InvokeFunction")
+            spec = self.backend.lookup(service, function)
+            if kind.lower() not in ("sync", "async"):
+                raise exc.InvalidArgumentError(f"X-Fc-Invocation-Type must be Sync or Async, got {kind[:40]!r}")
+            if kind.lower() == "async":
+                if stateful_id is not None and not _STATEFUL_ID.match(stateful_id):
+                    raise exc.InvalidArgumentError(f"invalid stateful async invocation id {stateful_id[:140]!r}")
+                invocation = self.backend.submit_async(spec, request.body, request_id, credentials, qualifier,
+                                                       stateful_id)
+                self._lose("InvokeFunction")
+                return async_response(request_id, invocation)
+        tail = (_header(request, "x-fc-log-type") or "").strip().lower() == "tail"
+        result = self.backend.run_sync(spec, request.body, request_id, credentials, qualifier, tail)
+        with self.state.lock:
+            self._lose("InvokeFunction")
+        if result.error_type:
+            entry["code"] = result.error_type
+        return sync_response(result, request_id)
+
+    # --- ControlService ------------------------------------------------------------------------------
+
+    def handle_control(self, method: str, name: str, payload: Any) -> HttpResponse | None:
+        """``GET /_emulator/fc/invocations`` and ``GET /_emulator/fc/triggers``."""
+        if (method, name) == ("GET", "fc/invocations"):
+            with self.backend._lock:
+                listing = [i.to_json() for i in self.backend.invocations.values()]
+            return HttpResponse(200, listing)
+        if (method, name) == ("GET", "fc/triggers"):
+            return HttpResponse(200, self.router.describe() if self.router is not None else {})
+        return None
