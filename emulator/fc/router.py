@@ -17,7 +17,8 @@ Template reading rules (tolerant; ``describe()`` / ``GET /_emulator/fc/triggers`
   ``TriggerType`` (case-insensitive ``timer`` or ``eventbridge``; others are listed as ignored) and
   ``TriggerConfig`` (a mapping or a JSON string);
 * a name may be a plain string, a logical id, ``{"Ref": id}``, ``{"Fn::GetAtt": [id, attr]}`` (or
-  ``"id.attr"``), resolved to that resource's FunctionName/ServiceName; a string naming no resource is the
+  ``"id.attr"``), resolved to that resource's FunctionName/ServiceName, or ``{"Ref": parameter}`` resolved to
+  the parameter's ``Default``; a string naming no resource is the
   name itself; ``{"Fn::Sub"|"Fn::Join": …}`` and other functions are not evaluated (the trigger is ignored
   with a reason when its function cannot be named);
 * timer: the first key (searched recursively in TriggerConfig, case-insensitive) containing ``cron`` is the
@@ -154,6 +155,8 @@ class _Reader:
     def __init__(self, template: dict[str, Any]) -> None:
         resources = _ci(template, "Resources")
         self.resources: dict[str, Any] = resources if isinstance(resources, dict) else dict(template)
+        parameters = _ci(template, "Parameters")
+        self.parameters: dict[str, Any] = parameters if isinstance(parameters, dict) else {}
         self.wiring = Wiring()
 
     def _type(self, resource: Any) -> str:
@@ -163,39 +166,44 @@ class _Reader:
         props = _ci(resource, "Properties")
         return props if isinstance(props, dict) else {}
 
-    def _name_of(self, logical_id: str, key: str) -> str:
+    def _name_of(self, logical_id: str, key: str, depth: int) -> str:
         """The FunctionName/ServiceName of a logical id (the id itself when it names no such resource)."""
         resource = self.resources.get(logical_id)
         if isinstance(resource, dict):
             value = _ci(self._props(resource), key)
-            if isinstance(value, str):
-                return value
-            if "service" in key.lower() and self._type(resource).endswith("::service"):
-                return logical_id
+            resolved = self.resolve(value, key, depth + 1) if value is not None else None
+            if resolved is not None:
+                return resolved
         return logical_id
 
-    def resolve(self, value: Any, key: str) -> str | None:
-        """A literal, a logical id, ``Ref``, ``Fn::GetAtt`` or ``"id.attr"`` → the resource's name."""
+    def resolve(self, value: Any, key: str, depth: int = 0) -> str | None:
+        """A literal, a logical id, ``Ref`` (to a resource or a parameter's ``Default``), ``Fn::GetAtt`` or
+        ``"id.attr"`` → the name."""
+        if depth > 8:
+            return None
         if isinstance(value, str):
             head = value.split(".", 1)[0]
             if head in self.resources:
-                return self._name_of(head, key)
+                return self._name_of(head, key, depth)
             return value
         if isinstance(value, dict):
             if "Ref" in value:
-                return self.resolve(value["Ref"], key)
+                ref = value["Ref"]
+                param = self.parameters.get(ref) if isinstance(ref, str) else None
+                if isinstance(param, dict) and isinstance(_ci(param, "Default"), str):
+                    return str(_ci(param, "Default"))
+                return self.resolve(ref, key, depth + 1)
             target = value.get("Fn::GetAtt")
             if isinstance(target, list) and target:
-                return self._name_of(str(target[0]), key)
+                return self._name_of(str(target[0]), key, depth)
             if isinstance(target, str):
-                return self._name_of(target.split(".", 1)[0], key)
+                return self._name_of(target.split(".", 1)[0], key, depth)
         return None
 
     def default_service(self) -> str:
         for logical_id, resource in self.resources.items():
             if self._type(resource) in ("aliyun::fc::service", "aliyun::serverless::service"):
-                name = _ci(self._props(resource), "ServiceName")
-                return name if isinstance(name, str) else logical_id
+                return self._name_of(logical_id, "ServiceName", 0)
         return DEFAULT_SERVICE
 
     def read(self) -> Wiring:
