@@ -168,6 +168,37 @@ from scripts import cli_ops  # noqa: E402  (the operations commands, registered 
 
 cli_ops.register(app)
 
+local_app = typer.Typer(help="Run the whole deployment locally on the emulator.", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+
+
+@local_app.command("up")
+def local_up(
+    port: Annotated[int, typer.Option(help="Emulator port (0 picks a free one).")] = 8000,
+    speed: Annotated[float, typer.Option(help="Virtual seconds per wall second (0 = frozen clock).")] = 0.0,
+    scene: Annotated[str, typer.Option(help="Seed a scene: demo, or empty for none.")] = "",
+    policy: Annotated[str, typer.Option(help="Policy YAML file (default: the scene's policy).")] = "",
+    state: Annotated[str, typer.Option(help="Ledger URL (default: a temporary SQLite file).")] = "",
+    duplicates: Annotated[int, typer.Option(help="Deliver every event 1 + N times (idempotency drill).")] = 0,
+) -> None:
+    """Start the emulator with every function registered in its Function Compute and the template's
+    timer and EventBridge triggers wired to emulator events; serve until Ctrl-C."""
+    from scripts.local import LocalCloud
+
+    cloud = LocalCloud(port=port, speed=speed, scene=scene or None, policy=policy or None, state=state or None,
+                       duplicates=duplicates).start()
+    info = cloud.summary()
+    typer.echo(f"emulator listening on {info['url']}")
+    typer.echo("functions: " + ", ".join(info["functions"]))
+    for line in info["timers"]:
+        typer.echo(f"timer: {line}")
+    for line in info["event_rules"]:
+        typer.echo(f"event rule: {line}")
+    for item in info["ignored"]:
+        typer.echo(f"ignored trigger: {item['trigger']} ({item['reason']})")
+    typer.echo(f"policy: {info['policy']}  state: {info['state']}  (Ctrl-C to stop)", err=False)
+    cloud.run_forever()
+
 
 def main() -> None:
     """Console entry point."""
