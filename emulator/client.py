@@ -75,6 +75,17 @@ class EmulatorControl:
         result: dict[str, Any] = self._call("POST", "acr/push", push)
         return result
 
+    def ecs_create_image(self, image: dict[str, Any]) -> dict[str, Any]:
+        """Create an image "in the console" (``{"region", "image_id"?, "name"?, "tags"?, …}``, Creating by
+        default); return ``{"ImageId", "event"}`` (the ActionTrail CreateImage event the router delivers)."""
+        result: dict[str, Any] = self._call("POST", "ecs/create-image", image)
+        return result
+
+    def fc_invocations(self) -> list[dict[str, Any]]:
+        """Every async FC invocation (StatefulAsyncInvocation JSON, stateless ones included)."""
+        result: list[dict[str, Any]] = self._call("GET", "fc/invocations")
+        return result
+
     def requests(self) -> list[dict[str, Any]]:
         """Return the API call log."""
         result: list[dict[str, Any]] = self._call("GET", "requests")

@@ -50,7 +50,7 @@ def _drive(cloud: LocalCloud, ticks: int = 6) -> None:
 def test_an_image_created_in_the_console_is_replicated_with_no_manual_invoke(cloud_factory: Any,
                                                                             duplicates: int) -> None:
     cloud = cloud_factory(duplicates)
-    answer = cloud.emulator.control._call("POST", "ecs/create-image", {
+    answer = cloud.emulator.control.ecs_create_image({
         "region": scene.SOURCE, "image_id": "m-bp1localup0001", "name": "app-local-1", "tags": {"team": "web"}})
     assert answer["event"]["type"] == "ecs:ActionTrail:ApiCall"
     _drive(cloud)
@@ -58,7 +58,7 @@ def test_an_image_created_in_the_console_is_replicated_with_no_manual_invoke(clo
         copies = _copies(cloud, region, "m-bp1localup0001")
         assert len(copies) == 1, f"{region}: {[c.image_id for c in copies]}"
         assert copies[0].status == "Available"
-    invocations = cloud.emulator.control._call("GET", "fc/invocations")
+    invocations = cloud.emulator.control.fc_invocations()
     created = [i for i in invocations if i["functionName"] == "image_created"
                and "m-bp1localup0001" in i["invocationPayload"]]
     assert len(created) == 1 + duplicates
@@ -74,7 +74,7 @@ def test_a_pushed_acr_tag_is_replicated_by_acr_push_through_the_router(cloud_fac
                                              "repo": "frontend", "tag": "v2.0.0", "digest": "sha256:" + "ab" * 32})
     assert event["type"] == "cr:Artifact:PushCompleted"
     _drive(cloud, ticks=4)
-    invocations = cloud.emulator.control._call("GET", "fc/invocations")
+    invocations = cloud.emulator.control.fc_invocations()
     pushes = [i for i in invocations if i["functionName"] == "acr_push"]
     assert len(pushes) == 1 and pushes[0]["status"] == "Succeeded"
     tasks = [r for r in cloud.emulator.control.requests() if r["action"] == "CreateRepoSyncTask"]
