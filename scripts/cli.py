@@ -89,8 +89,12 @@ def _invoke_remote(function: str, payload: bytes, region: str, service: str, acc
     settings = get_settings()
     if not account_id and not settings.endpoint:
         raise ConfigError("needed to reach FC (or set FC_ACCOUNT_ID)", field="--account-id")
-    fc = FcGateway.connect(credentials_from(None), region=region, account_id=account_id or "local",
-                           endpoint=settings.endpoint)
+    from scripts.invoke import local_credentials
+    from shared.runtime import make_local_context
+
+    # the ALIBABA_CLOUD_* pair, or the emulator's own with IMAGE_RELAY_ENDPOINT set
+    credentials = credentials_from(make_local_context(function, credentials=local_credentials()))
+    fc = FcGateway.connect(credentials, region=region, account_id=account_id or "local", endpoint=settings.endpoint)
     invocation_id = invocation_id or f"cli-{function}-{uuid.uuid4().hex[:12]}"
     answer = fc.invoke(service, function, payload, asynchronous=True, invocation_id=invocation_id)
     out: dict[str, object] = {"invocation_id": invocation_id, **answer}

@@ -1,6 +1,7 @@
 """`image-relay local up`: events and timer ticks drive the handlers through the FC emulator, no manual invoke."""
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,6 @@ from scripts import demo_scene as scene
 from scripts.local import TEMPLATE, LocalCloud, load_template
 from shared.config import Credentials
 
-pytestmark = pytest.mark.skipif(not TEMPLATE.is_file(), reason="template.yml not present")
 
 
 @pytest.fixture
@@ -102,3 +102,22 @@ def test_cli_local_up_prints_the_wiring(monkeypatch: pytest.MonkeyPatch) -> None
     assert "timer: reconcile-every-5-min (0 */5 * * * *) -> reconcile" in result.output
     assert "event rule: ecs-create-image" in result.output
     assert os.environ.get("IMAGE_RELAY_ENDPOINT") == before  # stop() restores the environment
+
+
+def test_invoke_remote_goes_through_fc_with_a_stateful_id(cloud_factory: Any) -> None:
+    from scripts.cli import app
+
+    cloud = cloud_factory()
+    event = scene.create_image_event(scene.SOURCE, "m-bp1demoweb0001", "app-web-2026-11")
+    runner = CliRunner()
+    args = ["invoke", "image_created", "--remote", "--invocation-id", "cli-test-1", "--wait"]
+    done = runner.invoke(app, args, input=event.decode())
+    assert done.exit_code == 0, done.output
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["status_code"] == 202 and answer["invocation"]["status"] == "Succeeded"
+    assert json.loads(answer["invocation"]["returnPayload"])["status"] == "accepted"
+    again = runner.invoke(app, args[:-1], input=event.decode())
+    assert again.exit_code == 3
+    assert "StatefulAsyncInvocationAlreadyExists" in again.output
+    calls = [c for c in cloud.emulator.control.requests() if c["service"] == "fc"]
+    assert [c["status"] for c in calls if c["action"] == "InvokeFunction"][:2] == [202, 409]
