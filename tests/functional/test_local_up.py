@@ -15,7 +15,6 @@ from scripts.local import TEMPLATE, LocalCloud, load_template
 from shared.config import Credentials
 
 
-
 @pytest.fixture
 def cloud_factory(tmp_path: Path) -> Iterator[Any]:
     clouds: list[LocalCloud] = []
