@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # darabonba (the SDKs' HTTP core) honours HTTP_PROXY but ignores NO_PROXY: loopback calls must not go to a proxy.
 NOPROXY := env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench chaos clean venv
 
 venv: $(STAMP)
 
@@ -25,6 +25,12 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared emulator functions scripts
+
+# Seeded fault injection (scripts/chaos.py): CHAOS_SEED (default 1), CHAOS_RUNS (default 200).
+CHAOS_SEED ?= 1
+CHAOS_RUNS ?= 200
+chaos: $(STAMP)
+	$(NOPROXY) CHAOS_SEED=$(CHAOS_SEED) CHAOS_RUNS=$(CHAOS_RUNS) $(BIN)/python -m scripts.chaos
 
 bench: $(STAMP)
 	$(NOPROXY) $(BIN)/python -m scripts.bench
