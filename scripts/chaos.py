@@ -920,7 +920,8 @@ def run_suite(seeds: list[int], *, emu: Any = None, echo: Callable[[str], None] 
             result = run_scenario(emu, draw(seed), known_issues=known_issues)
             results.append(result)
             if echo and result.violations:
-                echo(f"run {n} (seed {seed}) FAILED, replay: {replay_command(seed)}")
+                what = "FAILED" if result.new else "hit a known issue"
+                echo(f"run {n} (seed {seed}) {what}, replay: {replay_command(seed)}")
                 for v in result.violations:
                     echo(f"  - {v}")
     return results
