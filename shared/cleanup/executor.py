@@ -82,7 +82,7 @@ class CleanupExecutor:
             return {"outcome": "deferred"}
         except CloudError as exc:
             return self._refused(record, decision, exc)
-        self._finish(record, State.DONE, "deleted", decision.reason)
+        self.finish(record, State.DONE, "deleted", decision.reason)
         log.info("image.deleted", extra={"region": decision.region, "image_id": decision.image_id,
                                          "reason": decision.reason})
         return {"outcome": "deleted"}
@@ -90,10 +90,10 @@ class CleanupExecutor:
     def _refused(self, record: Record, decision: Decision, exc: CloudError) -> dict[str, Any]:
         if exc.code in KEPT_BY_ECS:
             reason = f"kept: DeleteImage refused by ECS ({exc.code})"
-            self._finish(record, State.DONE, "kept_by_ecs", reason)
+            self.finish(record, State.DONE, "kept_by_ecs", reason)
             return {"outcome": "kept_by_ecs", "action": "keep", "reason": reason}
         reason = f"DeleteImage failed: {exc}"
-        self._finish(record, State.FAILED, "failed", reason, retryable=exc.retryable)
+        self.finish(record, State.FAILED, "failed", reason, retryable=exc.retryable)
         log.warning("cleanup.delete_failed", extra={"image_id": decision.image_id, **exc.log_fields()})
         return {"outcome": "failed", "reason": reason}
 
@@ -109,7 +109,7 @@ class CleanupExecutor:
         return self.ledger.transition(record.key, record, state=State.STARTED, reason=decision.reason,
                                       data={**record.data, "planned_reason": decision.reason})
 
-    def _finish(self, record: Record, state: State, outcome: str, reason: str, *, retryable: bool = False) -> None:
+    def finish(self, record: Record, state: State, outcome: str, reason: str, *, retryable: bool = False) -> None:
         self.outcomes[outcome] += 1
         self.ledger.transition(record.key, record, state=state, reason=reason, retryable=retryable,
                                data={**record.data, "outcome": outcome, "at": self.now().isoformat()})

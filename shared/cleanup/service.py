@@ -25,8 +25,9 @@ from shared.cleanup.request import CleanupRequest
 from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
 from shared.cleanup_policy import CleanupPolicy, cleanup_regions
 from shared.clouds.ecs_types import ExportTask, Image, Instance
-from shared.errors import CloudError, PlanLimitExceededError
+from shared.errors import CloudError, LedgerConflictError, PlanLimitExceededError
 from shared.ledger import Ledger
+from shared.ledger.record import State
 from shared.logs import get_logger
 from shared.policy import Policy
 from shared.runtime import Deadline
@@ -47,6 +48,8 @@ class CleanupEcsApi(Protocol):
                           image_id: str | None = None) -> Iterator[ExportTask]: ...
 
     def image_share_accounts(self, region: str, image_id: str) -> list[str]: ...
+
+    def get_image(self, region: str, image_id: str) -> Image | None: ...
 
     def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
 
@@ -141,9 +144,36 @@ def run_cleanup(ctx: CleanupContext, request: CleanupRequest) -> dict[str, Any]:
         rows = render(plan)
         status = "planned"
     else:
-        rows = CleanupExecutor(ctx.ecs, ctx.ledger, now=ctx.now, deadline=ctx.deadline).apply(plan)
+        executor = CleanupExecutor(ctx.ecs, ctx.ledger, now=ctx.now, deadline=ctx.deadline)
+        _settle_interrupted(ctx, executor, plan)
+        rows = executor.apply(plan)
         status = "ok"
     result = {**summary, "status": status, "limits": limits, "counts": _counts(rows, plan), "decisions": rows,
               "api_calls": ctx.ecs.calls - calls_before}
     log.info("cleanup.finished", extra={k: result[k] for k in ("dry_run", "status", "counts", "api_calls")})
     return result
+
+
+def _settle_interrupted(ctx: CleanupContext, executor: CleanupExecutor, plan: Any) -> None:
+    """Finish records an earlier run left PENDING or STARTED (a crash, or a failed ledger write,
+    between DeleteImage and the record's end): the image is gone, so no plan would name it again.
+
+    A record this run deletes again is left to the executor; for the others one DescribeImages
+    call tells whether the delete happened.
+    """
+    planned = {(d.region, d.image_id): d for d in plan.decisions}
+    for record in ctx.ledger.scan("cleanup/"):
+        if record.state not in (State.PENDING, State.STARTED):
+            continue
+        region, image_id = record.data.get("region", ""), record.data.get("image_id", "")
+        decision = planned.get((region, image_id))
+        if decision is not None and decision.action == "delete":
+            continue
+        try:
+            if ctx.ecs.get_image(region, image_id) is None:
+                executor.finish(record, State.DONE, "deleted", "deleted (confirmed by a later run)")
+            else:
+                why = decision.reason if decision is not None else "no longer a cleanup candidate"
+                executor.finish(record, State.DONE, "kept", f"kept: {why}")
+        except (CloudError, LedgerConflictError) as exc:
+            log.warning("cleanup.settle_failed", extra={"key": record.key, "error": type(exc).__name__})

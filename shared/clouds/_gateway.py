@@ -27,7 +27,7 @@ class RpcGateway:
     def check(self, body: dict[str, Any]) -> None:
         """Raise for a failure reported in a successful HTTP answer; nothing by default."""
 
-    def _call(self, region: str, method: str, request: Any) -> dict[str, Any]:
+    def _call(self, region: str, method: str, request: Any, *, idempotent: bool = True) -> dict[str, Any]:
         def once() -> dict[str, Any]:
             self.calls += 1
             try:
@@ -39,4 +39,4 @@ class RpcGateway:
             self.check(body)
             return body
 
-        return call_with_retry(once, self.retry, self.deadline)
+        return call_with_retry(once, self.retry, self.deadline, idempotent=idempotent)

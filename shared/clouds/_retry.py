@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from shared.errors import CloudError, DeadlineExceededError
+from shared.errors import CloudError, DeadlineExceededError, ThrottledError
 from shared.runtime import Deadline
 
 T = TypeVar("T")
@@ -42,8 +42,18 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, CloudError) and exc.retryable
 
 
-def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, deadline: Deadline | None = None) -> T:
-    """Run `fn`, retrying retryable cloud errors; raise the last error when attempts or time run out."""
+def _refused_before_acting(exc: BaseException) -> bool:
+    return isinstance(exc, ThrottledError)
+
+
+def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, deadline: Deadline | None = None, *,
+                    idempotent: bool = True) -> T:
+    """Run `fn`, retrying retryable cloud errors; raise the last error when attempts or time run out.
+
+    A call that is not idempotent (a create with no ClientToken, such as CreateRepoSyncTask) is
+    retried only on throttling, which the service answers before acting: after a 5xx or a lost
+    answer it may have acted, so the caller must look before it calls again.
+    """
     if deadline is not None:
         deadline.check()
 
@@ -61,7 +71,7 @@ def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, deadline: Deadline
         policy.retries += 1
 
     retrying = Retrying(
-        retry=retry_if_exception(_retryable),
+        retry=retry_if_exception(_retryable if idempotent else _refused_before_acting),
         stop=stop,
         wait=wait,
         sleep=policy.sleep,

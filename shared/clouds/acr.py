@@ -101,7 +101,9 @@ class AcrGateway(RpcGateway):
             instance_id=spec.instance_id, repo_id=spec.repo_id, tag=spec.tag, target_region_id=spec.target_region,
             target_instance_id=spec.target_instance_id, target_namespace=spec.target_namespace,
             target_repo_name=spec.target_repository, target_tag=spec.target_tag, override=spec.override)
-        return str(self._call(spec.region, "create_repo_sync_task", request)["SyncTaskId"])
+        # No ClientToken: a 5xx may have created the task, so it is not retried here; the executor
+        # requeues and the next start adopts the task through ListRepoSyncTask.
+        return str(self._call(spec.region, "create_repo_sync_task", request, idempotent=False)["SyncTaskId"])
 
     def get_sync_task(self, region: str, instance_id: str, sync_task_id: str) -> SyncTask:
         """One sync task by id."""

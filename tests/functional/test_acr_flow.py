@@ -167,3 +167,19 @@ def test_backfill_dry_run_then_paced_replication_of_old_tags(aworld):
     assert set(target_tags(aworld, "cri-bjtgt01", "cn-beijing", "web")) == {"v1.1.0", "v1.2.0"}
     again = aworld.invoke("acr_push", json.dumps({"action": "backfill", "rule": "web"}).encode())
     assert again["already_recorded"] == 4 and again["to_replicate"] == 2
+
+
+def test_a_lost_create_answer_is_not_retried_into_a_second_task(aworld):
+    # found by the chaos suite: CreateRepoSyncTask has no ClientToken, so a retried 503 made two tasks
+    aworld.emu.control.set_faults(lost_response_rate=1.0, actions=["CreateRepoSyncTask"], seed=4)
+    result = aworld.invoke("acr_push", push(aworld, "v2.7.0"))
+    assert {t["state"] for t in result["targets"]} == {"PENDING"}  # requeued, not retried blindly
+    aworld.emu.control.set_faults()
+    now = dt.datetime.now(dt.timezone.utc)
+    settle(aworld, at=now)
+    assert {r.state.value for r in aworld.ledger().scan("acr/")} == {"DONE"}
+    tasks = [c for c in aworld.calls("CreateRepoSyncTask") if c["params"]["Tag"] == "v2.7.0"]
+    assert len(tasks) == 2  # one call per target, each answered 503 after it had acted
+    live = [t for t in cr(aworld).iter_sync_tasks("cn-hangzhou", SRC, namespace="web", repository="frontend",
+                                                  tag="v2.7.0")]
+    assert sorted(t.target.instance_id for t in live) == ["cri-bjtgt01", "cri-sgtgt01"]

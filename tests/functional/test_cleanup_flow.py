@@ -236,3 +236,22 @@ def test_the_handler_import_loads_no_sdk_until_invoked():
             "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('alibabacloud_', 'oss2'))}))")
     root = Path(__file__).resolve().parents[2]
     assert subprocess.check_output([sys.executable, "-c", code], cwd=root, text=True).strip() == "[]"
+
+
+def test_a_delete_interrupted_before_its_record_ended_is_settled_by_the_next_run(world: Any) -> None:
+    # found by the chaos suite: a crash between DeleteImage and DONE left the record STARTED forever
+    gone = Record(key=f"cleanup/{HZ}/m-bp1gone000001", kind="cleanup", state=State.STARTED,
+                  data={"region": HZ, "image_id": "m-bp1gone000001", "name": "TemplateScratch-gone"})
+    world.emu.control.seed({"images": [scratch("m-bp1stays00001", hours_old=1)]})
+    kept = Record(key=f"cleanup/{HZ}/m-bp1stays00001", kind="cleanup", state=State.STARTED,
+                  data={"region": HZ, "image_id": "m-bp1stays00001", "name": "TemplateScratch-stays"})
+    ledger = world.ledger()
+    ledger.ensure(gone)
+    ledger.ensure(kept)
+    report = run(world)
+    assert report["status"] == "ok"
+    settled = ledger.get(gone.key)
+    assert settled.state is State.DONE and settled.reason == "deleted (confirmed by a later run)"
+    still = ledger.get(kept.key)
+    assert still.state is State.DONE and still.reason.startswith("kept:")
+    assert deletes(world) == []
