@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-SYNC_RUNNING = ("PENDING", "SYNCHRONIZING")
 SYNC_ALIVE = ("PENDING", "SYNCHRONIZING", "SUCCESS")
 
 
