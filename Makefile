@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared emulator functions scripts
 
-# Seeded fault injection (scripts/chaos.py): CHAOS_SEED (default 1), CHAOS_RUNS (default 200).
+# Seeded fault injection (scripts/chaos/): CHAOS_SEED (default 1), CHAOS_RUNS (default 200).
 CHAOS_SEED ?= 1
 CHAOS_RUNS ?= 200
 chaos: $(STAMP)

@@ -1,0 +1,202 @@
+"""The design's invariants, checked from the emulator's point of view and the ledger's.
+
+One named check per invariant of the design brief (../shared/docs/design.md "Invariants every change
+keeps"), each a function `(World) -> list[str]` of violations, one line each. `CHECKS` lists them in the
+brief's order; `check_invariants` runs them all. A check reads only what a person could read after the run:
+the emulator's request log and its DescribeImages / DescribeTasks / ListRepoSyncTask answers, and the ledger.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from scripts.chaos.scenario import (
+    ACR_EXCLUDE,
+    ACR_INCLUDE,
+    ACR_SOURCE,
+    ACR_TARGETS,
+    EXPORT_REGION,
+    KEY_ID,
+    REGIONS,
+    TARGETS,
+    Scenario,
+)
+
+if TYPE_CHECKING:
+    from scripts.chaos.runner import Run
+
+
+@dataclass
+class World:
+    """What the checks read, gathered once after the run settled."""
+
+    run: Run
+    calls: list[dict[str, Any]]
+    ecs: Any
+    ledger: Any
+    images: dict[str, dict[str, Any]]
+
+    @property
+    def sc(self) -> Scenario:
+        return self.run.sc
+
+
+def gather(run: Run, calls: list[dict[str, Any]]) -> World:
+    from shared.clouds.ecs import EcsGateway
+    from shared.config import Credentials
+
+    creds = Credentials(access_key_id=KEY_ID, access_key_secret=run.secret)
+    ecs = EcsGateway.connect(creds, endpoint=run.emu.url)
+    images = {region: {i.image_id: i for i in ecs.list_images(region)} for region in REGIONS}
+    return World(run=run, calls=calls, ecs=ecs, ledger=run.ledger(), images=images)
+
+
+def at_most_one_copy(w: World) -> list[str]:
+    """1. At most one copy per (source image, target region, rule); one live sync task per (tag, target);
+    one finished export per (image, format)."""
+    out: list[str] = []
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for region in TARGETS:
+        for image in w.images[region].values():
+            key = image.tags.get("image-relay:key")
+            if key and image.status != "CreateFailed":
+                by_key[key].append(image.image_id)
+    for key, ids in sorted(by_key.items()):
+        if len(ids) > 1:
+            out.append(f"duplicate copy: {key} has {len(ids)} images {sorted(ids)}")
+    if w.sc.acr_tags:
+        from shared.clouds.acr import AcrGateway
+        from shared.config import Credentials
+
+        cr = AcrGateway.connect(Credentials(access_key_id=KEY_ID, access_key_secret=w.run.secret),
+                                endpoint=w.run.emu.url)
+        alive: Counter[tuple[str, str, str]] = Counter()
+        for task in cr.iter_sync_tasks("cn-hangzhou", ACR_SOURCE, namespace="web", repository="frontend"):
+            if task.status.upper() not in ("ERROR", "CANCELED", "CANCELLED", "FAILED"):
+                alive[(task.source.tag, task.target.instance_id, task.target.namespace)] += 1
+        for (tag, target, namespace), n in sorted(alive.items()):
+            if n > 1:
+                out.append(f"duplicate sync task: {tag} -> {target}/{namespace} has {n} live tasks")
+    if w.sc.export_rule:
+        finished = Counter(t.image_id for t in w.ecs.iter_export_tasks(EXPORT_REGION) if t.status == "Finished")
+        for image_id, n in sorted(finished.items()):
+            if n > 1:
+                out.append(f"duplicate export: {image_id} exported {n} times")
+    return out
+
+
+def every_target_settles(w: World) -> list[str]:
+    """2. Once faults stop, every matching target ends DONE or FAILED with a reason a person can act on."""
+    from shared.ledger.record import copy_key
+
+    out: list[str] = []
+    for record in w.ledger.scan(""):
+        if record.kind == "event" or record.key.startswith(("event/", "slots/")):
+            continue
+        state = record.state.value
+        if state in ("PENDING", "STARTED"):
+            _, region, image_id = (record.key.split("/") + ["", ""])[:3]
+            if record.key.startswith("cleanup/") and w.ecs.get_image(region, image_id) is None:
+                out.append(f"cleanup record left {state} after its image was deleted: {record.key}")
+            else:
+                out.append(f"not settled: {record.key} is {state}")
+        elif state == "FAILED" and not (record.reason or "").strip():
+            out.append(f"failed without a reason: {record.key}")
+    for im in w.sc.images:
+        if not im.copied:
+            continue
+        for region in TARGETS:
+            key = copy_key(im.region, im.image_id, region)
+            record = w.ledger.get(key)
+            if record is None:
+                out.append(f"missing target: no record for {key}")
+            elif record.state.value == "DONE":
+                copy = w.images[region].get(record.cloud_id or "")
+                if copy is None or copy.status != "Available":
+                    out.append(f"DONE without an Available copy: {key} -> {record.cloud_id}")
+        if w.sc.export_rule and im.exported:
+            found = list(w.ledger.scan(f"export/{im.region}/{im.image_id}/"))
+            if len(found) != 1:
+                out.append(f"missing export target: {im.image_id} has {len(found)} export records")
+    if w.sc.acr_tags:
+        from shared.acr.planner import target_of
+
+        synced = {(target_of(r).source.tag, target_of(r).target_instance) for r in w.ledger.scan("acr/")}
+        for tag in w.sc.acr_tags:
+            if re.search(ACR_INCLUDE, tag) and not re.search(ACR_EXCLUDE, tag):
+                for inst, _, _ in ACR_TARGETS:
+                    if (tag, inst) not in synced:
+                        out.append(f"missing sync target: {tag} -> {inst}")
+    return out
+
+
+def cleanup_keeps_the_protected(w: World) -> list[str]:
+    """3. Cleanup never deletes an image that is protected (in use, young, being copied or exported, shared,
+    foreign, a source image), never with `Force`, and does delete the old unused leftovers."""
+    out: list[str] = []
+    sc = w.sc
+    protected = {im.image_id for im in sc.images} | {s.image_id for s in sc.scratch if not s.deletable}
+    for call in _deletes(w):
+        image_id = call["params"].get("ImageId")
+        if str(call["params"].get("Force", "false")).lower() == "true":
+            out.append(f"DeleteImage with Force on {image_id}")
+        if image_id in protected:
+            out.append(f"deleted a protected image: {image_id} ({_why_protected(sc, image_id)})")
+    for s in sc.scratch:
+        present = w.ecs.get_image(s.region, s.image_id) is not None
+        if s.deletable and present:
+            out.append(f"cleanup left an old unused scratch image: {s.image_id}")
+        if not s.deletable and not present:
+            out.append(f"a protected scratch image vanished: {s.image_id} ({s.kind})")
+    return out
+
+
+def no_object_overwritten(w: World) -> list[str]:
+    """4. An export never overwrites an existing object (ledger objects included): one successful PutObject a key."""
+    puts = Counter((c["params"].get("bucket"), c["params"].get("key")) for c in w.calls
+                   if c["service"] == "oss" and c["action"] == "PutObject" and c["status"] == 200)
+    return [f"object overwritten: oss://{bucket}/{key} written {n} times" for (bucket, key), n in sorted(puts.items())
+            if n > 1]
+
+
+def no_secret_leaked(w: World) -> list[str]:
+    """5. No AccessKey secret appears in a log line, an output or an error."""
+    out: list[str] = []
+    secret = w.run.secret
+    for where, text in (("log", w.run.logs.getvalue()), ("output", "\n".join(w.run.outputs))):
+        if secret in text:
+            line = next(ln for ln in text.splitlines() if secret in ln)
+            out.append(f"secret in a {where} line: {line.replace(secret, '<SECRET>')[:200]}")
+    return out
+
+
+def _deletes(w: World) -> list[dict[str, Any]]:
+    return [c for c in w.calls if c["action"] == "DeleteImage"]
+
+
+def _why_protected(sc: Scenario, image_id: str) -> str:
+    for s in sc.scratch:
+        if s.image_id == image_id:
+            return s.kind
+    return "a source image"
+
+
+CHECKS: tuple[Callable[[World], list[str]], ...] = (
+    at_most_one_copy,
+    every_target_settles,
+    cleanup_keeps_the_protected,
+    no_object_overwritten,
+    no_secret_leaked,
+)
+
+
+def check_invariants(run: Run, calls: list[dict[str, Any]]) -> list[str]:
+    """Every violation of the design's invariants this run left behind, one line each."""
+    world = gather(run, calls)
+    out: list[str] = []
+    for check in CHECKS:
+        out.extend(check(world))
+    return out
