@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from emulator.acr import actions_sync_admin as sync_admin
 from emulator.acr import exceptions as exc
 from emulator.acr.models import AcrBackend
 from emulator.acr.responses import AcrResponses
@@ -60,6 +61,10 @@ ACTIONS: dict[str, Callable[[AcrResponses, Params, str | None], dict[str, Any]]]
     "ListRepoSyncTask": AcrResponses.list_repo_sync_task,
     "CreateRepoSyncRule": AcrResponses.create_repo_sync_rule,
     "ListRepoSyncRule": AcrResponses.list_repo_sync_rule,
+    "CancelRepoSyncTask": sync_admin.cancel_repo_sync_task,
+    "CreateRepoSyncTaskByRule": sync_admin.create_repo_sync_task_by_rule,
+    "DeleteRepoSyncRule": sync_admin.delete_repo_sync_rule,
+    "GetRepoTag": sync_admin.get_repo_tag,
 }
 
 _CR_HOST = re.compile(r"^cr(?:-vpc)?\.([a-z0-9-]+)\.aliyuncs\.com(?::\d+)?$", re.I)

@@ -5,6 +5,12 @@ a mismatch, never a crash). The OSS checkers (``verify_oss_v1`` for ``oss2.Auth`
 ``verify_oss_v4`` for ``oss2.AuthV4``) live here too; ``emulator.oss.auth`` maps their failures to OSS errors. STS tokens (``x-acs-security-token`` / ``SecurityToken``) are accepted without
 checking: the emulator has no STS.
 
+A signature mismatch answers ``SignatureDoesNotMatch`` with the server's string-to-sign at the end of the
+message, ``Specified signature is not matched with our calculation. server string to sign is:<sts>``, as the
+service does: the legacy ``aliyun-python-sdk-core`` (``client._get_server_exception``) splits it out with
+``message.split(':')[1]`` and, when it equals its own, reports ``InvalidAccessKeySecret``; ``@alicloud/pop-core``
+and the Go SDK read the same marker.
+
 UNCONFIRMED: a request with neither scheme gets 400 ``MissingAuthorization``.
 """
 
@@ -25,8 +31,8 @@ from emulator.core.errors import (
 ACS3 = "ACS3-HMAC-SHA256"
 
 
-def verify_acs3(method: str, raw_target: str, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
-    """Return True when the ACS3-HMAC-SHA256 ``Authorization`` header matches ``secret`` (§7.7)."""
+def acs3_string_to_sign(method: str, raw_target: str, headers: Mapping[str, str], body: bytes) -> str | None:
+    """Return the ACS3 string-to-sign the server computes for this request (None when the header is malformed)."""
     h = {k.lower(): v for k, v in headers.items()}
     try:
         algo, rest = h["authorization"].split(" ", 1)
@@ -36,14 +42,40 @@ def verify_acs3(method: str, raw_target: str, headers: Mapping[str, str], body: 
         cq = "&".join(f"{k}={quote(v, safe='~')}" for k, v in pairs)
         ch = "".join(f"{k}:{h[k].strip()}\n" for k in parts["SignedHeaders"].split(";"))
         payload = hashlib.sha256(body).hexdigest()
-        if payload != h.get("x-acs-content-sha256"):
-            return False
         creq = f"{method}\n{u.path}\n{cq}\n{ch}\n{parts['SignedHeaders']}\n{payload}"
-        sts = f"{algo}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+        return f"{algo}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+    except (KeyError, ValueError):
+        return None
+
+
+def verify_acs3(method: str, raw_target: str, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
+    """Return True when the ACS3-HMAC-SHA256 ``Authorization`` header matches ``secret`` (§7.7)."""
+    h = {k.lower(): v for k, v in headers.items()}
+    sts = acs3_string_to_sign(method, raw_target, headers, body)
+    if sts is None or hashlib.sha256(body).hexdigest() != h.get("x-acs-content-sha256"):
+        return False
+    try:
+        parts = dict(p.split("=", 1) for p in h["authorization"].split(" ", 1)[1].split(","))
         expected = hmac.new(secret.encode(), sts.encode(), hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, parts["Signature"])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, IndexError):
         return False
+
+
+def rpc_v1_string_to_sign(method: str, raw_target: str, form_body: bytes) -> str | None:
+    """Return the v1 string-to-sign ``METHOD&%2F&<quoted sorted query>`` (None when it cannot be built).
+
+    Parameters are the query merged with a form body; ``Signature`` is left out. GET and POST are both RPC
+    methods (the legacy SDK and ``@alicloud/pop-core`` send GET by default).
+    """
+    try:
+        p = dict(parse_qsl(urlsplit(raw_target).query, keep_blank_values=True))
+        p.update(parse_qsl(form_body.decode(), keep_blank_values=True))
+        p.pop("Signature", None)
+        cq = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in sorted(p.items()))
+        return f"{method}&%2F&{quote(cq, safe='~')}"
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def verify_rpc_v1(method: str, raw_target: str, form_body: bytes, secret: str) -> bool:
@@ -51,13 +83,14 @@ def verify_rpc_v1(method: str, raw_target: str, form_body: bytes, secret: str) -
     try:
         p = dict(parse_qsl(urlsplit(raw_target).query, keep_blank_values=True))
         p.update(parse_qsl(form_body.decode(), keep_blank_values=True))
-        sig = p.pop("Signature")
-        cq = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in sorted(p.items()))
-        sts = f"{method}&%2F&{quote(cq, safe='~')}"
-        digest = hmac.new((secret + "&").encode(), sts.encode(), hashlib.sha1).digest()
-        return hmac.compare_digest(base64.b64encode(digest).decode(), sig)
+        sig = p["Signature"]
     except (KeyError, ValueError, UnicodeDecodeError):
         return False
+    sts = rpc_v1_string_to_sign(method, raw_target, form_body)
+    if sts is None:
+        return False
+    digest = hmac.new((secret + "&").encode(), sts.encode(), hashlib.sha1).digest()
+    return hmac.compare_digest(base64.b64encode(digest).decode(), sig)
 
 
 # oss2.auth.ProviderAuth._subresource_key_set (2.19.1): only these query keys are signed by the v1 signer.
@@ -163,13 +196,13 @@ def authenticate(
         key_id = acs3_access_key_id(authorization)
         secret = _secret_for(key_id, secrets)
         if not verify_acs3(method, raw_target, headers, body, secret):
-            raise SignatureDoesNotMatchError()
+            raise SignatureDoesNotMatchError(acs3_string_to_sign(method, raw_target, headers, body))
         return key_id
     if "Signature" in params:
         key_id = params.get("AccessKeyId", "")
         secret = _secret_for(key_id, secrets)
         if not verify_rpc_v1(method, raw_target, body, secret):
-            raise SignatureDoesNotMatchError()
+            raise SignatureDoesNotMatchError(rpc_v1_string_to_sign(method, raw_target, body))
         return key_id
     raise MissingAuthorizationError()
 

@@ -4,7 +4,10 @@ Two kinds of services plug in:
 
 * RPC services (:class:`Service`: ECS, CR) are keyed by their API version (``x-acs-version`` header for
   the ACS3 signer, ``Version`` parameter for v1), because ECS and CR share path ``/`` (alibaba-api.md §7.2).
-  The action comes from ``x-acs-action`` first and ``Action`` second, like moto's ``_get_action``.
+  The action comes from ``x-acs-action`` first and ``Action`` second, like moto's ``_get_action``. The RPC
+  style allows GET and POST (the legacy Python SDK and ``@alicloud/pop-core`` send GET); :func:`is_rpc`
+  tells an RPC call from an OSS one on the shared path ``/``. ``Format=XML`` answers and errors are XML
+  (:mod:`emulator.core.render`); without ``Format`` (Tea SDKs) or with ``Format=JSON`` they are JSON.
 * HTTP services (:class:`HttpService`: OSS, later FC) claim a request through ``matches(request)`` and answer
   it whole (their own signature scheme, error format, content type and raw body). They are asked in
   registration order before the RPC lookup, so a more specific one (FC's ROA paths) must be registered
@@ -31,6 +34,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -43,6 +47,7 @@ from emulator.core.errors import (
     ServiceUnavailableError,
 )
 from emulator.core.params import Params
+from emulator.core.render import XML, to_xml, wants_xml, xml_root
 from emulator.core.state import State
 
 
@@ -138,6 +143,17 @@ class HttpService(Protocol):
         ``region, action, code, params`` (``status``, ``request_id``, ``time`` and ``service`` are added)."""
 
 
+def is_rpc(request: HttpRequest) -> bool:
+    """True for an RPC-style call on path ``/``: any POST, or a GET naming an action (``x-acs-action`` or
+    ``Action``); a bare ``GET /`` stays OSS's (ListBuckets)."""
+    if urlsplit(request.target).path not in ("", "/"):
+        return False
+    if request.method == "POST":
+        return True
+    has_header = any(k.lower() == "x-acs-action" for k in request.headers)
+    return request.method == "GET" and (has_header or "Action" in request.params)
+
+
 def new_request_id() -> str:
     """Return an upper-case UUID, the shape of real ECS RequestIds."""
     return str(uuid.uuid4()).upper()
@@ -189,6 +205,10 @@ class Dispatcher:
                 product = service.name.capitalize() if service else "Unknown"
                 response = HttpResponse(error.status, error_body(error, request_id, host, product))
                 code = error.code
+            if wants_xml(params.raw):
+                payload = response.body if isinstance(response.body, dict) else {}
+                response.raw = to_xml(xml_root(action, response.status >= 400), payload)
+                response.content_type = XML
             response.headers["x-acs-request-id"] = request_id
             self.state.requests.append(
                 {

@@ -81,6 +81,13 @@ class SignatureDoesNotMatchError(EmulatorError):
     status = 400
     message = "Specified signature is not matched with our calculation."
 
+    def __init__(self, string_to_sign: str | None = None) -> None:
+        """Append the server's string-to-sign as the service does (``… server string to sign is:<sts>``)."""
+        message = type(self).message
+        if string_to_sign is not None:
+            message += f" server string to sign is:{string_to_sign}"
+        super().__init__(message=message)
+
 
 class InvalidActionError(EmulatorError):
     """Raised for an action the emulated service does not implement (UNCONFIRMED status)."""

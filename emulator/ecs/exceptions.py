@@ -6,7 +6,8 @@ Statuses follow the ECS doc tables. UNCONFIRMED choices (no doc found, picked fo
   for paging values out of range (PageSize and MaxResults must be 1–100).
 * ``InvalidClientToken.Malformed`` 400 for a ClientToken longer than 64 characters or not ASCII.
 * ``IdempotentParameterMismatch`` 400 and ``DryRunOperation`` 400 (statuses UNCONFIRMED in §2.2).
-* ``IncorrectImageStatus`` 400 from CancelCopyImage when the image is not a copy in progress.
+* CancelCopyImage: ``ImageCreatedNotFromCopy`` 400 for an image no CopyImage created and
+  ``IncorrectImageStatus`` 400 for a finished copy are documented (doc-detail/25539), not UNCONFIRMED.
 * ``Forbidden`` 403 from DeleteImage on an image the account does not own.
 * ``InvalidTagKey.Malformed``, ``InvalidTagValue.Malformed``, ``InvalidParameter.TagCount``,
   ``InvalidParameter.ResourceIdCount``, ``InvalidResourceType.NotSupported`` (400) and
@@ -49,6 +50,14 @@ class IncorrectImageStatusError(EmulatorError):
     code = "IncorrectImageStatus"
     status = 400
     message = "The current status of the image does not support this operation."
+
+
+class ImageCreatedNotFromCopyError(EmulatorError):
+    """CancelCopyImage on an image that is not the target of a copy (400, API reference doc-detail/25539)."""
+
+    code = "ImageCreatedNotFromCopy"
+    status = 400
+    message = "The specified image is not the target image of a copy action."
 
 
 class InvalidImageNameMalformedError(EmulatorError):

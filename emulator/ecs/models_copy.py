@@ -14,8 +14,10 @@ UNCONFIRMED choices:
   recorded ImageId even if that image has since been deleted or cancelled; tokens never expire;
 * the image quota counts every image the account owns in the destination, copies in progress included;
 * a copy of an image owned by another account within its region is allowed (shared-image rule, §1.1);
-* CancelCopyImage on an image that is not a copy in progress → 400 ``IncorrectImageStatus``; cancelling
-  also removes the destination snapshots the copy created;
+* CancelCopyImage (API reference, error codes: https://www.alibabacloud.com/help/doc-detail/25539.html) on an
+  image that was not created by CopyImage → 400 ``ImageCreatedNotFromCopy``; on a copy that already finished →
+  400 ``IncorrectImageStatus`` "The image is copied finished."; cancelling also removes the destination
+  snapshots the copy created (UNCONFIRMED);
 * every disk of a copy gets a new destination snapshot (``s-<dest flavour>…``, Usage ``image``) that shows
   ``progressing`` with the copy's progress and ``accomplished`` once the copy is Available.
 """
@@ -184,8 +186,10 @@ class CopyMixin(BackendBase):
         image = self.image_in(region, image_id)
         if image is None:
             raise exc.InvalidImageIdNotFoundError()
+        if not image.is_copied:
+            raise exc.ImageCreatedNotFromCopyError()
         if not image.copying:
-            raise exc.IncorrectImageStatusError()
+            raise exc.IncorrectImageStatusError(message="The image is copied finished.")
         del self.images[image_id]
         for disk in image.disks:
             snapshot = self.snapshots.get(disk.snapshot_id)

@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import BaseModel
 
+from emulator.core.dispatch import is_rpc
 from emulator.core.errors import EmulatorError, InternalServerError, InvalidActionError, ThrottlingUserError
 from emulator.oss import exceptions as exc
 from emulator.oss.auth import authenticate_oss, is_oss_authorization
@@ -125,11 +126,11 @@ class OssService:
     # --- HttpService protocol --------------------------------------------------------------------------
 
     def matches(self, request: HttpRequest) -> bool:
-        """OSS-signed requests, and anything that is not an RPC ``POST /``."""
+        """OSS-signed requests, and anything that is not an RPC call (GET/POST ``/`` naming an action)."""
         authorization = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")
         if is_oss_authorization(authorization):
             return True
-        return not (request.method == "POST" and urlsplit(request.target).path in ("", "/"))
+        return not is_rpc(request)
 
     def handle(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, dict[str, Any]]:
         """Authenticate, inject faults, run the operation; errors become XML."""

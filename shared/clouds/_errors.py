@@ -97,6 +97,8 @@ def translate(exc: BaseException) -> CloudError:
         # tea prefixes the message with "code: <status>, " and appends " request id: …"; keep the human part.
         message = re.sub(r"^code: \d+, ", "", message)
         message = re.sub(r" request id: \S+$", "", message)
+        # SignatureDoesNotMatch ends with the server's string-to-sign, which on v1 carries an STS token.
+        message = message.split(" server string to sign is:", 1)[0]
         return classify(code, int(status) if status else None, message, getattr(exc, "request_id", None))
     kind = type(exc).__name__
     return ServiceUnavailableError(

@@ -98,7 +98,9 @@ def test_cancel_copy_errors(ecs: Client, control: EmulatorControl) -> None:
         ecs.cancel_copy_image(m.CancelCopyImageRequest(region_id=DST, image_id="m-nope"))
     with raises_code("InvalidImageId.NotFound", 404):  # the copy lives in the destination, not the source
         ecs.cancel_copy_image(m.CancelCopyImageRequest(region_id=SRC, image_id=copy))
-    with raises_code("IncorrectImageStatus", 400):
+    # m-src was never copied: the CancelCopyImage error table (https://www.alibabacloud.com/help/doc-detail/25539.html)
+    # lists 400 ImageCreatedNotFromCopy for "not the target image of a copy action" (was IncorrectImageStatus, #17)
+    with raises_code("ImageCreatedNotFromCopy", 400):
         ecs.cancel_copy_image(m.CancelCopyImageRequest(region_id=SRC, image_id="m-src"))
     with raises_code("InvalidRegionId.NotFound", 400):
         ecs.cancel_copy_image(m.CancelCopyImageRequest(region_id="xx-1", image_id=copy))

@@ -55,6 +55,17 @@ def test_translate_keeps_code_and_strips_sdk_noise():
     assert err.message == "InvalidImageId.NotFound: The specified ImageId does not exist."
 
 
+def test_translate_drops_the_server_string_to_sign():
+    # SignatureDoesNotMatch messages end with the server's string-to-sign, which carries SecurityToken on v1.
+    error = FakeSdkError()
+    error.code, error.status_code = "SignatureDoesNotMatch", 400
+    error.message = ("code: 400, Specified signature is not matched with our calculation. server string to sign "
+                     "is:POST&%2F&SecurityToken%3DCAIS-secret-token request id: R1")
+    err = translate(error)
+    assert isinstance(err, CloudAuthError)
+    assert err.message == "SignatureDoesNotMatch: Specified signature is not matched with our calculation."
+
+
 def test_translate_transport_error_is_retryable_and_names_no_url():
     err = translate(ConnectionError("http://127.0.0.1:1/?Signature=abc refused"))
     assert isinstance(err, ServiceUnavailableError) and err.retryable
