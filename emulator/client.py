@@ -81,6 +81,12 @@ class EmulatorControl:
         result: dict[str, Any] = self._call("POST", "ecs/create-image", image)
         return result
 
+    def ecs_pipeline_outcome(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Inject the fate of Image Builder builds: ``{"pipeline_id", "outcome", "failed_regions"?, "count"?}``
+        for the template's next builds, or ``{"execution_id", "outcome", …}`` for a running one."""
+        result: dict[str, Any] = self._call("POST", "ecs/pipeline-outcome", outcome)
+        return result
+
     def fc_invocations(self) -> list[dict[str, Any]]:
         """Every async FC invocation (StatefulAsyncInvocation JSON, stateless ones included)."""
         result: list[dict[str, Any]] = self._call("GET", "fc/invocations")

@@ -16,7 +16,8 @@ UNCONFIRMED defaults recorded here:
   snapshots: Creating → Available), ``create_image_fail_rate`` 0 (share of CreateImage images that end
   ``CreateFailed``, drawn from the faults seed), ``fc_async_retries`` 3 (FC's default
   ``maxAsyncRetryAttempts``: a failed async invocation runs at most 1 + 3 times), ``duplicates`` 0 (the FC
-  event router delivers every event 1 + N times, to prove the handlers idempotent).
+  event router delivers every event 1 + N times, to prove the handlers idempotent),
+  ``image_pipeline_stage_seconds`` 120 (each stage of an Image Builder build task).
 * events: services ``publish`` CloudEvents (ECS ActionTrail ApiCall, CR PushCompleted) to the listeners
   ``subscribe``d on the state (the FC event router). Listeners run with the lock held and must only enqueue;
   they survive ``reset``.
@@ -73,6 +74,7 @@ class EmulatorConfig(StrictModel):
     create_image_fail_rate: float = Field(default=0.0, ge=0, le=1)
     fc_async_retries: int = Field(default=3, ge=0, le=8)
     duplicates: int = Field(default=0, ge=0, le=10)
+    image_pipeline_stage_seconds: float = Field(default=120.0, gt=0)
 
 
 class FaultConfig(StrictModel):

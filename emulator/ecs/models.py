@@ -7,7 +7,8 @@
 * ``models_export``: ExportImage, DescribeTaskAttribute, DescribeTasks, CancelTask (files written to OSS);
 * ``models_snapshots``: CopySnapshot, DescribeSnapshots, DeleteSnapshot on the virtual clock;
 * ``models_create``: CreateImage from snapshots (Creating → Available | injected CreateFailed);
-* ``models_share``: ModifyImageSharePermission, DescribeImageSharePermission.
+* ``models_share``: ModifyImageSharePermission, DescribeImageSharePermission;
+* ``models_pipelines``: Image Builder templates and build tasks on the virtual clock, temporary VPCs/vSwitches.
 
 Methods raise typed errors from ``emulator.ecs.exceptions`` and never touch HTTP.
 """
@@ -19,6 +20,7 @@ from emulator.ecs.models_copy import CopyMixin, CopyRequest
 from emulator.ecs.models_create import CreateImageMixin, CreateImageRequest, DiskMapping
 from emulator.ecs.models_export import ExportMixin, ExportRequest, TaskFilter
 from emulator.ecs.models_images import ImageFilter, ImagesMixin
+from emulator.ecs.models_pipelines import PipelinesMixin
 from emulator.ecs.models_share import ShareMixin
 from emulator.ecs.models_snapshots import CopySnapshotRequest, SnapshotFilter, SnapshotsMixin
 from emulator.ecs.models_tags import TagsMixin
@@ -29,5 +31,7 @@ __all__ = [
 ]
 
 
-class EcsBackend(CopyMixin, CreateImageMixin, ExportMixin, ImagesMixin, ShareMixin, SnapshotsMixin, TagsMixin):
+class EcsBackend(
+    CopyMixin, CreateImageMixin, ExportMixin, ImagesMixin, ShareMixin, SnapshotsMixin, TagsMixin, PipelinesMixin
+):
     """All ECS state of one emulator (one account), keyed by region inside each resource."""

@@ -200,7 +200,7 @@ class Snapshot:
 
 @dataclass
 class Instance:
-    """An instance, kept only to answer "is this image in use?"."""
+    """An instance: answers "is this image in use?" and shows Image Builder's intermediate instances."""
 
     region: str
     instance_id: str
@@ -208,6 +208,12 @@ class Instance:
     name: str
     status: str = "Running"
     creation_time: float = 0.0
+    tags: dict[str, str] = field(default_factory=dict)
+    instance_type: str = "ecs.g6.large"
+    charge_type: str = "PostPaid"
+    vpc_id: str = ""
+    vswitch_id: str = ""
+    description: str = ""
 
 
 class BackendBase:

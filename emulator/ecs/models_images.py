@@ -20,6 +20,7 @@ UNCONFIRMED choices:
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 from emulator.core.errors import DryRunOperationError, SeedError
@@ -79,6 +80,7 @@ class ImagesMixin(BackendBase):
                 name=inst.name or inst.instance_id,
                 status=inst.status,
                 creation_time=self.now,
+                tags=dict(inst.tags),
             )
         for key in seed.kms_keys:
             self.kms_keys.add((key.region, key.key_id))
@@ -183,9 +185,11 @@ class ImagesMixin(BackendBase):
     # --- DescribeInstances -----------------------------------------------------------------------------
 
     def describe_instances(
-        self, region: str, image_id: str | None, instance_ids: list[str] | None
+        self, region: str, image_id: str | None, instance_ids: list[str] | None,
+        tags: list[tuple[str, str | None]] | None = None, name: str | None = None,
     ) -> list[Instance]:
-        """Return the instances of the region matching ``ImageId`` / ``InstanceIds``, ordered by id."""
+        """Return the instances of the region matching ``ImageId`` / ``InstanceIds`` / ``Tag.N`` /
+        ``InstanceName`` (``*`` wildcards), ordered by id."""
         self.check_region(region)
         found = [
             i
@@ -193,5 +197,7 @@ class ImagesMixin(BackendBase):
             if i.region == region
             and (image_id is None or i.image_id == image_id)
             and (instance_ids is None or i.instance_id in instance_ids)
+            and all(i.tags.get(k) == v if v is not None else k in i.tags for k, v in tags or [])
+            and (name is None or fnmatch.fnmatchcase(i.name, name))
         ]
         return sorted(found, key=lambda i: i.instance_id)

@@ -5,7 +5,8 @@ Shapes follow alibaba-api.md §1.3 (``{"Images":{"Image":[…]}}``, ``DiskDevice
 
 UNCONFIRMED: PageSize/MaxResults outside 1–100 → 400 ``InvalidParameter.PageSize`` /
 ``InvalidParameter.MaxResults``; PageNumber < 1 → 400 ``InvalidParameter.PageNumber``; DescribeInstances
-``NextToken`` is the decimal offset of the next page; ``ZoneId`` is ``<region>-a``.
+``NextToken`` is the decimal offset of the next page; ``ZoneId`` is ``<region>-a``; DescribeInstances
+``InstanceName`` matches with ``*`` wildcards, ``Tag.N`` with only a Key matches any value.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from emulator.ecs.models import (
     TaskFilter,
 )
 from emulator.ecs.models_tags import validate_tags
+from emulator.ecs.responses_pipelines import PipelineResponses
 from emulator.ecs.responses_snapshots import SnapshotResponses
 
 MAX_PAGE = 100
@@ -109,11 +111,16 @@ def instance_to_wire(instance: Instance) -> dict[str, Any]:
     return {
         "InstanceId": instance.instance_id,
         "InstanceName": instance.name,
+        "Description": instance.description,
         "ImageId": instance.image_id,
         "Status": instance.status,
         "RegionId": instance.region,
         "ZoneId": f"{instance.region}-a",
         "CreationTime": iso_z(instance.creation_time),
+        "InstanceType": instance.instance_type,
+        "InstanceChargeType": instance.charge_type,
+        "VpcAttributes": {"VpcId": instance.vpc_id, "VSwitchId": instance.vswitch_id},
+        "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in instance.tags.items()]},
     }
 
 
@@ -166,7 +173,7 @@ def _time_param(params: Params, name: str) -> float | None:
         raise InvalidParameterError(name, "must be an ISO-8601 UTC time") from None
 
 
-class EcsResponses(SnapshotResponses):
+class EcsResponses(PipelineResponses, SnapshotResponses):
     """One method per action: ``Params`` in, JSON body (without RequestId) out."""
 
     def describe_regions(self, params: Params) -> dict[str, Any]:
@@ -298,7 +305,9 @@ class EcsResponses(SnapshotResponses):
         if token is not None and not token.isdigit():
             raise exc.InvalidNextTokenError()
         start = int(token or 0)
-        found = self.backend.describe_instances(region, params.get_str("ImageId"), instance_ids)
+        found = self.backend.describe_instances(
+            region, params.get_str("ImageId"), instance_ids, params.tags("Tag"), params.get_str("InstanceName")
+        )
         page = found[start : start + max_results]
         more = start + max_results < len(found)
         return {

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from emulator.core.state import StrictModel
+from emulator.ecs.seed_pipelines import PipelineSeed
 
 ImageStatus = Literal["Creating", "Waiting", "Available", "UnAvailable", "CreateFailed", "Deprecated"]
 
@@ -63,6 +64,7 @@ class SeedInstance(StrictModel):
     image_id: str
     name: str | None = None
     status: str = "Running"
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class SeedKmsKey(StrictModel):
@@ -90,8 +92,8 @@ class SeedSnapshot(StrictModel):
     owner_id: str | None = None
 
 
-class EcsSeed(StrictModel):
-    """Seed keys contributed by the ECS service."""
+class EcsSeed(PipelineSeed):
+    """Seed keys contributed by the ECS service (Image Builder's ``image_pipelines`` / ``vswitches`` included)."""
 
     images: list[SeedImage] = Field(default_factory=list)
     instances: list[SeedInstance] = Field(default_factory=list)

@@ -11,6 +11,11 @@ Control call ``POST /_emulator/ecs/create-image`` ``{"region", "image_id"?, "nam
 (Creating, then Available) and publishes its CreateImage event; answers 200 ``{"ImageId", "event"}``. A
 disabled region → 400 ``InvalidSeed`` naming the field; an id is generated when absent (UNCONFIRMED: the
 console path skips the name/quota rules of the API).
+
+Control call ``POST /_emulator/ecs/pipeline-outcome`` ``{"pipeline_id", "outcome", "failed_regions"?,
+"count"?}`` queues the outcome (SUCCESS, FAILED, TEST_FAILED, PARTITION_SUCCESS) of the template's next
+``count`` builds; ``{"execution_id", "outcome", …}`` sets a running build's instead. Unknown id → 400
+``InvalidParameter`` naming the field.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from emulator.ecs.models import EcsBackend
 from emulator.ecs.models_base import new_resource_id
 from emulator.ecs.responses import EcsResponses
 from emulator.ecs.seed import EcsSeed, ImageStatus, SeedImage
+from emulator.ecs.seed_pipelines import PipelineOutcome
 
 if TYPE_CHECKING:
     from emulator.core.params import Params
@@ -34,6 +40,18 @@ if TYPE_CHECKING:
     from emulator.oss.models import OssBackend
 
 VERSION = "2014-05-26"
+
+#: Image Builder and the network reads (``responses_pipelines``).
+PIPELINE_ACTIONS: dict[str, Callable[[EcsResponses, Params], dict[str, Any]]] = {
+    "CreateImagePipeline": EcsResponses.create_image_pipeline,
+    "StartImagePipelineExecution": EcsResponses.start_image_pipeline_execution,
+    "DescribeImagePipelines": EcsResponses.describe_image_pipelines,
+    "DescribeImagePipelineExecutions": EcsResponses.describe_image_pipeline_executions,
+    "CancelImagePipelineExecution": EcsResponses.cancel_image_pipeline_execution,
+    "DeleteImagePipeline": EcsResponses.delete_image_pipeline,
+    "DescribeVpcs": EcsResponses.describe_vpcs,
+    "DescribeVSwitches": EcsResponses.describe_vswitches,
+}
 
 #: Actions whose successful call publishes an ActionTrail ApiCall event.
 IMAGE_EVENT_ACTIONS = ("CreateImage", "CopyImage")
@@ -66,6 +84,7 @@ ACTIONS: dict[str, Callable[[EcsResponses, Params], dict[str, Any]]] = {
     "CreateImage": EcsResponses.create_image,
     "ModifyImageSharePermission": EcsResponses.modify_image_share_permission,
     "DescribeImageSharePermission": EcsResponses.describe_image_share_permission,
+    **PIPELINE_ACTIONS,
 }
 
 
@@ -89,11 +108,13 @@ class EcsService:
     def validate_seed(self, seed: BaseModel, regions: list[str]) -> None:
         """Check cross-references of the ECS keys against the enabled ``regions``."""
         self.backend.validate_ecs_seed(_ecs_part(seed), regions)
+        self.backend.validate_pipeline_seed(_ecs_part(seed), regions)
 
     def apply_seed(self, seed: BaseModel) -> None:
         """Apply the ECS keys of the composed seed model; a seeded Creating image publishes its event."""
         part = _ecs_part(seed)
         self.backend.apply_ecs_seed(part)
+        self.backend.apply_pipeline_seed(part)
         for image in part.images:
             if image.status == "Creating":
                 self._publish("CreateImage", image.region, image.image_id,
@@ -104,6 +125,7 @@ class EcsService:
         self.backend.settle(now)
         self.backend.settle_exports(now)
         self.backend.settle_snapshots(now)
+        self.backend.settle_pipelines(now)
 
     def call(self, action: str, params: Params) -> dict[str, Any]:
         """Route ``action`` to its response method."""
@@ -127,7 +149,9 @@ class EcsService:
         ))
 
     def handle_control(self, method: str, name: str, payload: Any) -> HttpResponse | None:
-        """``POST /_emulator/ecs/create-image``; None for any other endpoint."""
+        """``POST /_emulator/ecs/create-image`` and ``/ecs/pipeline-outcome``; None for any other endpoint."""
+        if (method, name) == ("POST", "ecs/pipeline-outcome"):
+            return self._pipeline_outcome(payload)
         if (method, name) != ("POST", "ecs/create-image"):
             return None
         body = ConsoleImage.model_validate(payload)
@@ -150,6 +174,17 @@ class EcsService:
         )
         state.publish(event)
         return HttpResponse(200, {"ImageId": image_id, "event": event})
+
+
+    def _pipeline_outcome(self, payload: Any) -> HttpResponse:
+        """Queue the outcome of a template's next build(s), or set a running build's (400 naming the field)."""
+        body = PipelineOutcome.model_validate(payload)
+        try:
+            self.backend.inject_pipeline_outcome(body)
+        except SeedError as error:
+            return HttpResponse(400, {"Code": "InvalidParameter", "Message": f"{error.loc}: {error.msg}",
+                                      "Errors": [{"loc": error.loc, "msg": error.msg}]})
+        return HttpResponse(200, {"ok": True})
 
 
 def _ecs_part(seed: BaseModel) -> EcsSeed:

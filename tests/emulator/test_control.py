@@ -166,6 +166,7 @@ def test_config_partial_update_and_validation(control: EmulatorControl) -> None:
         "create_image_fail_rate": 0.0,
         "fc_async_retries": 3,
         "duplicates": 0,
+        "image_pipeline_stage_seconds": 120.0,
     }
     with pytest.raises(EmulatorControlError) as info:
         control.configure(copy_slots=0)

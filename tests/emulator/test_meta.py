@@ -19,10 +19,30 @@ def _snake(action: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
 
 
+def _ecs_sdk_methods() -> dict[str, str]:
+    """Action → ECS SDK method, read from the client's ``<method>_with_options`` sources (``DescribeVSwitches``
+    is ``describe_vswitches``, not the naive snake case)."""
+    import alibabacloud_ecs20140526.client as sdk
+
+    text = Path(sdk.__file__).read_text()
+    pattern = re.compile(r"def (\w+)_with_options\(.*?action\s*=\s*'(\w+)'", re.S)
+    return {action: method for method, action in pattern.findall(text)}
+
+
 def test_every_ecs_action_is_called_through_the_sdk() -> None:
     sources = "".join(p.read_text() for p in HERE.glob("test_*.py") if p.name != "test_meta.py")
-    missing = [a for a in ACTIONS if f".{_snake(a)}(" not in sources]
+    methods = _ecs_sdk_methods()
+    missing = [a for a in ACTIONS if f".{methods.get(a, _snake(a))}(" not in sources]
     assert missing == []
+
+
+def test_image_builder_actions_are_emulated() -> None:
+    expected = {
+        "CreateImagePipeline", "StartImagePipelineExecution", "DescribeImagePipelines",
+        "DescribeImagePipelineExecutions", "CancelImagePipelineExecution", "DeleteImagePipeline",
+    }
+    assert expected <= set(ACTIONS)
+    assert _ecs_sdk_methods()["DescribeVSwitches"] == "describe_vswitches"
 
 
 def test_snapshot_create_and_share_actions_are_emulated() -> None:
