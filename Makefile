@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed-stamp
 # darabonba (the SDKs' HTTP core) honours HTTP_PROXY but ignores NO_PROXY: loopback calls must not go to a proxy.
 NOPROXY := env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy
 
-.PHONY: demo test lint bench chaos clean venv
+.PHONY: demo test lint bench chaos clean venv package
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[cli,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -32,8 +32,14 @@ CHAOS_RUNS ?= 200
 chaos: $(STAMP)
 	$(NOPROXY) CHAOS_SEED=$(CHAOS_SEED) CHAOS_RUNS=$(CHAOS_RUNS) $(BIN)/python -m scripts.chaos
 
+# The code package users upload (scripts/package.py): dist/image-relay-<version>-<rev>.zip, checked for FC's
+# python3.10 runtime (glibc <= 2.28, every template Handler imports). POLICY=policy.yml ships a policy in it.
+POLICY ?=
+package: $(STAMP)
+	$(BIN)/python -m scripts.package $(if $(POLICY),--policy $(POLICY))
+
 bench: $(STAMP)
 	$(NOPROXY) $(BIN)/python -m scripts.bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist

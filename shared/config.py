@@ -32,6 +32,8 @@ ENV_FANOUT = "IMAGE_RELAY_FANOUT_THRESHOLD"
 ENV_AK_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_AK_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+#: Where FC unpacked the code package (alibaba-api.md §5); a relative IMAGE_RELAY_POLICY is resolved against it.
+ENV_CODE_PATH = "FC_FUNC_CODE_PATH"
 
 # FC's only writable directory is /tmp (alibaba-api.md §5).
 DEFAULT_STATE = "sqlite:////tmp/image-relay/ledger.db"
@@ -125,6 +127,28 @@ class Settings(BaseModel):
     def log_level_number(self) -> int:
         """The stdlib ``logging`` level number."""
         return int(logging.getLevelName(self.log_level))
+
+
+def resolve_code_path(path: str, env: Mapping[str, str] | None = None) -> str:
+    """A relative ``path`` is relative to the code package root ``FC_FUNC_CODE_PATH``, if FC set it.
+
+    Why: template.yml ships the policy inside the code package and names it relative to the package
+    (``policy.yml``); FC tells the function where the package is, so no ``/code`` is hard-coded.
+
+    Examples
+    --------
+    >>> resolve_code_path("policy.yml", {"FC_FUNC_CODE_PATH": "/code"})
+    '/code/policy.yml'
+    >>> resolve_code_path("/etc/policy.yml", {"FC_FUNC_CODE_PATH": "/code"})
+    '/etc/policy.yml'
+    >>> resolve_code_path("policy.yml", {})
+    'policy.yml'
+    """
+    source = os.environ if env is None else env
+    root = source.get(ENV_CODE_PATH, "").strip()
+    if not root or os.path.isabs(path):
+        return path
+    return os.path.join(root, path)
 
 
 @functools.cache

@@ -80,7 +80,7 @@ def make_local_context(
         credentials=credentials,
         function=FCFunction(
             name=function_name,
-            handler=f"functions.{function_name}.handler.handler",
+            handler=f"{function_name}.handler",
             memory=512,
             timeout=timeout,
         ),

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.acr.service import AcrContext
 from shared.cleanup.service import CleanupContext
-from shared.config import Settings, credentials_from, get_settings
+from shared.config import Settings, credentials_from, get_settings, resolve_code_path
 from shared.exports.service import ExportContext
 from shared.ledger import Ledger, open_store
 from shared.ledger.record import utcnow
@@ -38,8 +38,8 @@ def reset_wiring() -> None:
 
 
 def policy_from(settings: Settings) -> Policy:
-    """The policy file named by IMAGE_RELAY_POLICY, parsed once per modification."""
-    path = settings.require_policy()
+    """The policy file named by IMAGE_RELAY_POLICY (relative: to FC_FUNC_CODE_PATH), parsed once per modification."""
+    path = resolve_code_path(settings.require_policy())
     key = (path, os.stat(path).st_mtime if os.path.exists(path) else 0.0)
     with _LOCK:
         cached = _POLICIES.get(key)

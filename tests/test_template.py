@@ -7,7 +7,6 @@ fail is caught too.
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from functions.entrypoint import entry_source, function_names
 from scripts.invoke import FUNCTIONS
 from scripts.ram import (
     ROOT,
@@ -106,20 +106,24 @@ def adapter_policy_actions(doc: dict[str, Any]) -> set[str]:
 # -- checks ---------------------------------------------------------------------------------------------
 
 def check_handlers(doc: dict[str, Any], root: Path = ROOT) -> list[str]:
+    """Every function declared, every Handler in FC's ``<file>.<function>`` form naming a package entry module."""
     problems = []
     declared = functions(doc)
-    for name in sorted(p.parent.name for p in (root / "functions").glob("*/handler.py")):
+    shipped = function_names(root / "functions")
+    for name in shipped:
         if name not in declared:
             problems.append(f"functions/{name} is not declared in template.yml")
     for name, props in sorted(declared.items()):
-        module_name, _, attr = props["Handler"].rpartition(".")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            problems.append(f"{name}: handler module {module_name!r} does not import: {exc}")
-            continue
-        if not callable(getattr(module, attr, None)):
-            problems.append(f"{name}: {props['Handler']} is not callable")
+        file, _, attr = str(props["Handler"]).partition(".")
+        if not file or not attr or "." in attr:
+            problems.append(f"{name}: Handler {props['Handler']!r} is not FC's <file>.<function> form")
+        elif file not in shipped:
+            problems.append(f"{name}: handler module {file!r} is not an entry module of the package")
+        else:
+            namespace: dict[str, Any] = {}
+            exec(entry_source(file), namespace)  # noqa: S102 - our own generated entry module
+            if not callable(namespace.get(attr)):
+                problems.append(f"{name}: {props['Handler']} is not callable")
         if props.get("Runtime") != "python3.10":
             problems.append(f"{name}: Runtime is {props.get('Runtime')!r}, not python3.10")
         if name in FUNCTIONS and props.get("Timeout") != FUNCTIONS[name][1]:
@@ -255,13 +259,15 @@ def test_every_handler_imports_and_every_function_is_declared(template):
 
 def test_handler_check_reports_a_bad_handler_a_missing_function_and_a_wrong_timeout(template):
     broken = copy.deepcopy(template)
-    broken["Resources"]["ImageCreatedFunction"]["Properties"]["Handler"] = "functions.image_created.nope.handler"
-    broken["Resources"]["AcrPushFunction"]["Properties"]["Handler"] = "functions.acr_push.handler.missing"
+    broken["Resources"]["ImageCreatedFunction"]["Properties"]["Handler"] = "functions.image_created.handler.handler"
+    broken["Resources"]["AcrPushFunction"]["Properties"]["Handler"] = "acr_push.missing"
+    broken["Resources"]["ExportBatchFunction"]["Properties"]["Handler"] = "nope.handler"
     broken["Resources"]["ReconcileFunction"]["Properties"]["Timeout"] = 60
     del broken["Resources"]["CleanupFunction"]
     problems = "\n".join(check_handlers(broken))
-    assert "image_created: handler module 'functions.image_created.nope'" in problems
-    assert "acr_push: functions.acr_push.handler.missing is not callable" in problems
+    assert "image_created: Handler 'functions.image_created.handler.handler' is not FC's <file>.<function> form" in problems
+    assert "export_batch: handler module 'nope' is not an entry module" in problems
+    assert "acr_push: acr_push.missing is not callable" in problems
     assert "functions/cleanup is not declared" in problems
     assert "reconcile: Timeout 60" in problems
 
@@ -275,7 +281,7 @@ def test_environment_is_what_settings_reads(template):
 def test_environment_check_reports_unknown_and_missing_variables(template):
     broken = copy.deepcopy(template)
     env = broken["Resources"]["ExportBatchFunction"]["Properties"]["EnvironmentVariables"]
-    env["IMAGE_RELAY_POLICY_PATH"] = "/code/policy.yml"
+    env["IMAGE_RELAY_POLICY_PATH"] = "policy.yml"
     del broken["Resources"]["CleanupFunction"]["Properties"]["EnvironmentVariables"]["IMAGE_RELAY_STATE"]
     broken["Resources"]["AcrPushFunction"]["Properties"]["EnvironmentVariables"]["IMAGE_RELAY_LOG_LEVEL"] = "LOUD"
     problems = "\n".join(check_environment(broken))

@@ -1,0 +1,225 @@
+"""`make package`: the code package users upload, built for FC's python3.10 runtime (issue #11, house-style §13).
+
+``python -m scripts.package [--policy FILE] [--out DIR]`` writes ``dist/image-relay-<version>-<rev>.zip``:
+
+* at its root, ``functions/``, ``shared/``, one entry module per function (``image_created.py`` …,
+  from ``functions/entrypoint.py``: FC's ``<file>.<function>`` handler form), the policy as ``policy.yml``
+  when ``--policy`` is given, and the runtime dependencies of pyproject.toml (not the ``cli`` extra, not
+  the emulator, not scripts/);
+* dependencies for Linux x86-64 CPython 3.10 whatever this machine is: ``pip install --target`` with
+  ``--platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --python-version 3.10
+  --only-binary=:all:``, so compiled wheels (pydantic-core, cryptography, PyYAML …) are ones glibc 2.28 runs;
+* packages PyPI has only as sdists (oss2, crcmod, alibabacloud-tea, …) are built into wheels first, by
+  python3.10 itself (``find_python310``), into ``build/package/wheels`` (kept between runs). crcmod's C
+  extension gives a ``linux_x86_64`` wheel, hence ``--platform linux_x86_64`` too: only our own wheelhouse
+  has such wheels (PyPI refuses them), and the glibc check reads what they need;
+* reproducible: entries sorted, fixed timestamps and modes, no ``__pycache__``; the same commit gives the
+  same file list (its sha256 is printed).
+
+Then the checks of ``scripts/package_checks.py`` run, and the build fails (exit 1) on any problem.
+The installed dependencies are cached in ``build/package/site-<hash>`` (hash of the requirement list and
+the pip options), so a second build only re-zips.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from functions.entrypoint import entry_source, function_names
+from scripts.package_checks import PackageCheckError, check_glibc, check_handlers, size_report
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the dev extra installs tomli on 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "build" / "package"
+PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64", "linux_x86_64")
+PIP_TARGET_OPTIONS = (
+    *[f"--platform={p}" for p in PLATFORMS],
+    "--python-version=3.10", "--implementation=cp", "--abi=cp310", "--only-binary=:all:",
+)
+SOURCES = ("functions", "shared")
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_SKIP_PARTS = {"__pycache__"}
+_SKIP_TOP = {"bin"}  # console scripts pip writes into --target: useless (and non-runnable) in FC
+
+
+def find_python310() -> str:
+    """A CPython 3.10 executable: $PYTHON310, python3.10 on PATH (if it runs), or a pyenv install.
+
+    Why not just ``python3.10``: the pyenv shim on PATH refuses to run when 3.10 is not a selected version.
+    """
+    candidates = [os.environ.get("PYTHON310", "")]
+    candidates.append(shutil.which("python3.10") or "")
+    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/3.10*/bin/python3.10"), reverse=True)
+    candidates += ["/usr/bin/python3.10", "/usr/local/bin/python3.10"]
+    for candidate in filter(None, candidates):
+        try:
+            out = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=30, check=False)
+        except OSError:
+            continue
+        if out.returncode == 0 and out.stdout.strip() == "(3, 10)":
+            return candidate
+    raise SystemExit("make package: no working python3.10 found (set PYTHON310=/path/to/python3.10)")
+
+
+def project() -> dict[str, object]:
+    """pyproject.toml's [project] table."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return dict(data["project"])
+
+
+def runtime_requirements() -> list[str]:
+    """The runtime dependencies: [project].dependencies, never an extra."""
+    return [str(r) for r in project()["dependencies"]]  # type: ignore[attr-defined]
+
+
+def revision() -> str:
+    """The short commit id, ``-dirty`` when functions/, shared/, template.yml or pyproject.toml changed."""
+    rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True,
+                         text=True, check=False).stdout.strip() or "norev"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", *SOURCES, "pyproject.toml"], cwd=ROOT,
+                           capture_output=True, text=True, check=False).stdout.strip()
+    return f"{rev}-dirty" if dirty else rev
+
+
+def _pip(python: str, *args: str) -> None:
+    subprocess.run([python, "-m", "pip", "--disable-pip-version-check", *args], check=True)
+
+
+def build_sdist_wheels(python310: str, requirements: list[str], cache: Path = CACHE) -> Path:
+    """Download the requirement closure with python3.10 and turn every sdist in it into a wheel."""
+    downloads, wheels = cache / "downloads", cache / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    stamp = downloads / f".done-{_digest(requirements)}"
+    if not stamp.exists():
+        _pip(python310, "download", "-q", "-d", str(downloads), *requirements)
+        stamp.touch()
+    for sdist in sorted([*downloads.glob("*.tar.gz"), *downloads.glob("*.zip")]):
+        built = wheels / f".{sdist.name}.built"
+        if not built.exists():
+            print(f"building a wheel from {sdist.name} with {python310}", flush=True)
+            _pip(python310, "wheel", "-q", "--no-deps", "--use-pep517", "-w", str(wheels), str(sdist))
+            built.touch()
+    return wheels
+
+
+def install_site(python310: str, cache: Path = CACHE) -> Path:
+    """``pip install --target`` the runtime requirements for FC's platform; cached per requirement set."""
+    requirements = runtime_requirements()
+    site = cache / f"site-{_digest([*requirements, *PIP_TARGET_OPTIONS])}"
+    if (site / ".complete").exists():
+        return site
+    wheels = build_sdist_wheels(python310, requirements, cache)
+    if site.exists():
+        shutil.rmtree(site)
+    _pip(sys.executable, "install", "-q", "--no-compile", "--target", str(site), *PIP_TARGET_OPTIONS,
+         "--find-links", str(wheels), *requirements)
+    (site / ".complete").touch()
+    return site
+
+
+def _digest(items: list[str]) -> str:
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+
+
+def package_files(site: Path, policy: Path | None) -> dict[str, Path | str]:
+    """Archive name → source file (or generated text), for the whole package."""
+    files: dict[str, Path | str] = {}
+    for path in sorted(site.rglob("*")):
+        rel = path.relative_to(site)
+        if path.is_file() and not _skipped(rel) and rel.parts[0] not in _SKIP_TOP and rel.name != ".complete":
+            files[rel.as_posix()] = path
+    for folder in SOURCES:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT)
+            if not _skipped(rel):
+                files[rel.as_posix()] = path
+    for name in function_names(ROOT / "functions"):
+        files[f"{name}.py"] = entry_source(name)
+    if policy is not None:
+        files["policy.yml"] = policy
+    return files
+
+
+def _skipped(rel: Path) -> bool:
+    return bool(_SKIP_PARTS & set(rel.parts)) or rel.suffix == ".pyc"
+
+
+def write_zip(target: Path, files: dict[str, Path | str]) -> str:
+    """Write the files sorted with fixed metadata; return the sha256 of the file list."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".zip.tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            source = files[name]
+            data = source.encode() if isinstance(source, str) else source.read_bytes()
+            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            info.external_attr = (0o100755 if name.endswith(".so") else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    tmp.replace(target)
+    return hashlib.sha256("\n".join(sorted(files)).encode()).hexdigest()
+
+
+def template_handlers() -> list[str]:
+    """Every Handler of template.yml's ALIYUN::FC::Function resources."""
+    import yaml
+
+    doc = yaml.safe_load((ROOT / "template.yml").read_text())
+    return sorted(r["Properties"]["Handler"] for r in doc["Resources"].values() if r.get("Type") == "ALIYUN::FC::Function")
+
+
+def build(out: Path, policy: Path | None = None, clean: bool = True) -> Path:
+    """Build, check and report; returns the zip path or raises ``PackageCheckError``."""
+    if policy is not None:
+        from shared.policy import load_policy
+
+        load_policy(policy)  # a bad policy fails here (ConfigError names the field), not at the first tick
+    python310 = find_python310()
+    site = install_site(python310)
+    version = str(project()["version"])
+    target = out / f"image-relay-{version}-{revision()}.zip"
+    if clean:
+        for old in out.glob("image-relay-*.zip"):
+            old.unlink()
+    listing = write_zip(target, package_files(site, policy))
+    problems = check_glibc(target) + check_handlers(target, template_handlers(), python310)
+    if problems:
+        target.unlink()
+        raise PackageCheckError("the package would not run on FC:\n  " + "\n  ".join(problems))
+    for line in size_report(target):
+        print(line)
+    print(f"file list sha256 {listing}")
+    print(f"handlers resolved with {python310} -I -S: {', '.join(template_handlers())}")
+    print(f"glibc needs <= {'.'.join(map(str, (2, 28)))}")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.package", description=__doc__.splitlines()[0])
+    parser.add_argument("--policy", type=Path, help="policy YAML to ship as policy.yml at the package root")
+    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output directory (default dist/)")
+    args = parser.parse_args(argv)
+    try:
+        target = build(args.out, args.policy)
+    except PackageCheckError as exc:
+        print(f"make package: {exc}", file=sys.stderr)
+        return 1
+    print(target.relative_to(ROOT) if target.is_relative_to(ROOT) else target)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
