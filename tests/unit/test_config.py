@@ -115,3 +115,20 @@ def test_missing_credentials_name_the_var(env: dict[str, str], field: str) -> No
     with pytest.raises(ConfigError) as err:
         credentials_from(None, env)
     assert err.value.field == field
+
+
+def test_a_relative_policy_path_is_resolved_against_fc_func_code_path(tmp_path, monkeypatch):
+    # GIVEN the policy inside the unpacked code package and FC's FC_FUNC_CODE_PATH (issue #11)
+    from shared.config import resolve_code_path
+    from shared.wiring import policy_from, reset_wiring
+
+    (tmp_path / "policy.yml").write_text("copy_rules: []\n")
+    monkeypatch.setenv("FC_FUNC_CODE_PATH", str(tmp_path))
+    monkeypatch.chdir("/")
+    reset_wiring()
+    # WHEN the template's relative IMAGE_RELAY_POLICY is read THEN it is found under the code path
+    assert resolve_code_path("policy.yml") == str(tmp_path / "policy.yml")
+    assert policy_from(Settings.from_env({"IMAGE_RELAY_POLICY": "policy.yml"})).copy_rules == []
+    assert resolve_code_path("/abs/policy.yml") == "/abs/policy.yml"
+    monkeypatch.delenv("FC_FUNC_CODE_PATH")
+    assert resolve_code_path("policy.yml") == "policy.yml"
