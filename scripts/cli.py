@@ -1,40 +1,80 @@
 """The `image-relay` command line (typer: `--help` on every command, typed options, no hand parsing).
 
-Exit codes scripts can rely on: 0 success, 2 bad input (event, policy, settings), 3 a cloud error,
-1 anything unexpected. Errors print as one JSON object on stderr and never include a secret.
+Every command takes `--policy`, `--state` (and, where it talks to the cloud, `--profile`), which
+override IMAGE_RELAY_POLICY / IMAGE_RELAY_STATE / ALIBABA_CLOUD_PROFILE, and `--json`. Exit codes and
+the error shape are in `scripts/cli_common.py`; the state words in `shared/render.py`.
 """
 from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from shared.errors import CloudError, ConfigError, EventValidationError, ImageRelayError
+from scripts.cli_common import (
+    EXIT_BAD_INPUT,
+    EXIT_CODES_HELP,
+    EXIT_PROBLEM,
+    JsonOpt,
+    PolicyOpt,
+    ProfileOpt,
+    StateOpt,
+    bad_input,
+    echo_json,
+    fail,
+    require_ledger,
+    use,
+)
+from shared.errors import ConfigError, EventValidationError, ImageRelayError
+from shared.render import STATE_WORDS
 
-app = typer.Typer(help="image-relay: distribute ECS images across regions exactly once.", no_args_is_help=True)
+_LEGEND = "\n\n".join(f"{word}: {meaning}" for word, meaning in STATE_WORDS.items())
+app = typer.Typer(
+    help="image-relay: distribute ECS images, exports and ACR tags across regions exactly once.\n\n"
+         f"{EXIT_CODES_HELP}\n\nStates shown by every command:\n\n{_LEGEND}",
+    no_args_is_help=True,
+)
 
-EXIT_BAD_INPUT = 2
-EXIT_CLOUD = 3
+
+def _version() -> str:
+    try:
+        return version("image-relay")
+    except PackageNotFoundError:  # running from a checkout without an install
+        return "unknown"
 
 
-def _read_event(source: str) -> bytes:
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"image-relay {_version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    policy: PolicyOpt = None,
+    state: StateOpt = None,
+    profile: ProfileOpt = None,
+    show_version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                               help="Print the version and exit.")] = False,
+) -> None:
+    """Options given here apply to every command (each command takes them too)."""
+    use(policy, state, profile)
+
+
+def _read_event(source: str, function: str) -> bytes:
     if source == "-":
+        if sys.stdin.isatty():
+            hint = ('a timer event such as {"triggerTime": "2026-11-25T01:00:00Z"} or {}'
+                    if function in ("reconcile", "export_batch", "cleanup") else "the event or request JSON")
+            typer.echo(f"{function}: reading {hint} from stdin; end with Ctrl-D (or pass --event FILE)", err=True)
         return sys.stdin.buffer.read()
     path = Path(source)
     if not path.is_file():
         raise EventValidationError(f"no such event file: {source}", field="--event")
     return path.read_bytes()
-
-
-def _fail(exc: ImageRelayError) -> None:
-    typer.echo(json.dumps(exc.to_dict(), default=str), err=True)
-    code = EXIT_BAD_INPUT if isinstance(exc, (ConfigError, EventValidationError)) else EXIT_CLOUD
-    if not isinstance(exc, (ConfigError, EventValidationError, CloudError)):
-        code = 1
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -53,26 +93,28 @@ def invoke(
     invocation_id: Annotated[str, typer.Option(help="With --remote: the stateful invocation id (a repeat is "
                                                     "refused by FC); generated when empty.")] = "",
     wait: Annotated[bool, typer.Option("--wait", help="With --remote: wait for the invocation to end.")] = False,
+    as_json: JsonOpt = False,
+    policy: PolicyOpt = None,
+    state: StateOpt = None,
+    profile: ProfileOpt = None,
 ) -> None:
     """Run a handler in-process with an FC-like context (IMAGE_RELAY_ENDPOINT points it at the emulator),
-    or with --remote invoke the deployed function asynchronously through FC."""
+    or with --remote invoke the deployed function asynchronously through FC. The answer is the
+    function's JSON, with or without --json."""
     from scripts.invoke import FUNCTIONS
     from scripts.invoke import invoke as run
 
+    use(policy, state, profile)
     if function not in FUNCTIONS:
-        typer.echo(json.dumps({"error": "UnknownFunction", "field": "function", "message":
-                               f"unknown function {function!r}; known: {', '.join(sorted(FUNCTIONS))}"}), err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        bad_input(f"unknown function {function!r}; known: {', '.join(sorted(FUNCTIONS))}", "function")
     try:
-        payload = _read_event(event)
+        payload = _read_event(event, function)
         if remote:
-            typer.echo(json.dumps(_invoke_remote(function, payload, region, service, account_id, invocation_id,
-                                                 wait), default=str))
+            echo_json(_invoke_remote(function, payload, region, service, account_id, invocation_id, wait))
             return
         result = run(function, payload, timeout=timeout or None, region=region)
     except ImageRelayError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     typer.echo(result if isinstance(result, str) else json.dumps(result, default=str))
 
 
@@ -81,10 +123,10 @@ def _invoke_remote(function: str, payload: bytes, region: str, service: str, acc
     import time
     import uuid
 
-    from rich.console import Console
-
+    from scripts.tables import console
+    from shared.clouds.credentials import resolve_credentials
     from shared.clouds.fc import FcGateway
-    from shared.config import credentials_from, get_settings
+    from shared.config import get_settings
 
     settings = get_settings()
     if not account_id and not settings.endpoint:
@@ -92,14 +134,14 @@ def _invoke_remote(function: str, payload: bytes, region: str, service: str, acc
     from scripts.invoke import local_credentials
     from shared.runtime import make_local_context
 
-    # the ALIBABA_CLOUD_* pair, or the emulator's own with IMAGE_RELAY_ENDPOINT set
-    credentials = credentials_from(make_local_context(function, credentials=local_credentials()))
+    # the credential chain, or the emulator's own pair with IMAGE_RELAY_ENDPOINT set
+    credentials = resolve_credentials(make_local_context(function, credentials=local_credentials()))
     fc = FcGateway.connect(credentials, region=region, account_id=account_id or "local", endpoint=settings.endpoint)
     invocation_id = invocation_id or f"cli-{function}-{uuid.uuid4().hex[:12]}"
     answer = fc.invoke(service, function, payload, asynchronous=True, invocation_id=invocation_id)
     out: dict[str, object] = {"invocation_id": invocation_id, **answer}
     if wait:
-        with Console(stderr=True).status(f"waiting for {invocation_id}…", spinner="dots"):
+        with console(stderr=True).status(f"waiting for {invocation_id}…", spinner="dots"):
             for _ in range(600):
                 state = fc.invocation(service, function, invocation_id)
                 if state.get("status") in ("Succeeded", "Failed", "Stopped", "Expired", "Invalid"):
@@ -110,62 +152,106 @@ def _invoke_remote(function: str, payload: bytes, region: str, service: str, acc
 
 
 @app.command("validate-policy")
-def validate_policy(path: Annotated[Path, typer.Argument(help="Policy YAML file.")]) -> None:
-    """Check a policy file; print its rules, or the bad field and why."""
-    from shared.policy import load_policy
+def validate_policy(
+    path: Annotated[Path | None, typer.Argument(help="Policy YAML file (default: --policy / IMAGE_RELAY_POLICY).",
+                                                show_default=False)] = None,
+    as_json: JsonOpt = False,
+    policy: PolicyOpt = None,
+    state: StateOpt = None,
+) -> None:
+    """Check a policy file: every problem at once, each with its line, column and field."""
+    from scripts.validate import report, validate_file
+
+    use(policy, state)
+    target = str(path) if path is not None else (policy or _env_policy())
+    result = validate_file(target)
+    if as_json:
+        echo_json(result)
+    else:
+        report(result)
+    if not result["valid"]:
+        first = result["errors"][0]
+        typer.echo(json.dumps({"error": "ConfigError", "message": first["message"], "field": first["field"],
+                               "line": first["line"], "column": first["column"],
+                               "errors": len(result["errors"])}), err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _env_policy() -> str:
+    from shared.config import get_settings
 
     try:
-        policy = load_policy(str(path))
-    except ImageRelayError as exc:
-        _fail(exc)
-        return
-    typer.echo(json.dumps({"valid": True, "copy_rules": [r.name for r in policy.copy_rules]}))
+        return get_settings().require_policy()
+    except ConfigError as exc:
+        fail(ConfigError("name a file, or pass --policy / set IMAGE_RELAY_POLICY", field="path")
+             if exc.field else exc)
+
+
+@app.command()
+def schema(
+    as_json: JsonOpt = False,
+    policy: PolicyOpt = None,
+    state: StateOpt = None,
+) -> None:
+    """Print the policy's JSON Schema (for editor completion: yaml-language-server, VS Code)."""
+    from scripts.validate import policy_schema
+
+    use(policy, state)
+    echo_json(policy_schema())
 
 
 @app.command()
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    region: Annotated[list[str] | None, typer.Option("--region", help="Only this source or target region "
+                                                                      "(repeatable).")] = None,
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="Only this rule (repeatable).")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed work (failed, retrying, skipped).")]
+    = False,
+    as_json: JsonOpt = False,
+    policy: PolicyOpt = None,
+    state: Annotated[list[str] | None, typer.Option(
+        "--state", help=f"A state word filters rows (repeatable: {', '.join(STATE_WORDS)}); anything else is "
+                        "the ledger (sqlite:///path, a path, memory://, oss://…; overrides IMAGE_RELAY_STATE).",
+        show_default=False)] = None,
 ) -> None:
-    """Copies per source image and target region (state, progress, queue position, ETA, failures), then
-    exports and ACR syncs, read from the ledger at IMAGE_RELAY_STATE."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from scripts.status import cell_text, copy_matrix, simple_rows
+    """Copies, exports and ACR syncs from the ledger: state, progress, queue position and ETA, and for each
+    failure its full reason, whether it retries by itself, and the command that retries it.
+    Exits 5 when anything shown is failed (like `regsync check`), 0 otherwise."""
+    from scripts.status import acr_rows, copy_rows, export_rows, select
     from shared.config import get_settings
     from shared.ledger.record import utcnow
+    from shared.policy import Policy
+    from shared.render import is_state_word, parse_state_words
     from shared.wiring import ledger_from, policy_from
 
+    words = [v for v in state or [] if is_state_word(v)]
+    ledgers = [v for v in state or [] if not is_state_word(v)]
+    if len(ledgers) > 1:
+        bad_input(f"more than one ledger given: {', '.join(ledgers)}", "--state")
+    use(policy, ledgers[0] if ledgers else None)
     try:
+        states = parse_state_words(words)
         settings = get_settings()
-        policy, ledger = policy_from(settings), ledger_from(settings)
-        matrix = copy_matrix(ledger, policy, utcnow())
-        exports, syncs = simple_rows(ledger, "export/"), simple_rows(ledger, "acr/")
+        require_ledger()
+        rules = policy_from(settings) if settings.policy else Policy()
+        ledger, now = ledger_from(settings), utcnow()
+        filters: dict[str, Any] = {"regions": region or [], "rules": rule or [], "states": states,
+                                   "failed_only": failed}
+        shown = {"copies": select(copy_rows(ledger, rules, now), **filters),
+                 "exports": select(export_rows(ledger, now), **filters),
+                 "acr": select(acr_rows(ledger, now), **filters)}
     except ImageRelayError as exc:
-        _fail(exc)
-        return
+        fail(exc)
+    n_failed = sum(1 for rows in shown.values() for r in rows if r["ledger_state"] == "FAILED")
     if as_json:
-        typer.echo(json.dumps({"copies": matrix, "exports": exports, "acr": syncs}, default=str))
-        return
-    console = Console(width=160)
-    table = Table(title="copies", title_justify="left")
-    table.add_column("source image", no_wrap=True)
-    for region in matrix["regions"]:
-        table.add_column(region)
-    for row in matrix["rows"]:
-        table.add_row(f"{row['name']} {row['image']}", *(cell_text(row["cells"].get(r)) for r in matrix["regions"]))
-    console.print(table)
-    for title, rows in (("exports", exports), ("ACR syncs", syncs)):
-        if rows:
-            t = Table(title=title, title_justify="left")
-            for column in ("key", "state", "cloud_id", "reason"):
-                t.add_column(column)
-            for r in rows:
-                t.add_row(*(str(r[c] or "") for c in ("key", "state", "cloud_id", "reason")))
-            console.print(t)
-    failed = [(row, r, c) for row in matrix["rows"] for r, c in row["cells"].items() if c["state"] == "FAILED"]
-    for row, region, cell in failed:
-        console.print(f"[red]{row['image']} → {region}[/]: {cell['reason']}\n  retry: {cell['retry']}")
+        echo_json({**shown, "failed": n_failed,
+                   "filters": {**filters, "states": sorted(states)}})
+    else:
+        from scripts.status_view import print_status
+
+        print_status(shown)
+    if n_failed:
+        raise typer.Exit(EXIT_PROBLEM)
 
 
 from scripts import cli_ops  # noqa: E402  (the operations commands, registered on the same app)
@@ -182,8 +268,9 @@ def local_up(
     speed: Annotated[float, typer.Option(help="Virtual seconds per wall second (0 = frozen clock).")] = 0.0,
     scene: Annotated[str, typer.Option(help="Seed a scene: demo, or empty for none.")] = "",
     policy: Annotated[str, typer.Option(help="Policy YAML file (default: the scene's policy).")] = "",
-    state: Annotated[str, typer.Option(help="Ledger URL (default: a temporary SQLite file).")] = "",
+    state: Annotated[str, typer.Option(help="Ledger URL or path (default: a temporary SQLite file).")] = "",
     duplicates: Annotated[int, typer.Option(help="Deliver every event 1 + N times (idempotency drill).")] = 0,
+    as_json: JsonOpt = False,
 ) -> None:
     """Start the emulator with every function registered in its Function Compute and the template's
     timer and EventBridge triggers wired to emulator events; serve until Ctrl-C."""
@@ -192,16 +279,24 @@ def local_up(
     cloud = LocalCloud(port=port, speed=speed, scene=scene or None, policy=policy or None, state=state or None,
                        duplicates=duplicates).start()
     info = cloud.summary()
-    typer.echo(f"emulator listening on {info['url']}")
-    typer.echo("functions: " + ", ".join(info["functions"]))
-    for line in info["timers"]:
-        typer.echo(f"timer: {line}")
-    for line in info["event_rules"]:
-        typer.echo(f"event rule: {line}")
-    for item in info["ignored"]:
-        typer.echo(f"ignored trigger: {item['trigger']} ({item['reason']})")
-    typer.echo(f"policy: {info['policy']}  state: {info['state']}  (Ctrl-C to stop)", err=False)
-    cloud.run_forever()
+    if as_json:
+        echo_json(info)
+    else:
+        typer.echo(f"emulator listening on {info['url']}")
+        typer.echo("functions: " + ", ".join(info["functions"]))
+        for line in info["timers"]:
+            typer.echo(f"timer: {line}")
+        for line in info["event_rules"]:
+            typer.echo(f"event rule: {line}")
+        for item in info["ignored"]:
+            typer.echo(f"ignored trigger: {item['trigger']} ({item['reason']})")
+        typer.echo(f"policy: {info['policy']}")
+        typer.echo(f"state: {info['state']}")
+        typer.echo("(Ctrl-C to stop)")
+    from scripts.progress import serving
+
+    with serving(cloud) as tick:
+        cloud.run_forever(on_tick=tick)
 
 
 def main() -> None:

@@ -2,8 +2,12 @@
 
 Each runs the same function handler FC runs (in-process, with an FC-like context), with the request
 a person would send, so the CLI and the event path cannot drift apart. `--json` prints the handler's
-JSON answer; otherwise a readable summary. Exit codes: 0 success, 2 bad input, 3 a cloud error,
-4 a run the function refused (e.g. cleanup beyond its blast radius), 1 anything else.
+JSON answer (its shape is the function's, documented in the README); otherwise its scalar facts and
+one table of its rows, fitted to the terminal. Exit codes: `scripts/cli_common.py`.
+
+Before a request is sent, the CLI checks what it names exists in the ledger: `retry`/`cancel` of an
+image, region or target the ledger does not know is bad input (exit 2) naming it, not a quiet
+"nothing to do".
 """
 from __future__ import annotations
 
@@ -12,56 +16,93 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from shared.errors import CloudError, ConfigError, EventValidationError, ImageRelayError
+from scripts.cli_common import (
+    EXIT_REFUSED,
+    JsonOpt,
+    PolicyOpt,
+    ProfileOpt,
+    StateOpt,
+    bad_input,
+    echo_json,
+    fail,
+    missing_ledger,
+    require_ledger,
+    use,
+)
+from scripts.tables import auto_columns, console, fit_table, sort_rows
+from shared.errors import EventValidationError, ImageRelayError
+from shared.render import fmt_value
 
-EXIT_REFUSED = 4
-console = Console(width=150)
+# Keys a person reads first in a row, most important first (the rest follow, dropped first when narrow).
+FIRST_KEYS = ("rule", "name", "image", "image_name", "source_name", "tag", "region", "target_region", "state",
+              "decision", "would", "reason", "action")
 
 
-def _exit_for(exc: ImageRelayError) -> int:
-    if isinstance(exc, (ConfigError, EventValidationError)):
-        return 2
-    return 3 if isinstance(exc, CloudError) else 1
-
-
-def run(function: str, request: dict[str, Any]) -> dict[str, Any]:
+def run(function: str, request: dict[str, Any], *, spinner: bool = True) -> dict[str, Any]:
     """Invoke `function` locally with `request`; errors print as JSON on stderr and exit."""
     from scripts.invoke import invoke
 
     try:
-        with console.status(f"running {function}…", spinner="dots"):
+        if spinner:
+            with console(stderr=True).status(f"running {function}…", spinner="dots"):
+                result = invoke(function, json.dumps(request).encode())
+        else:
             result = invoke(function, json.dumps(request).encode())
     except ImageRelayError as exc:
-        typer.echo(json.dumps(exc.to_dict(), default=str), err=True)
-        raise typer.Exit(_exit_for(exc)) from None
+        fail(exc)
     return json.loads(result) if isinstance(result, str) else dict(result)
 
 
-def show(result: dict[str, Any], as_json: bool, rows_key: str | None = None) -> None:
-    """Print the answer: JSON, or its scalar fields and one table of its rows."""
+def show(result: dict[str, Any], as_json: bool, rows_key: str | None = None, *, title: str | None = None,
+         above: list[str] | None = None) -> None:
+    """Print the answer: JSON, or its scalar facts, `above` lines, and one fitted table of its rows."""
     if as_json:
-        typer.echo(json.dumps(result, default=str))
+        echo_json(result)
     else:
+        out = console()
+        for line in above or []:
+            out.print(line, markup=False)
         for key, value in result.items():
             if key != rows_key and not isinstance(value, (list, dict)):
-                console.print(f"[bold]{key}[/]: {value}")
+                out.print(f"{key.replace('_', ' ')}: {fmt_value(value)}", markup=False)
         rows = result.get(rows_key) if rows_key else None
         if rows:
-            table = Table(title=rows_key, title_justify="left")
-            columns = list(dict.fromkeys(k for row in rows for k in row if not isinstance(row[k], (dict, list))))
-            for column in columns:
-                table.add_column(column)
-            for row in rows:
-                table.add_row(*(str(row.get(c, "")) for c in columns))
-            console.print(table)
+            out.print(fit_table(title or rows_key or "", auto_columns(rows, FIRST_KEYS), sort_rows(rows), out.width))
     if result.get("status") == "refused":
         raise typer.Exit(EXIT_REFUSED)
 
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON answer.")]
+def _records(prefix: str) -> list[Any]:
+    from shared.config import get_settings
+    from shared.wiring import ledger_from
+
+    require_ledger()
+    return list(ledger_from(get_settings()).scan(prefix))
+
+
+def check_known(region: str, image_id: str, target_region: str | None = None, *, kind: str = "copy") -> None:
+    """Exit 2 unless the ledger has `kind` records for the image (and the target region, if given)."""
+    from shared.regions import check_region
+
+    try:
+        check_region(region, "region")
+        if target_region is not None:
+            check_region(target_region, "--target-region")
+        records = _records(f"{kind}/{region}/{image_id}/") if kind == "copy" else [
+            r for r in _records(f"{kind}/") if (r.data.get("target") or {}).get("image_id") == image_id
+            and (r.data.get("target") or {}).get("region") == region]
+    except ImageRelayError as exc:
+        fail(exc)
+    if not records:
+        anywhere = [r.key for r in _records(f"{kind}/") if f"/{image_id}/" in r.key or r.key.endswith(image_id)]
+        hint = f" (it is recorded as {anywhere[0]})" if anywhere else ""
+        bad_input(f"no {kind} of image {image_id} from {region} is recorded in the ledger{hint}", "image_id")
+    if target_region is not None:
+        regions = sorted({str((r.data.get("target") or {}).get("target_region")) for r in records})
+        if target_region not in regions:
+            bad_input(f"image {image_id} has no copy into {target_region}; its targets: {', '.join(regions)}",
+                      "--target-region")
 
 
 def register(app: typer.Typer) -> None:
@@ -72,21 +113,33 @@ def register(app: typer.Typer) -> None:
         what: Annotated[str, typer.Argument(help="reconcile | export | event")] = "reconcile",
         event: Annotated[Path | None, typer.Option("--event", "-e", help="With `event`: the event file.")] = None,
         as_json: JsonOpt = False,
+        policy: PolicyOpt = None,
+        state: StateOpt = None,
+        profile: ProfileOpt = None,
     ) -> None:
         """What a reconcile tick, an export batch or an event would do, without doing it."""
-        if what == "export":
-            show(run("export_batch", {"action": "export_batch", "dry_run": True}), as_json, "plan")
-            return
-        if what not in ("reconcile", "event"):
-            typer.echo(json.dumps({"error": "EventValidationError", "field": "what",
-                                   "message": "expected reconcile, export or event"}), err=True)
-            raise typer.Exit(2)
+        use(policy, state, profile)
+        if what not in ("reconcile", "event", "export"):
+            bad_input("expected reconcile, export or event", "what")
         from scripts.invoke import local_credentials
+        from shared.config import get_settings
         from shared.replication.service import plan_image_event, plan_reconcile
         from shared.runtime import make_local_context
-        from shared.wiring import copy_context
+        from shared.wiring import copy_context, policy_from
 
         try:
+            missing = missing_ledger()
+            if missing is not None:  # plan against an empty ledger, and create nothing
+                typer.echo(f"no ledger at {missing} yet: planning as if nothing was recorded", err=True)
+                use(state="memory://")
+            if what == "export":
+                if not policy_from(get_settings()).export_rules:
+                    show({"status": "no_export_rules", "message": "no export rules in the policy: nothing to "
+                                                                  "plan (add export_rules to export images)",
+                          "plan": []}, as_json, "plan")
+                    return
+                show(run("export_batch", {"action": "export_batch", "dry_run": True}), as_json, "plan")
+                return
             ctx = copy_context(make_local_context("reconcile", credentials=local_credentials()))
             if what == "reconcile":
                 show(plan_reconcile(ctx), as_json, "actions")
@@ -97,8 +150,7 @@ def register(app: typer.Typer) -> None:
 
             show(plan_image_event(parse_image_event(event.read_bytes()), ctx), as_json, "targets")
         except ImageRelayError as exc:
-            typer.echo(json.dumps(exc.to_dict(), default=str), err=True)
-            raise typer.Exit(_exit_for(exc)) from None
+            fail(exc)
 
     @app.command()
     def cancel(
@@ -107,12 +159,19 @@ def register(app: typer.Typer) -> None:
         target_region: Annotated[str | None, typer.Option(help="Only the copy into this region.")] = None,
         export: Annotated[bool, typer.Option("--export", help="Cancel the image's exports instead.")] = False,
         as_json: JsonOpt = False,
+        policy: PolicyOpt = None,
+        state: StateOpt = None,
+        profile: ProfileOpt = None,
     ) -> None:
-        """Cancel an image's copies (CancelCopyImage) or, with --export, its exports (CancelTask)."""
+        """Cancel an image's copies (CancelCopyImage) or, with --export, its exports (CancelTask).
+        An image, region or target the ledger does not know exits 2 naming it."""
+        use(policy, state, profile)
         if export:
+            check_known(region, image_id, kind="export")
             show(run("export_batch", {"action": "cancel_export", "region": region, "image_id": image_id}),
                  as_json, "exports")
             return
+        check_known(region, image_id, target_region)
         request: dict[str, Any] = {"action": "cancel_copy", "region": region, "image_id": image_id}
         if target_region:
             request["target_region"] = target_region
@@ -122,12 +181,25 @@ def register(app: typer.Typer) -> None:
     def retry(
         region: Annotated[str, typer.Argument(help="The source image's region.")],
         image_id: Annotated[str, typer.Argument(help="The source image.")],
-        failed: Annotated[bool, typer.Option("--failed", help="Retry only the failed targets (the default).")] = True,
+        target_region: Annotated[str | None, typer.Option(help="Only the copy into this region.")] = None,
+        failed: Annotated[bool, typer.Option("--failed/--also-cancelled",
+                                             help="Re-open only failed targets (default), or cancelled ones too.")]
+        = True,
         as_json: JsonOpt = False,
+        policy: PolicyOpt = None,
+        state: StateOpt = None,
+        profile: ProfileOpt = None,
     ) -> None:
-        """Retry only the failed targets of an image; running and finished ones are left alone."""
-        show(run("image_created", {"action": "retry_failed", "region": region, "image_id": image_id}),
-             as_json, "targets")
+        """Retry an image's failed targets (running and finished ones are left alone). An image, region or
+        target the ledger does not know exits 2 naming it."""
+        use(policy, state, profile)
+        check_known(region, image_id, target_region)
+        request: dict[str, Any] = {"action": "retry_failed", "region": region, "image_id": image_id}
+        if target_region:
+            request["target_region"] = target_region
+        if not failed:
+            request["include_cancelled"] = True
+        show(run("image_created", request), as_json, "targets")
 
     @app.command()
     def backfill(
@@ -137,19 +209,37 @@ def register(app: typer.Typer) -> None:
         max_tags: Annotated[int, typer.Option(help="At most this many tags.")] = 500,
         dry_run: Annotated[bool, typer.Option("--dry-run/--apply", help="Print the plan (default) or act.")] = True,
         as_json: JsonOpt = False,
+        policy: PolicyOpt = None,
+        state: StateOpt = None,
+        profile: ProfileOpt = None,
     ) -> None:
         """Replicate ACR tags pushed before a rule existed (dry-run by default; paced by reconcile)."""
+        from scripts.progress import progress
+
+        use(policy, state, profile)
         request: dict[str, Any] = {"action": "backfill", "rule": rule, "dry_run": dry_run, "max_tags": max_tags}
         if tag_regex:
             request["tag_regex"] = tag_regex
         if max_age_days:
             request["max_age_days"] = max_age_days
-        show(run("acr_push", request), as_json, "plan")
+        with progress(f"backfill {rule}: listing tags", total=None) as advance:
+            result = run("acr_push", request, spinner=False)
+            advance(f"{len(result.get('plan') or [])} tags", steps=len(result.get("plan") or []))
+        show(result, as_json, "plan")
 
     @app.command()
     def cleanup(
         dry_run: Annotated[bool, typer.Option("--dry-run/--apply", help="Print the plan (default) or delete.")] = True,
         as_json: JsonOpt = False,
+        policy: PolicyOpt = None,
+        state: StateOpt = None,
+        profile: ProfileOpt = None,
     ) -> None:
-        """Plan or apply the cleanup of TemplateScratch- images and superseded copies."""
-        show(run("cleanup", {"action": "cleanup", "dry_run": dry_run}), as_json, "decisions")
+        """Plan or apply the cleanup of TemplateScratch- images and superseded copies. A refused run (beyond
+        the blast radius) says why above the table, marks every row refused and exits 4."""
+        from scripts.cleanup_view import explain
+
+        use(policy, state, profile)
+        result = run("cleanup", {"action": "cleanup", "dry_run": dry_run})
+        above = [] if as_json else explain(result)
+        show(result, as_json, "decisions", above=above)

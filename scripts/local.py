@@ -24,6 +24,7 @@ import os
 import signal
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -117,6 +118,11 @@ class LocalCloud:
             self._saved_env[name] = os.environ.get(name)
             os.environ[name] = value
         _reset_caches()
+        # Open (create) the ledger now, so `image-relay status --state <it>` works before the first event.
+        from shared.config import get_settings
+        from shared.wiring import ledger_from
+
+        ledger_from(get_settings())
         template = load_template(self.template_path) if self.template_path.is_file() else {}
         self.register_functions(template)
         self.router = EventRouter(emu.fc, template).start()
@@ -184,8 +190,8 @@ class LocalCloud:
         _reset_caches()
         self._tmp.cleanup()
 
-    def run_forever(self) -> None:
-        """Serve until SIGINT/SIGTERM, then stop cleanly."""
+    def run_forever(self, on_tick: Callable[[], None] | None = None) -> None:
+        """Serve until SIGINT/SIGTERM, then stop cleanly; `on_tick` runs every half second (a status line)."""
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
             self._stop.set()
@@ -194,7 +200,8 @@ class LocalCloud:
         signal.signal(signal.SIGTERM, on_signal)
         try:
             while not self._stop.wait(0.5):
-                pass
+                if on_tick is not None:
+                    on_tick()
         finally:
             self.stop()
 

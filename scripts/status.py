@@ -1,74 +1,146 @@
 """What `image-relay status` shows, built from the ledger alone (no cloud call).
 
-Copies: one row per source image, one column per target region, each cell the state with progress,
-queue position and ETA, or the failure reason and the command that retries it.
+One row per piece of work (a copy into one region, an export, an ACR sync), in the CLI's state
+words (`shared.render.STATE_WORDS`), sorted by rule, source, region. A failed row carries the full
+reason, whether and when the function retries it by itself, and the exact command that retries it
+by hand.
+
+JSON shape (`image-relay status --json`), stable:
+``{"copies": [row], "exports": [row], "acr": [row], "failed": int, "filters": {...}}``; a copy row has
+``kind, key, rule, source_region, image_id, source_name, region, state, ledger_state, detail,
+copy_image_id, reason, retries_at, retry_command``; exports and ACR rows have the same keys that apply.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import json
+import re
 from typing import Any
 
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.policy import Policy
+from shared.render import fmt_time, state_word
 from shared.replication.queue import queue_view
 
+# Reason texts end with "; will retry" whether or not attempts are left; the row says the truth instead.
+_WILL_RETRY = re.compile(r";\s*will retry.*$")
 
-def copy_matrix(ledger: Ledger, policy: Policy, now: dt.datetime) -> dict[str, Any]:
-    """{"regions": [...], "rows": [{"image", "cells": {region: cell}}]} for the copy records."""
-    records = [r for r in ledger.scan("copy/")]
+
+def clean_reason(reason: str | None) -> str | None:
+    """The reason without a "will retry" promise the row states (or denies) itself."""
+    return _WILL_RETRY.sub("", reason).strip() if reason else reason
+
+
+def _failure(row: dict[str, Any], record: Record, command: str | None, now: dt.datetime) -> None:
+    row["reason"] = clean_reason(record.reason)
+    if record.state is not State.FAILED:
+        return
+    if record.retryable and record.next_attempt_at is not None:
+        row["retries_at"] = record.next_attempt_at.isoformat()
+        row["detail"] = f"retries by itself at {fmt_time(record.next_attempt_at, now)}"
+    elif row["state"] == "skipped":
+        row["detail"] = "not retried (the cloud would refuse it)"
+    else:
+        row["detail"] = "will not retry by itself"
+    row["retry_command"] = command
+
+
+def manual_command(function: str, request: dict[str, Any]) -> str:
+    """The shell command that sends a manual request to a function (works in any POSIX shell)."""
+    return f"echo '{json.dumps(request)}' | image-relay invoke {function}"
+
+
+def copy_rows(ledger: Ledger, policy: Policy, now: dt.datetime) -> list[dict[str, Any]]:
+    """One row per copy record: rule, source, target region, state word, detail, failure facts."""
+    records = list(ledger.scan("copy/"))
     queue = queue_view(records, policy, now)
-    rows: dict[str, dict[str, Any]] = defaultdict(dict)
-    names: dict[str, str] = {}
-    regions: set[str] = set()
+    rows = []
     for record in records:
         target = record.data["target"]
-        image = f"{target['source_region']}/{target['image_id']}"
-        names[image] = target["source_name"]
-        regions.add(target["target_region"])
-        rows[image][target["target_region"]] = _cell(record, queue.get(record.key))
-    return {
-        "regions": sorted(regions),
-        "rows": [{"image": image, "name": names[image], "cells": cells} for image, cells in sorted(rows.items())],
-    }
+        row: dict[str, Any] = {
+            "kind": "copy", "key": record.key, "rule": target.get("rule"),
+            "source_region": target["source_region"], "image_id": target["image_id"],
+            "source_name": target.get("source_name"), "region": target["target_region"],
+            "state": state_word(record.state.value, retryable=record.retryable),
+            "ledger_state": record.state.value, "detail": None, "copy_image_id": record.cloud_id,
+            "reason": None, "retries_at": None, "retry_command": None,
+        }
+        entry = queue.get(record.key)
+        if record.state is State.STARTED:
+            row["detail"] = f"{record.data.get('status') or 'started'} {record.data.get('progress') or 0}%"
+        elif entry is not None:
+            row["detail"] = f"#{entry.position} in {entry.region}, eta {fmt_time(entry.eta, now)}"
+            if entry.waiting_for_window:
+                row["detail"] += f" (window {entry.waiting_for_window})"
+        command = (f"image-relay retry {target['source_region']} {target['image_id']} "
+                   f"--target-region {target['target_region']}")
+        _failure(row, record, command, now)
+        rows.append(row)
+    return rows
 
 
-def _cell(record: Record, entry: Any) -> dict[str, Any]:
-    target = record.data["target"]
-    cell: dict[str, Any] = {"state": record.state.value, "copy_image_id": record.cloud_id}
-    if record.state is State.STARTED:
-        cell["progress"] = record.data.get("progress") or 0
-        cell["status"] = record.data.get("status")
-    if entry is not None:
-        cell["queue_position"] = entry.position
-        cell["eta"] = entry.eta.isoformat() if entry.eta else None
-        if entry.waiting_for_window:
-            cell["waiting_for_window"] = entry.waiting_for_window
-    if record.state is State.FAILED:
-        cell["reason"] = record.reason
-        cell["retry"] = (f"""image-relay invoke image_created --event - <<< '{{"action": "retry_failed", """
-                         f""""region": "{target['source_region']}", "image_id": "{target['image_id']}"}}'""")
-    return cell
+def export_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
+    """One row per export record."""
+    rows = []
+    for record in ledger.scan("export/"):
+        target = record.data.get("target") or {}
+        skipped = bool(record.data.get("skipped"))
+        row: dict[str, Any] = {
+            "kind": "export", "key": record.key, "rule": target.get("rule"),
+            "source_region": target.get("region"), "image_id": target.get("image_id"),
+            "source_name": target.get("image_name"),
+            "region": target.get("region"), "bucket": target.get("bucket"),
+            "state": state_word(record.state.value, retryable=record.retryable, skipped=skipped),
+            "ledger_state": record.state.value, "detail": None, "task_id": record.cloud_id,
+            "reason": None, "retries_at": None, "retry_command": None,
+        }
+        request = {"action": "export", "region": target.get("region"), "image_id": target.get("image_id")}
+        command = None if skipped else manual_command("export_batch", request)
+        _failure(row, record, command, now)
+        rows.append(row)
+    return rows
 
 
-def cell_text(cell: dict[str, Any] | None) -> str:
-    """One table cell, short enough for a terminal."""
-    if cell is None:
-        return "-"
-    state = cell["state"]
-    if state == "STARTED":
-        return f"{cell.get('status') or 'started'} {cell.get('progress', 0)}%"
-    if state == "PENDING" and "queue_position" in cell:
-        eta = cell.get("eta", "")[11:16] if cell.get("eta") else "?"
-        wait = f" after {cell['waiting_for_window']}" if cell.get("waiting_for_window") else ""
-        return f"queued #{cell['queue_position']} eta {eta}Z{wait}"
-    if state == "FAILED":
-        return f"FAILED: {(cell.get('reason') or '')[:60]}"
-    return state.lower()
+def acr_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
+    """One row per ACR sync record."""
+    rows = []
+    for record in ledger.scan("acr/"):
+        target = record.data.get("target") or {}
+        source = target.get("source") or {}
+        row: dict[str, Any] = {
+            "kind": "acr", "key": record.key, "rule": target.get("rule"),
+            "source_region": source.get("region"),
+            "image_id": f"{source.get('namespace')}/{source.get('repository')}:{source.get('tag')}",
+            "source_name": None, "region": target.get("target_region"),
+            "target": f"{target.get('target_instance')}/{target.get('target_namespace')}/"
+                      f"{target.get('target_repository')}",
+            "state": state_word(record.state.value, retryable=record.retryable),
+            "ledger_state": record.state.value, "detail": record.data.get("status"), "task_id": record.cloud_id,
+            "reason": None, "retries_at": None, "retry_command": None,
+        }
+        request = {"action": "replicate_tag", "instance_id": source.get("instance_id"),
+                   "namespace": source.get("namespace"), "repository": source.get("repository"),
+                   "tag": source.get("tag")}
+        command = manual_command("acr_push", request)
+        _failure(row, record, command, now)
+        rows.append(row)
+    return rows
 
 
-def simple_rows(ledger: Ledger, prefix: str) -> list[dict[str, Any]]:
-    """Export or ACR records as flat rows (key, state, cloud id, reason)."""
-    return [{"key": r.key, "state": r.state.value, "cloud_id": r.cloud_id, "reason": r.reason}
-            for r in ledger.scan(prefix)]
+def select(rows: list[dict[str, Any]], *, regions: list[str], rules: list[str], states: set[str],
+           failed_only: bool) -> list[dict[str, Any]]:
+    """Rows matching every given filter (a region matches the source or the target region)."""
+    out = []
+    for row in rows:
+        if regions and row.get("region") not in regions and row.get("source_region") not in regions:
+            continue
+        if rules and row.get("rule") not in rules:
+            continue
+        if states and row["state"] not in states:
+            continue
+        if failed_only and row["ledger_state"] != State.FAILED.value:
+            continue
+        out.append(row)
+    return sorted(out, key=lambda r: (str(r.get("rule")), str(r.get("source_region")), str(r.get("source_name")),
+                                      str(r.get("image_id")), str(r.get("region"))))

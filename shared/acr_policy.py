@@ -62,6 +62,7 @@ from pydantic import (
 
 from shared.events.acr import is_acr_instance_id, is_acr_name
 from shared.events.models import is_region
+from shared.regions import region_problem
 
 __all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "TagFilter"]
 
@@ -86,6 +87,9 @@ def _restricted(region: str) -> bool:
 def _region(value: str) -> str:
     if not is_region(value):
         raise ValueError(f"not a region id: {value[:80]!r}")
+    problem = region_problem(value)
+    if problem and not _restricted(value):  # finance/government ids are checked by the graph rules below
+        raise ValueError(problem)
     return value
 
 

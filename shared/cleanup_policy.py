@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.events.models import is_region
+from shared.regions import region_problem
 
 if TYPE_CHECKING:
     from shared.policy import Policy
@@ -71,8 +72,11 @@ class CleanupPolicy(BaseModel):
     retention: Retention | None = None
     #: Blast radius (Custodian's ``max-resources``): a plan with more deletions is refused whole.
     max_deletions: int = Field(default=20, ge=0, le=10_000)
-    #: ...and so is a plan deleting more than this share of the images it considered.
+    #: ...and so is a plan deleting more than this share of the images it considered...
     max_share: float = Field(default=0.5, ge=0, le=1)
+    #: ...when it deletes more than this many: a first small run (2 of 3 scratch images) is not refused
+    #: by the share alone (Custodian-style count floor beside the percentage).
+    share_floor: int = Field(default=5, ge=0, le=10_000)
 
     @field_validator("regions")
     @classmethod
@@ -85,6 +89,8 @@ class CleanupPolicy(BaseModel):
         for region in value:
             if not is_region(region):
                 raise ValueError(f"not a region id: {region!r}")
+            if region_problem(region):
+                raise ValueError(region_problem(region))
             if region in seen:
                 raise ValueError(f"duplicate region {region!r}")
             seen.add(region)

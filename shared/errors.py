@@ -48,16 +48,23 @@ class ImageRelayError(Exception):
 class _FieldError(ImageRelayError):
     """Base for errors about one input field; ``str(err)`` starts with the field path."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, *, line: int | None = None,
+                 column: int | None = None) -> None:
         super().__init__(message)
         self.field = field
+        # where in a file (a policy's YAML): 1-based, None when not from a file
+        self.line = line
+        self.column = column
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
+        where = f" (line {self.line}, column {self.column})" if self.line is not None else ""
+        return f"{self.field}: {self.message}{where}" if self.field else f"{self.message}{where}"
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out["field"] = self.field
+        if self.line is not None:
+            out.update(line=self.line, column=self.column)
         return out
 
 

@@ -61,17 +61,17 @@ from pydantic import (
 )
 
 from shared.acr_policy import (
-    AcrAt,
     AcrInstanceRef,
     AcrRule,
     AcrTarget,
     TagFilter,
-    acr_rule_label,
     check_acr_graph,
 )
 from shared.cleanup_policy import CleanupPolicy
 from shared.errors import ConfigError
 from shared.events.models import is_region
+from shared.policy_errors import Problem, problems, yaml_problem
+from shared.regions import region_problem
 from shared.windows import Window
 
 __all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "CleanupPolicy", "CopyRule", "ExportFormat", "ExportRule",
@@ -113,6 +113,9 @@ class _At(ValueError):
 def _region(value: str) -> str:
     if not is_region(value):
         raise ValueError(f"not a region id: {value!r}")
+    problem = region_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -441,39 +444,6 @@ class Policy(BaseModel):
         return [r for r in self.acr_rules if r.matches(instance_id, namespace, repo, tag)]
 
 
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    path = ""
-    for part in loc:
-        path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else str(part))
-    return path
-
-
-def _config_error(exc: ValidationError, doc: Any = None) -> ConfigError:
-    """First pydantic error as a ConfigError whose field is the dotted path.
-
-    An error under ``acr_rules[i]`` always names the rule (from ``doc``) in its message.
-    """
-    errors = exc.errors()
-    first = errors[0]
-    loc = tuple(first["loc"])
-    message = first["msg"]
-    cause = (first.get("ctx") or {}).get("error")
-    if isinstance(cause, (_At, AcrAt)):
-        loc += cause.loc
-        message = str(cause)
-    elif message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    if first["type"] == "extra_forbidden":
-        message = f"unknown key {str(loc[-1])!r}"
-    if len(loc) > 1 and loc[0] == "acr_rules" and isinstance(loc[1], int):
-        label = acr_rule_label(doc, loc[1])
-        if not any(f"{lead} {label}" in message for lead in ("rule", "rules", "rule name", "and")):
-            message += f" (acr rule {label})"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})"
-    return ConfigError(message, field=_dotted(loc) or None)
-
-
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate keys: YAML would silently keep the last one."""
 
@@ -504,21 +474,32 @@ def _read(path_or_text: str | os.PathLike[str]) -> str:
         raise ConfigError(f"cannot read policy file {str(path)!r}: {exc}", field="IMAGE_RELAY_POLICY") from None
 
 
-def load_policy(path_or_text: str | os.PathLike[str]) -> Policy:
-    """Load a policy from a YAML file path or YAML text; every problem is a ``ConfigError``."""
+def check_policy(path_or_text: str | os.PathLike[str]) -> tuple[Policy | None, list[Problem]]:
+    """The policy and no problems, or None and every problem (field path, line, column, message)."""
     text = _read(path_or_text)
     try:
         doc = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"invalid YAML at {where}{problem}") from None
+        return None, [yaml_problem(exc)]
     if doc is None:
-        return Policy()
+        return Policy(), []
     if not isinstance(doc, dict):
-        raise ConfigError(f"the policy must be a mapping with copy_rules, got {type(doc).__name__}")
+        return None, [Problem("", f"the policy must be a mapping with copy_rules, got {type(doc).__name__}", 1, 1)]
     try:
-        return Policy.model_validate(doc)
+        return Policy.model_validate(doc), []
     except ValidationError as exc:
-        raise _config_error(exc, doc) from None
+        return None, problems(exc, doc, text)
+
+
+def load_policy(path_or_text: str | os.PathLike[str]) -> Policy:
+    """Load a policy from a YAML file path or YAML text; the first problem is a ``ConfigError``
+    carrying its YAML line and column (`image-relay validate-policy` lists every problem)."""
+    policy, found = check_policy(path_or_text)
+    if policy is not None:
+        return policy
+    first = found[0]
+    if first.message.startswith("invalid YAML: "):
+        where = f"line {first.line}, column {first.column}: " if first.line is not None else ""
+        raise ConfigError(f"invalid YAML at {where}{first.message[len('invalid YAML: '):]}")
+    more = f" (and {len(found) - 1} more error{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
+    raise ConfigError(f"{first.message}{more}", field=first.field or None, line=first.line, column=first.column)

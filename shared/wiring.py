@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.acr.service import AcrContext
 from shared.cleanup.service import CleanupContext
-from shared.config import Settings, credentials_from, get_settings, resolve_code_path
+from shared.config import Settings, get_settings, resolve_code_path
 from shared.exports.service import ExportContext
 from shared.ledger import Ledger, open_store
 from shared.ledger.record import utcnow
@@ -62,9 +62,10 @@ def ledger_from(settings: Settings) -> Ledger:
 def _gateways(context: Any, settings: Settings, services: tuple[str, ...]) -> tuple[Deadline, dict[str, Any]]:
     """The adapters a use case needs, bounded by the function's deadline; SDKs load on first use."""
     from shared.clouds._retry import RetryPolicy
+    from shared.clouds.credentials import resolve_credentials
 
     deadline = Deadline.from_context(context)
-    credentials = credentials_from(context)
+    credentials = resolve_credentials(context)  # FC's context first, then the official chain
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
     built: dict[str, Any] = {}
     if "ecs" in services:

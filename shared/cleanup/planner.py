@@ -137,6 +137,7 @@ def check_limits(plan: CleanupPlan, policy: CleanupPolicy) -> None:
     >>> plan = CleanupPlan((Decision("cn-hangzhou", "m-1", "a", "delete", "old"),
     ...                     Decision("cn-hangzhou", "m-2", "b", "keep", "in use")))
     >>> check_limits(plan, CleanupPolicy(max_deletions=1, max_share=0.5))
+    >>> check_limits(plan, CleanupPolicy(max_deletions=1, max_share=0.1))  # 1 deletion: within share_floor
     >>> check_limits(plan, CleanupPolicy(max_deletions=0))
     Traceback (most recent call last):
     ...
@@ -147,7 +148,8 @@ def check_limits(plan: CleanupPlan, policy: CleanupPolicy) -> None:
         raise PlanLimitExceededError(
             f"cleanup would delete {deletions} image(s), above max_deletions {policy.max_deletions}; "
             "nothing was deleted")
-    if candidates and deletions / candidates > policy.max_share:
+    # max_share protects a large estate; a first small run (at most share_floor deletions) goes through
+    if candidates and deletions > policy.share_floor and deletions / candidates > policy.max_share:
         raise PlanLimitExceededError(
             f"cleanup would delete {deletions} of {candidates} considered image(s) ({deletions / candidates:.0%}), "
             f"above max_share {policy.max_share:.0%}; nothing was deleted")

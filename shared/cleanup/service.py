@@ -128,11 +128,13 @@ def run_cleanup(ctx: CleanupContext, request: CleanupRequest) -> dict[str, Any]:
                                "regions": cleanup_regions(ctx.policy)}
     policy = ctx.policy.cleanup
     if policy is None:
-        return {**summary, "status": "disabled", "counts": {}, "decisions": [], "api_calls": 0}
+        return {**summary, "status": "disabled", "reason": "the policy has no cleanup: section", "counts": {},
+                "decisions": [], "api_calls": 0}
     inventory = take_inventory(ctx, policy)
     in_flight = InFlight.from_records([*ctx.ledger.scan("copy/"), *ctx.ledger.scan("export/")])
     plan = build_plan(policy, inventory, in_flight, now, rules={r.name for r in ctx.policy.copy_rules})
-    limits = {"max_deletions": policy.max_deletions, "max_share": policy.max_share}
+    limits = {"max_deletions": policy.max_deletions, "max_share": policy.max_share,
+              "share_floor": policy.share_floor}
     try:
         check_limits(plan, policy)
     except PlanLimitExceededError as exc:

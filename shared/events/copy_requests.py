@@ -2,9 +2,11 @@
 
 ```json
 {"action": "cancel_copy", "region": "cn-hangzhou", "image_id": "m-…", "target_region": "cn-beijing"}   # target optional
-{"action": "retry_failed", "region": "cn-hangzhou", "image_id": "m-…"}
+{"action": "retry_failed", "region": "cn-hangzhou", "image_id": "m-…", "target_region": "cn-beijing",
+ "include_cancelled": false}   # both optional
 ```
-`retry_failed` re-opens only the image's FAILED targets (done and running ones are left alone).
+`retry_failed` re-opens only the image's FAILED targets (done and running ones are left alone), and
+with `include_cancelled` its CANCELLED ones too; `target_region` narrows it to one target.
 Unknown keys are refused: a typo must not widen what a cancel touches.
 """
 from __future__ import annotations
@@ -25,9 +27,11 @@ class CancelCopy(ImageRef):
 
 
 class RetryFailed(ImageRef):
-    """Re-open only the image's FAILED targets."""
+    """Re-open only the image's FAILED targets (and CANCELLED ones with `include_cancelled`)."""
 
     action: Literal["retry_failed"]
+    target_region: str | None = None
+    include_cancelled: bool = False
 
 
 CopyRequest = ImageCreated | CancelCopy | RetryFailed

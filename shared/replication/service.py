@@ -229,10 +229,13 @@ def cancel_copies(request: CancelCopy, ctx: CopyContext) -> dict[str, Any]:
 
 
 def retry_failed(request: RetryFailed, ctx: CopyContext) -> dict[str, Any]:
-    """Re-open only the FAILED targets of an image; reconcile (or this call, if the source is ready) starts them."""
+    """Re-open only the FAILED targets of an image (with `include_cancelled` the CANCELLED ones too);
+    reconcile (or this call, if the source is ready) starts them."""
     executor, views = ctx.executor(), []
+    reopen = {State.FAILED, State.CANCELLED} if request.include_cancelled else {State.FAILED}
     for record in ctx.ledger.scan(f"copy/{request.region}/{request.image_id}/"):
-        if record.state is not State.FAILED:
+        target_region = CopyTarget.model_validate(record.data["target"]).target_region
+        if record.state not in reopen or request.target_region not in (None, target_region):
             continue
         executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True)])
         views.append(_target_view(ctx.ledger.get(record.key) or record))

@@ -20,13 +20,15 @@ OTHER_ACCOUNT = "9999888877776666"
 DELETED = "TemplateScratch image older than 24h, unused, not shared, not being copied"
 
 
-def cleanup_policy(max_deletions: int = 20, max_share: float = 1.0, keep_newest: int = 3) -> str:
+def cleanup_policy(max_deletions: int = 20, max_share: float = 1.0, keep_newest: int = 3,
+                   share_floor: int = 0) -> str:
     return scene.POLICY_YAML + f"""\
 cleanup:
   template_scratch: {{min_age_hours: 24}}
   retention: {{keep_newest: {keep_newest}, grace_days: 7}}
   max_deletions: {max_deletions}
   max_share: {max_share}
+  share_floor: {share_floor}
 """
 
 

@@ -92,7 +92,7 @@ def test_the_real_template_wires_every_trigger() -> None:
 def test_cli_local_up_prints_the_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
     from scripts import cli, local
 
-    monkeypatch.setattr(local.LocalCloud, "run_forever", lambda self: self.stop())
+    monkeypatch.setattr(local.LocalCloud, "run_forever", lambda self, **kw: self.stop())
     before = os.environ.get("IMAGE_RELAY_ENDPOINT")
     result = CliRunner().invoke(cli.app, ["local", "up", "--port", "0", "--scene", "demo"])
     assert result.exit_code == 0, result.output

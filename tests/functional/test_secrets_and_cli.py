@@ -90,8 +90,10 @@ def test_cli_unknown_function_exits_2(world):
 
 
 def test_cli_validate_policy(world, tmp_path):
-    ok = _cli("validate-policy", str(world.policy_path), env=_env(world))
-    assert ok.returncode == 0 and json.loads(ok.stdout) == {"valid": True, "copy_rules": ["web"]}
+    ok = _cli("validate-policy", str(world.policy_path), "--json", env=_env(world))
+    assert ok.returncode == 0 and json.loads(ok.stdout) == {
+        "file": str(world.policy_path), "valid": True, "copy_rules": ["web"], "export_rules": [], "acr_rules": [],
+        "cleanup": False}
     bad = tmp_path / "bad.yml"
     bad.write_text(scene.POLICY_YAML.replace("target_regions: [cn-beijing, ap-southeast-1]", "target_regions: []"))
     done = _cli("validate-policy", str(bad), env=_env(world))

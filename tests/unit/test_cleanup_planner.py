@@ -186,9 +186,19 @@ def test_the_count_limit_allows_exactly_max_deletions():
 def test_the_share_limit_counts_every_considered_image():
     images = (scratch("m-1"), scratch("m-2"), scratch("m-3", hours=1), scratch("m-4", hours=1))
     half = plan(*images)
-    check_limits(half, POLICY.model_copy(update={"max_share": 0.5}))  # 2 of 4 is not above 50%
+    check_limits(half, POLICY.model_copy(update={"max_share": 0.5, "share_floor": 0}))  # 2 of 4 is not above 50%
     with pytest.raises(PlanLimitExceededError, match=r"delete 2 of 4 considered image\(s\) \(50%\), above max_share 40%"):
-        check_limits(half, POLICY.model_copy(update={"max_share": 0.4}))
+        check_limits(half, POLICY.model_copy(update={"max_share": 0.4, "share_floor": 0}))
+
+
+def test_the_share_limit_lets_a_first_small_run_through_up_to_the_floor():
+    three = plan(scratch("m-1"), scratch("m-2"), scratch("m-3", hours=1))  # 2 of 3 deleted: 67%
+    check_limits(three, CleanupPolicy())  # the defaults: max_share 50% applies only above 5 deletions
+    with pytest.raises(PlanLimitExceededError, match=r"delete 2 of 3 considered image\(s\) \(67%\), above max_share 50%"):
+        check_limits(three, CleanupPolicy(share_floor=1))
+    many = plan(*(scratch(f"m-{i}") for i in range(6)), *(scratch(f"m-y{i}", hours=1) for i in range(2)))
+    with pytest.raises(PlanLimitExceededError, match=r"delete 6 of 8 considered image\(s\) \(75%\)"):
+        check_limits(many, CleanupPolicy())  # above the floor the share applies again
 
 
 def test_an_empty_plan_passes_every_limit():

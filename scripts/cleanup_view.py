@@ -1,0 +1,35 @@
+"""How `image-relay cleanup` explains itself above its table.
+
+A disabled run names the missing policy section; a refused run prints the refusal and its numbers
+first and marks the rows it would have deleted `refused` (they were not, and will not be, deleted by
+this run), so nobody reads `would_delete` as what happened.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+def explain(result: dict[str, Any]) -> list[str]:
+    """Lines to print above the table; marks refused rows in `result` for display."""
+    status = result.get("status")
+    if status == "disabled":
+        return [f"cleanup is off: {result.get('reason') or 'the policy has no cleanup: section'}. "
+                "Add one (cleanup: {template_scratch: {}, retention: {}}) to turn it on."]
+    if status != "refused":
+        return []
+    counts, limits = result.get("counts") or {}, result.get("limits") or {}
+    error = (result.get("error") or {}).get("message", "the plan exceeds the blast radius")
+    for row in result.get("decisions") or []:
+        if row.get("outcome") == "would_delete":
+            row["outcome"] = "refused"
+    return [
+        f"REFUSED: {error}",
+        f"  would delete {counts.get('planned_delete', 0)} of {counts.get('considered', 0)} considered; "
+        f"limits: max_deletions {limits.get('max_deletions')}, max_share {_pct(limits.get('max_share'))}"
+        + (f" (applies above {limits['share_floor']} deletions)" if limits.get("share_floor") is not None else ""),
+        "  nothing was deleted; raise the limits in the policy's cleanup: section, or narrow its rules",
+    ]
+
+
+def _pct(value: Any) -> str:
+    return f"{value:.0%}" if isinstance(value, (int, float)) else "-"
