@@ -6,7 +6,19 @@ this run), so nobody reads `would_delete` as what happened.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
+
+from scripts.tables import Column
+
+COLUMNS = [Column("outcome", "outcome", 10), Column("name", "image", 9, shrink=True), Column("region", "region", 8),
+           Column("rule", "rule", 5), Column("image_id", "image id", 4)]
+
+
+def reasons(result: dict[str, Any]) -> list[str]:
+    """Why, in full, once per distinct reason (the table has no room for sentences)."""
+    counted = Counter((str(r.get("outcome")), str(r.get("reason"))) for r in result.get("decisions") or [])
+    return [f"{n} × {outcome}: {reason}" for (outcome, reason), n in sorted(counted.items())]
 
 
 def explain(result: dict[str, Any]) -> list[str]:

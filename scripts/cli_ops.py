@@ -30,13 +30,13 @@ from scripts.cli_common import (
     require_ledger,
     use,
 )
-from scripts.tables import auto_columns, console, fit_table, sort_rows
+from scripts.tables import Column, auto_columns, console, fit_table, print_table, sort_rows
 from shared.errors import EventValidationError, ImageRelayError
 from shared.render import fmt_value
 
 # Keys a person reads first in a row, most important first (the rest follow, dropped first when narrow).
-FIRST_KEYS = ("rule", "name", "image", "image_name", "source_name", "tag", "region", "target_region", "state",
-              "decision", "would", "reason", "action")
+FIRST_KEYS = ("rule", "name", "image", "image_name", "source_name", "tag", "target_region", "region", "state",
+              "outcome", "would", "action", "decision", "reason")
 
 
 def run(function: str, request: dict[str, Any], *, spinner: bool = True) -> dict[str, Any]:
@@ -55,20 +55,23 @@ def run(function: str, request: dict[str, Any], *, spinner: bool = True) -> dict
 
 
 def show(result: dict[str, Any], as_json: bool, rows_key: str | None = None, *, title: str | None = None,
-         above: list[str] | None = None) -> None:
+         above: list[str] | None = None, columns: list[Column] | None = None, below: list[str] | None = None) -> None:
     """Print the answer: JSON, or its scalar facts, `above` lines, and one fitted table of its rows."""
     if as_json:
         echo_json(result)
     else:
         out = console()
         for line in above or []:
-            out.print(line, markup=False)
+            out.print(line, markup=False, soft_wrap=True)
         for key, value in result.items():
             if key != rows_key and not isinstance(value, (list, dict)):
-                out.print(f"{key.replace('_', ' ')}: {fmt_value(value)}", markup=False)
+                out.print(f"{key.replace('_', ' ')}: {fmt_value(value)}", markup=False, soft_wrap=True)
         rows = result.get(rows_key) if rows_key else None
         if rows:
-            out.print(fit_table(title or rows_key or "", auto_columns(rows, FIRST_KEYS), sort_rows(rows), out.width))
+            print_table(out, fit_table(title or rows_key or "", columns or auto_columns(rows, FIRST_KEYS),
+                                       sort_rows(rows), out.width))
+        for line in below or []:
+            out.print(line, markup=False, soft_wrap=True)
     if result.get("status") == "refused":
         raise typer.Exit(EXIT_REFUSED)
 
@@ -237,9 +240,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Plan or apply the cleanup of TemplateScratch- images and superseded copies. A refused run (beyond
         the blast radius) says why above the table, marks every row refused and exits 4."""
-        from scripts.cleanup_view import explain
+        from scripts.cleanup_view import COLUMNS, explain, reasons
 
         use(policy, state, profile)
         result = run("cleanup", {"action": "cleanup", "dry_run": dry_run})
         above = [] if as_json else explain(result)
-        show(result, as_json, "decisions", above=above)
+        show(result, as_json, "decisions", above=above, columns=COLUMNS, below=reasons(result))

@@ -70,7 +70,7 @@ def copy_rows(ledger: Ledger, policy: Policy, now: dt.datetime) -> list[dict[str
         if record.state is State.STARTED:
             row["detail"] = f"{record.data.get('status') or 'started'} {record.data.get('progress') or 0}%"
         elif entry is not None:
-            row["detail"] = f"#{entry.position} in {entry.region}, eta {fmt_time(entry.eta, now)}"
+            row["detail"] = f"#{entry.position} eta {fmt_time(entry.eta, now)}"
             if entry.waiting_for_window:
                 row["detail"] += f" (window {entry.waiting_for_window})"
         command = (f"image-relay retry {target['source_region']} {target['image_id']} "

@@ -11,19 +11,29 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from scripts.tables import Column, console, fit_table
+from scripts.tables import Column, console, fit_table, print_table
+from shared.render import fmt_time
 
-COPY_COLUMNS = (Column("rule", "rule", 8), Column("source_name", "source image", 9), Column("region", "to", 10),
-                Column("state", "state", 10), Column("detail", "detail", 7), Column("image_id", "source id", 4),
+COPY_COLUMNS = (Column("rule", "rule", 8), Column("source_name", "source image", 9, shrink=True), Column("region", "to", 10),
+                Column("state", "state", 10), Column("cell", "detail", 7), Column("image_id", "source id", 4),
                 Column("source_region", "from", 6), Column("copy_image_id", "copy", 3))
-EXPORT_COLUMNS = (Column("rule", "rule", 8), Column("source_name", "image", 9), Column("region", "region", 9),
-                  Column("state", "state", 10), Column("detail", "detail", 6), Column("bucket", "bucket", 5),
+EXPORT_COLUMNS = (Column("rule", "rule", 8), Column("source_name", "image", 9, shrink=True), Column("region", "region", 9),
+                  Column("state", "state", 10), Column("cell", "detail", 6), Column("bucket", "bucket", 5),
                   Column("image_id", "image id", 4), Column("task_id", "task", 3))
 ACR_COLUMNS = (Column("rule", "rule", 8), Column("image_id", "tag", 9), Column("region", "to", 9),
-               Column("state", "state", 10), Column("target", "target", 5), Column("detail", "detail", 6),
+               Column("state", "state", 10), Column("target", "target", 5), Column("cell", "detail", 6),
                Column("task_id", "task", 3))
 TABLES = (("copies", "copies", COPY_COLUMNS), ("exports", "exports", EXPORT_COLUMNS),
           ("acr", "ACR syncs", ACR_COLUMNS))
+
+
+def _cell(row: dict[str, Any]) -> str | None:
+    """The table's short detail: progress, queue place, retry time; a failure points below."""
+    if row["ledger_state"] != "FAILED":
+        return row.get("detail")
+    if row.get("retries_at"):
+        return f"again at {fmt_time(row['retries_at'])}"
+    return "see below"
 
 
 def print_status(shown: dict[str, list[dict[str, Any]]], out: Console | None = None) -> None:
@@ -34,14 +44,16 @@ def print_status(shown: dict[str, list[dict[str, Any]]], out: Console | None = N
         return
     for key, title, columns in TABLES:
         if shown.get(key):
-            out.print(fit_table(title, columns, shown[key], out.width))
+            rows = [{**row, "cell": _cell(row)} for row in shown[key]]
+            print_table(out, fit_table(title, columns, rows, out.width))
     failures = [r for rows in shown.values() for r in rows if r["ledger_state"] == "FAILED"]
     if failures:
         out.print(Text(f"needs attention ({len(failures)})", style="bold"))
         for row in failures:
             what = f"{row['kind']} {row.get('source_name') or row.get('image_id')} → {row.get('region')}"
-            out.print(Text(f"• {what}: {row['state']}", style="red"))
-            out.print(Text(f"  reason: {row.get('reason') or 'unknown'}"))
-            out.print(Text(f"  {row.get('detail')}"))
+            # soft_wrap: the terminal folds long lines, so a copied command stays one line
+            out.print(Text(f"• {what}: {row['state']}", style="red"), soft_wrap=True)
+            out.print(Text(f"  reason: {row.get('reason') or 'unknown'}"), soft_wrap=True)
+            out.print(Text(f"  {row.get('detail')}"), soft_wrap=True)
             if row.get("retry_command"):
-                out.print(Text(f"  retry: {row['retry_command']}"))
+                out.print(Text(f"  retry: {row['retry_command']}"), soft_wrap=True)

@@ -44,41 +44,77 @@ class Column:
     key: str
     header: str
     priority: int = 5
+    #: a long name may be cut (with …) rather than the column dropped; never a reason or an id
+    shrink: bool = False
+
+
+SHRINK_MIN = 16
 
 
 def _natural_width(columns: Sequence[Column], cells: Sequence[Sequence[str]]) -> int:
     widths = [max([len(c.header), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-    # box.SIMPLE_HEAD: one space of padding each side, one separator between columns, no outer edge
-    return sum(widths) + 2 * len(columns) + max(0, len(columns) - 1)
+    # box.SIMPLE_HEAD: one space of padding each side of a cell, a blank separator between columns,
+    # and a blank edge at either end
+    return sum(widths) + 2 * len(columns) + max(0, len(columns) - 1) + 2
 
 
 def fit_table(title: str, columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], width: int) -> Table:
-    """A table of `rows` whose columns are dropped, least important first, until it fits `width`."""
+    """A table of `rows` that fits `width` on one line per row.
+
+    Columns are dropped, least important first, while the table is too wide even with its `shrink`
+    columns (long names) cut to SHRINK_MIN; then those get what is left. `table.hidden` lists what
+    was dropped (print it with `print_table`).
+    """
     rows = list(rows)
     keep = list(columns)
     cells = [[fmt_value(row.get(c.key)) for c in keep] for row in rows]
-    while len(keep) > 1 and _natural_width(keep, cells) > width:
-        drop = min(range(len(keep)), key=lambda i: (keep[i].priority, -i))
+
+    def widths() -> list[int]:
+        return [max([len(c.header), *(len(r[i]) for r in cells)]) for i, c in enumerate(keep)]
+
+    def squeezed() -> int:
+        return _natural_width([c if not c.shrink else Column(c.key, c.header[:SHRINK_MIN]) for c in keep],
+                              [[cell[:SHRINK_MIN] if keep[i].shrink else cell for i, cell in enumerate(r)]
+                               for r in cells])
+
+    while len(keep) > 1 and squeezed() > width:
+        droppable = [i for i, c in enumerate(keep) if not c.shrink] or list(range(len(keep)))
+        drop = min(droppable, key=lambda i: (keep[i].priority, -i))
         del keep[drop]
         for row_cells in cells:
             del row_cells[drop]
+    natural = widths()
+    spare = width - _natural_width(keep, cells)
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=True, expand=False)
-    for column in keep:
-        table.add_column(column.header, no_wrap=True, overflow="ellipsis")
+    for i, column in enumerate(keep):
+        max_width = None
+        if column.shrink and spare < 0:
+            max_width = max(SHRINK_MIN, natural[i] + spare)
+            spare += natural[i] - max_width
+        table.add_column(column.header, no_wrap=True, overflow="ellipsis", max_width=max_width)
     for row_cells in cells:
         table.add_row(*row_cells)
-    if len(keep) < len(columns):
-        dropped = [c.header for c in columns if c not in keep]
-        table.caption = f"narrow terminal: {', '.join(dropped)} not shown (--json has everything)"
-        table.caption_justify = "left"
+    table.hidden = [c.header for c in columns if c not in keep]  # type: ignore[attr-defined]
     return table
+
+
+def print_table(out: Console, table: Table) -> None:
+    """The table, then one line naming the columns the width hid."""
+    out.print(table)
+    hidden = getattr(table, "hidden", [])
+    if hidden:
+        out.print(f"(hidden at this width: {', '.join(hidden)}; --json has every field)", soft_wrap=True,
+                  style="dim")
 
 
 def auto_columns(rows: Sequence[Mapping[str, Any]], first: Sequence[str] = ()) -> list[Column]:
     """Columns for flat rows: `first` keys in that order (most important), then the rest by appearance."""
     keys = list(dict.fromkeys([*(k for k in first if any(k in r for r in rows)),
                                *(k for r in rows for k, v in r.items() if not isinstance(v, (dict, list)))]))
-    return [Column(k, k.replace("_", " "), priority=max(1, 10 - i)) for i, k in enumerate(keys)]
+    return [Column(k, k.replace("_", " "), priority=max(1, 10 - i), shrink=k in NAME_KEYS) for i, k in enumerate(keys)]
+
+
+NAME_KEYS = frozenset({"name", "image_name", "source_name", "target_name"})
 
 
 SORT_KEYS = ("rule", "source_region", "source", "image", "region", "target_region", "key")

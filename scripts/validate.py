@@ -36,7 +36,7 @@ def report(result: dict[str, Any]) -> None:
         rules = ", ".join(f"{len(result[k])} {k.replace('_', ' ')}" for k in ("copy_rules", "export_rules",
                                                                              "acr_rules"))
         out.print(f"{result['file']}: valid ({rules}; cleanup {'on' if result['cleanup'] else 'off'})",
-                  markup=False)
+                  markup=False, soft_wrap=True)
         return
     for error in result["errors"]:
         out.print(Problem(**error).text(result["file"]), markup=False, soft_wrap=True)
