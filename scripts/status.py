@@ -8,7 +8,7 @@ by hand.
 JSON shape (`image-relay status --json`), stable:
 ``{"copies": [row], "exports": [row], "acr": [row], "failed": int, "filters": {...}}``; a copy row has
 ``kind, key, rule, source_region, image_id, source_name, region, state, ledger_state, detail,
-copy_image_id, reason, retries_at, retry_command``; exports and ACR rows have the same keys that apply.
+copy_image_id, reason, retries_at, retry_command, queue_position, eta, waiting_for_window``; exports and ACR rows have the same keys that apply.
 """
 from __future__ import annotations
 
@@ -65,11 +65,15 @@ def copy_rows(ledger: Ledger, policy: Policy, now: dt.datetime) -> list[dict[str
             "state": state_word(record.state.value, retryable=record.retryable),
             "ledger_state": record.state.value, "detail": None, "copy_image_id": record.cloud_id,
             "reason": None, "retries_at": None, "retry_command": None,
+            "queue_position": None, "eta": None, "waiting_for_window": None,
         }
         entry = queue.get(record.key)
         if record.state is State.STARTED:
             row["detail"] = f"{record.data.get('status') or 'started'} {record.data.get('progress') or 0}%"
-        elif entry is not None:
+        if entry is not None:
+            row.update(queue_position=entry.position, eta=entry.eta.isoformat() if entry.eta else None,
+                       waiting_for_window=entry.waiting_for_window)
+        if entry is not None and record.state is not State.STARTED:
             row["detail"] = f"#{entry.position} eta {fmt_time(entry.eta, now)}"
             if entry.waiting_for_window:
                 row["detail"] += f" (window {entry.waiting_for_window})"

@@ -160,16 +160,17 @@ def test_status_shows_progress_queue_position_eta_and_failures(world):
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     done = subprocess.run([sys.executable, "-m", "scripts.cli", "status", "--json"], capture_output=True,
                           env=env, timeout=60)
-    assert done.returncode == 0, done.stderr
-    matrix = _json.loads(done.stdout)["copies"]
-    assert matrix["regions"] == ["ap-southeast-1", "cn-beijing"]
-    beijing = [row["cells"]["cn-beijing"] for row in matrix["rows"]]
-    assert [c["state"] for c in beijing].count("STARTED") == 1
-    queued = sorted((c for c in beijing if c["state"] == "PENDING"), key=lambda c: c["queue_position"])
-    assert [c["queue_position"] for c in queued] == [1, 2, 3]
-    assert all(c["eta"] for c in queued) and queued[0]["eta"] < queued[-1]["eta"]
-    failed = [row["cells"]["ap-southeast-1"] for row in matrix["rows"]
-              if row["cells"]["ap-southeast-1"]["state"] == "FAILED"]
-    assert failed and all("key-sg-missing" in c["reason"] and "retry_failed" in c["retry"] for c in failed)
+    assert done.returncode == 5, done.stderr  # something FAILED: status says so in its exit code
+    rows = _json.loads(done.stdout)["copies"]
+    assert sorted({r["region"] for r in rows}) == ["ap-southeast-1", "cn-beijing"]
+    beijing = [r for r in rows if r["region"] == "cn-beijing"]
+    assert [r["ledger_state"] for r in beijing].count("STARTED") == 1
+    queued = sorted((r for r in beijing if r["ledger_state"] == "PENDING"), key=lambda r: r["queue_position"])
+    assert [r["queue_position"] for r in queued] == [1, 2, 3]
+    assert all(r["eta"] for r in queued) and queued[0]["eta"] < queued[-1]["eta"]
+    assert all(r["state"] == "queued" and r["detail"].startswith(f"#{r['queue_position']} eta ") for r in queued)
+    failed = [r for r in rows if r["region"] == "ap-southeast-1" and r["ledger_state"] == "FAILED"]
+    assert failed and all("key-sg-missing" in r["reason"] and r["retry_command"].startswith(
+        f"image-relay retry cn-hangzhou {r['image_id']} --target-region ap-southeast-1") for r in failed)
     table = subprocess.run([sys.executable, "-m", "scripts.cli", "status"], capture_output=True, env=env, timeout=60)
-    assert table.returncode == 0 and b"queued #1" in table.stdout and b"retry:" in table.stdout
+    assert table.returncode == 5 and b"#1 eta" in table.stdout and b"retry: image-relay retry" in table.stdout
