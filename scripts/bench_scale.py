@@ -63,6 +63,7 @@ def makespan(n_images: int = 500, n_regions: int = 10, limit: int = 5, gib_per_m
 
 def planning_time(n_copies: int = 10_000, n_regions: int = 20) -> dict[str, float]:
     """Seconds the pure planner needs for one tick over `n_copies` tracked copies."""
+    from emulator.core.regions import CATALOG
     from shared.clouds.ecs_types import Image
     from shared.ledger.record import Record, State
     from shared.policy import load_policy
@@ -71,7 +72,7 @@ def planning_time(n_copies: int = 10_000, n_regions: int = 20) -> dict[str, floa
     from shared.replication.queue import queue_view
     from shared.replication.targets import targets_for
 
-    regions = [f"xx-region-{i}" for i in range(n_regions)]
+    regions = [r for r in CATALOG if r != "cn-hangzhou"][:n_regions]
     policy = load_policy("copy_rules:\n  - name: fleet\n    source_regions: [cn-hangzhou]\n"
                          f"    target_regions: [{', '.join(regions)}]\n")
     now = dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)
