@@ -135,6 +135,10 @@ class CloudConflictError(CloudError):
     """The call conflicts with existing state (IdempotentParameterMismatch, name duplicated…)."""
 
 
+class BuildInProgressError(CloudConflictError):
+    """The image template already runs a build task (one per template); start again once it ended."""
+
+
 class ThrottledError(CloudError):
     """The API throttled us; back off and retry."""
 

@@ -299,6 +299,19 @@ def test_role_grants_exactly_what_the_adapters_can_call(template):
     assert check_policy_actions(template, derived.actions) == []
 
 
+IMAGE_BUILDER_ACTIONS = {"ecs:StartImagePipelineExecution", "ecs:DescribeImagePipelineExecutions",
+                         "ecs:CancelImagePipelineExecution", "ecs:DescribeImagePipelines"}
+
+
+def test_image_builder_actions_are_derived_but_granted_only_once_a_handler_reaches_them(template):
+    adapter = ROOT / "shared/clouds/ecs_pipelines.py"
+    derived = derive_module(adapter)
+    assert derived.actions == IMAGE_BUILDER_ACTIONS and derived.problems == []
+    reached = "shared.clouds.ecs_pipelines" in reachable_modules(handler_modules())
+    granted = IMAGE_BUILDER_ACTIONS & derive_actions().actions
+    assert granted == (IMAGE_BUILDER_ACTIONS if reached else set())
+
+
 def test_policy_check_reports_an_extra_and_a_missing_grant(template):
     broken = copy.deepcopy(template)
     statements = broken["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]

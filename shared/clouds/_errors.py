@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from shared.errors import (
+    BuildInProgressError,
     CloudAuthError,
     CloudConflictError,
     CloudError,
@@ -36,8 +37,12 @@ _CONFLICT_CODES = frozenset(
         "ImageIsExporting",
         "ImageIsImporting",
         "IncorrectImageStatus",
+        "InvalidStatus.ImagePipelineExecution",  # cancel of a build past BUILDING
+        "InvalidStatus.CancelFailed",  # cancel of a build already ended
     }
 )
+# Codes that deserve their own class: callers act on them (a busy template defers its slot).
+_SPECIFIC: dict[str, type[CloudError]] = {"InvalidImagePipeline.HasRunningExecution": BuildInProgressError}
 _AUTH_PREFIXES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "NoPermission", "InvalidSecurityToken")
 _RETRYABLE_5XX = frozenset({"InternalError", "ServiceUnavailable", "UnknownError"})
 _URL = re.compile(r"https?://\S+")
@@ -61,6 +66,8 @@ def classify(code: str, status: int | None, message: str, request_id: str | None
     text = f"{code}: {message}" if message else code
     if code.startswith("Throttling"):
         return ThrottledError(text, retryable=True, **kwargs)
+    if code in _SPECIFIC:
+        return _SPECIFIC[code](text, **kwargs)
     if code in _RETRYABLE_5XX or (status is not None and status >= 500):
         return ServiceUnavailableError(text, retryable=True, **kwargs)
     if code.endswith("NotFound") and not code.startswith(_AUTH_PREFIXES):
