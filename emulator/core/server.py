@@ -21,6 +21,7 @@ from emulator.core.control import PREFIX, Control
 from emulator.core.dispatch import Dispatcher, HttpRequest, HttpResponse
 from emulator.core.state import State
 from emulator.ecs.urls import EcsService
+from emulator.ess.urls import ess_services
 from emulator.fc.urls import FcService
 from emulator.oss.urls import OssService
 
@@ -33,10 +34,10 @@ def default_services(state: State) -> list[Service]:
 
     OSS is an HTTP service (it claims every request that is not RPC ``POST /``), so the ROA service FC
     (``/2021-04-06/…``) is listed before it. ECS writes exported images through the OSS backend. CR is RPC
-    (``2018-12-01``).
+    (``2018-12-01``); so is ESS (``2022-02-22`` and the legacy ``2014-08-28``, one backend).
     """
     oss = OssService(state)
-    return [EcsService(state, oss.backend), AcrService(state), FcService(state), oss]
+    return [EcsService(state, oss.backend), AcrService(state), *ess_services(state), FcService(state), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -252,6 +252,14 @@ class InvalidNextTokenError(EmulatorError):
     message = "The specified NextToken is invalid."
 
 
+class LaunchTemplateNotFoundError(EmulatorError):
+    """No launch template with that id or name in the region (UNCONFIRMED code and status)."""
+
+    code = "InvalidLaunchTemplate.NotFound"
+    status = 403
+    message = "The specified launch template does not exist."
+
+
 class PagingParameterError(EmulatorError):
     """PageSize / PageNumber / MaxResults out of range (UNCONFIRMED codes ``InvalidParameter.<Name>``)."""
 

@@ -9,13 +9,15 @@
 * ``models_create``: CreateImage from snapshots (Creating → Available | injected CreateFailed);
 * ``models_share``: ModifyImageSharePermission, DescribeImageSharePermission;
 * ``models_pipelines``: Image Builder templates and build tasks on the virtual clock, temporary VPCs/vSwitches.
+* ``models_templates``: launch templates with versions, image families (DescribeImageFromFamily,
+  ModifyImageAttribute).
 
 Methods raise typed errors from ``emulator.ecs.exceptions`` and never touch HTTP.
 """
 
 from __future__ import annotations
 
-from emulator.ecs.models_base import CopyJob, Disk, ExportTask, Image, Instance, Snapshot
+from emulator.ecs.models_base import CopyJob, Disk, ExportTask, Image, Instance, LaunchTemplate, Snapshot
 from emulator.ecs.models_copy import CopyMixin, CopyRequest
 from emulator.ecs.models_create import CreateImageMixin, CreateImageRequest, DiskMapping
 from emulator.ecs.models_export import ExportMixin, ExportRequest, TaskFilter
@@ -24,14 +26,23 @@ from emulator.ecs.models_pipelines import PipelinesMixin
 from emulator.ecs.models_share import ShareMixin
 from emulator.ecs.models_snapshots import CopySnapshotRequest, SnapshotFilter, SnapshotsMixin
 from emulator.ecs.models_tags import TagsMixin
+from emulator.ecs.models_templates import TemplatesMixin
+from emulator.ecs.seed import EcsSeed
 
 __all__ = [
     "CopyJob", "CopyRequest", "CopySnapshotRequest", "CreateImageRequest", "Disk", "DiskMapping", "EcsBackend",
-    "ExportRequest", "ExportTask", "Image", "ImageFilter", "Instance", "Snapshot", "SnapshotFilter", "TaskFilter",
+    "ExportRequest", "ExportTask", "Image", "ImageFilter", "Instance", "LaunchTemplate", "Snapshot", "SnapshotFilter", "TaskFilter",
 ]
 
 
 class EcsBackend(
-    CopyMixin, CreateImageMixin, ExportMixin, ImagesMixin, ShareMixin, SnapshotsMixin, TagsMixin, PipelinesMixin
+    CopyMixin, CreateImageMixin, ExportMixin, ImagesMixin, ShareMixin, SnapshotsMixin, TagsMixin, PipelinesMixin,
+    TemplatesMixin
 ):
     """All ECS state of one emulator (one account), keyed by region inside each resource."""
+
+    def apply_ecs_seed(self, seed: EcsSeed) -> None:
+        """Images, instances, keys and snapshots (``ImagesMixin``), then launch templates."""
+        super().apply_ecs_seed(seed)
+        for template in seed.launch_templates:
+            self.seed_launch_template(template)

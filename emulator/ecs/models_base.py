@@ -103,6 +103,7 @@ class Image:
     boot_mode: str = "BIOS"
     fail_on_ready: bool = False
     share_times: dict[str, float] = field(default_factory=dict)
+    family: str = ""  # ImageFamily ("" = none)
 
     @property
     def copying(self) -> bool:
@@ -199,6 +200,34 @@ class Snapshot:
 
 
 @dataclass
+class LaunchTemplateVersion:
+    """One version of a launch template; only what says which image it launches."""
+
+    number: int
+    image_id: str
+    creation_time: float
+    description: str = ""
+
+
+@dataclass
+class LaunchTemplate:
+    """A launch template (``lt-…``) and every one of its versions (DescribeLaunchTemplateVersions)."""
+
+    region: str
+    template_id: str
+    name: str
+    creation_time: float
+    seq: int
+    default_version: int = 1
+    versions: dict[int, LaunchTemplateVersion] = field(default_factory=dict)
+
+    @property
+    def latest_version(self) -> int:
+        """The highest version number (0 when the template has no version)."""
+        return max(self.versions, default=0)
+
+
+@dataclass
 class Instance:
     """An instance: answers "is this image in use?" and shows Image Builder's intermediate instances."""
 
@@ -233,6 +262,7 @@ class BackendBase:
         self.client_tokens: dict[tuple[str, str, str, str], tuple[dict[str, str], dict[str, str]]] = {}
         self.tasks: dict[str, ExportTask] = {}
         self.snapshots: dict[str, Snapshot] = {}
+        self.launch_templates: dict[str, LaunchTemplate] = {}
         self._seq = 0
         self._settled_at = self.state.clock.now()
 
@@ -267,6 +297,14 @@ class BackendBase:
         return any(
             t.image_id == image.image_id and t.region == image.region and t.status == "Processing"
             for t in self.tasks.values()
+        )
+
+    def copy_source_busy(self, image: Image) -> bool:
+        """Return True while a copy made from ``image`` (any region) is still Waiting or Creating."""
+        return any(
+            i.copying and i.copy is not None and i.copy.source_image_id == image.image_id
+            and i.copy.source_region == image.region
+            for i in self.images.values()
         )
 
     def in_use(self, image: Image) -> bool:

@@ -47,6 +47,7 @@ from emulator.ecs import exceptions as exc
 from emulator.ecs.models_base import BackendBase, Disk, Image, Snapshot, new_resource_id
 from emulator.ecs.models_copy import validate_description, validate_image_name
 from emulator.ecs.models_tags import validate_tags
+from emulator.ecs.models_templates import validate_family
 
 ARCHITECTURES = ("i386", "x86_64", "arm64")
 BOOT_MODES = ("BIOS", "UEFI", "UEFI-Preferred")
@@ -78,6 +79,7 @@ class CreateImageRequest:
     platform: str | None = None
     architecture: str | None = None
     boot_mode: str | None = None
+    family: str | None = None
     tags: list[tuple[str, str | None]] = field(default_factory=list)
     client_token: str | None = None
     dry_run: bool = False
@@ -113,6 +115,8 @@ class CreateImageMixin(BackendBase):
             )
         mappings = self._mappings(req)
         self._check_options(req)
+        if req.family is not None:
+            validate_family(req.family)
         disks = self._disks(req.region, mappings)
         owned = [i for i in self.region_images(req.region) if i.owner_id == self.state.account_id]
         if req.name is not None and any(i.name == req.name for i in owned):
@@ -142,6 +146,7 @@ class CreateImageMixin(BackendBase):
             ready_at=self.now + self.state.config.create_image_seconds,
             boot_mode=req.boot_mode or "BIOS",
             fail_on_ready=self._draw_failure(),
+            family=req.family or "",
         )
         self.images[image_id] = image
         self.remember_token("CreateImage", req.region, req.client_token, req.fingerprint, {"ImageId": image_id})

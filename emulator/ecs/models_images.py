@@ -6,8 +6,18 @@ UNCONFIRMED choices:
   match; ``Tag.N`` with only a Key matches any value; sort is newest ``CreationTime`` first.
 * ``ImageOwnerAlias`` empty → system + self + others (marketplace excluded, per the SDK doc-comment).
 * DeleteImage rule order: ownership (403 ``Forbidden``), export in progress (403 ``ImageIsExporting``),
-  copy in progress, shared, in use, DryRun. A missing
+  copy in progress, source of a copy in progress, shared, in use, DryRun. A missing
   image is ignored (200) even with DryRun.
+* DeleteImage of the *source* of a copy that is still Waiting/Creating (whoever started it, console included)
+  → 403 ``OperationDenied.ImageCopying``, even with ``Force``. The DeleteImage error table documents this code
+  as "The specified image is being copied" / "The image is being copied. Try again later."
+  (https://www.alibabacloud.com/help/doc-detail/25537.htm, api-ecs-2014-05-26-deleteimage); the table does not
+  say whether it covers the source as well as the copy, so applying it to the source is UNCONFIRMED, chosen as
+  the reading that protects data (a deleted source would leave the copy without its snapshots).
+* DeleteImage does NOT look at launch templates, scaling configurations or image families: ECS lets an image
+  they name be deleted (the template or the scaling group then fails at launch time). Guarding those is the
+  caller's job (image-relay's cleanup does it).
+* ``ImageFamily`` filter of DescribeImages is an exact match.
 * Seeding an ``image_id`` that already exists replaces it.
 * Every seeded image disk references a Snapshot object of the image's region: the disk's ``snapshot_id``
   when given (a snapshot seeded under ``snapshots`` in the same or an earlier seed is reused as it is,
@@ -43,6 +53,7 @@ class ImageFilter:
     owner_alias: str | None = None
     usage: str | None = None
     os_type: str | None = None
+    family: str | None = None
     tags: list[tuple[str, str | None]] = field(default_factory=list)
 
 
@@ -58,6 +69,7 @@ class ImagesMixin(BackendBase):
             "instances": [i.region for i in seed.instances],
             "kms_keys": [k.region for k in seed.kms_keys],
             "snapshots": [s.region for s in seed.snapshots],
+            "launch_templates": [t.region for t in seed.launch_templates],
         }
         for group, used in groups.items():
             for n, region in enumerate(used):
@@ -116,6 +128,7 @@ class ImagesMixin(BackendBase):
             marketplace=s.marketplace,
             product_code=s.product_code,
             ready_at=self.now + s.ready_after_seconds if s.status == "Creating" else None,
+            family=s.family or "",
         )
 
     def _seed_snapshot(self, s: SeedSnapshot) -> Snapshot:
@@ -156,6 +169,7 @@ class ImagesMixin(BackendBase):
             image.owner_alias in aliases,
             f.os_type is None or image.os_type == f.os_type.lower(),
             f.usage is None or (f.usage == "instance") == self.in_use(image),
+            f.family is None or image.family == f.family,
             all(image.tags.get(k) == v if v is not None else k in image.tags for k, v in f.tags),
         )
         return all(checks)
@@ -172,7 +186,7 @@ class ImagesMixin(BackendBase):
             raise exc.ForbiddenError()
         if self.exporting(image):
             raise exc.ImageIsExportingError()
-        if image.copying:
+        if image.copying or self.copy_source_busy(image):
             raise exc.ImageCopyingError()
         if image.shared_with:
             raise exc.ImageUseSharedError()

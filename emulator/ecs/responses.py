@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.core.errors import InvalidParameterError
+from emulator.core.errors import InvalidParameterError, MissingParameterError
 from emulator.core.params import Params
 from emulator.core.regions import region_for
 from emulator.core.state import iso_z, parse_iso
@@ -25,6 +25,7 @@ from emulator.ecs.models import (
     Image,
     ImageFilter,
     Instance,
+    LaunchTemplate,
     TaskFilter,
 )
 from emulator.ecs.models_tags import validate_tags
@@ -34,12 +35,39 @@ from emulator.ecs.responses_snapshots import SnapshotResponses
 MAX_PAGE = 100
 
 
-def _page_size(params: Params, name: str, default: int) -> int:
-    """Read a page size bounded to 1–100."""
+def _page_size(params: Params, name: str, default: int, maximum: int = MAX_PAGE) -> int:
+    """Read a page size bounded to 1–``maximum``."""
     size = params.get_int(name, default)
-    if not 1 <= size <= MAX_PAGE:
-        raise exc.PagingParameterError(name, f"must be between 1 and {MAX_PAGE}")
+    if not 1 <= size <= maximum:
+        raise exc.PagingParameterError(name, f"must be between 1 and {maximum}")
     return size
+
+
+def _page(params: Params, maximum: int = MAX_PAGE) -> tuple[int, int]:
+    """(PageNumber ≥ 1, PageSize 1–``maximum``, default 10)."""
+    number = params.get_int("PageNumber", 1)
+    if number < 1:
+        raise exc.PagingParameterError("PageNumber", "must be at least 1")
+    return number, _page_size(params, "PageSize", 10, maximum)
+
+
+#: PageSize limit of the launch-template actions (UNCONFIRMED, see ``models_templates``).
+TEMPLATE_PAGE = 50
+
+
+def template_to_wire(t: LaunchTemplate) -> dict[str, Any]:
+    """One LaunchTemplateSet entry of DescribeLaunchTemplates."""
+    return {
+        "LaunchTemplateId": t.template_id,
+        "LaunchTemplateName": t.name,
+        "DefaultVersionNumber": t.default_version,
+        "LatestVersionNumber": t.latest_version,
+        "CreateTime": iso_z(t.creation_time),
+        "ModifiedTime": iso_z(t.creation_time),
+        "CreatedBy": "",
+        "ResourceGroupId": "",
+        "Tags": {"Tag": []},
+    }
 
 
 def _int_owner(owner_id: str) -> int | str:
@@ -54,7 +82,7 @@ def image_to_wire(image: Image, now: float, in_use: bool) -> dict[str, Any]:
     return {
         "ImageId": image.image_id,
         "ImageName": image.name,
-        "ImageFamily": "",
+        "ImageFamily": image.family,
         "ImageVersion": "",
         "Description": image.description,
         "Architecture": image.architecture,
@@ -209,6 +237,7 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
             owner_alias=params.get_str("ImageOwnerAlias"),
             usage=params.get_str("Usage"),
             os_type=params.get_str("OSType"),
+            family=params.get_str("ImageFamily"),
             tags=params.tags("Tag"),
         )
         images = self.backend.describe_images(f)
@@ -377,6 +406,79 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
                 ]
             },
         }
+
+    def describe_launch_templates(self, params: Params) -> dict[str, Any]:
+        """DescribeLaunchTemplates with LaunchTemplateId.N / LaunchTemplateName.N and PageNumber/PageSize."""
+        region = params.required("RegionId")
+        number, size = _page(params, TEMPLATE_PAGE)
+        found = self.backend.describe_launch_templates(
+            region, params.indexed("LaunchTemplateId") or None, params.indexed("LaunchTemplateName") or None
+        )
+        page = found[(number - 1) * size : number * size]
+        return {
+            "TotalCount": len(found),
+            "PageNumber": number,
+            "PageSize": size,
+            "LaunchTemplateSets": {"LaunchTemplateSet": [template_to_wire(t) for t in page]},
+        }
+
+    def describe_launch_template_versions(self, params: Params) -> dict[str, Any]:
+        """DescribeLaunchTemplateVersions of one template (by id or name), every version unless filtered."""
+        region = params.required("RegionId")
+        number, size = _page(params, TEMPLATE_PAGE)
+        template_id, name = params.get_str("LaunchTemplateId"), params.get_str("LaunchTemplateName")
+        if not template_id and not name:
+            raise MissingParameterError("LaunchTemplateId")
+        t = self.backend.find_launch_template(region, template_id, name)
+        wanted = {int(v) for v in params.indexed("LaunchTemplateVersion") if v.isdigit()}
+        low, high = params.get_int("MinVersion", 0), params.get_int("MaxVersion", 0)
+        versions = [
+            v for n, v in sorted(t.versions.items())
+            if (not wanted or n in wanted) and n >= low and (not high or n <= high)
+            and (not params.get_bool("DefaultVersion") or n == t.default_version)
+        ]
+        page = versions[(number - 1) * size : number * size]
+        detail = params.get_bool("DetailFlag", True)
+        return {
+            "TotalCount": len(versions),
+            "PageNumber": number,
+            "PageSize": size,
+            "LaunchTemplateVersionSets": {
+                "LaunchTemplateVersionSet": [
+                    {
+                        "LaunchTemplateId": t.template_id,
+                        "LaunchTemplateName": t.name,
+                        "VersionNumber": v.number,
+                        "DefaultVersion": v.number == t.default_version,
+                        "VersionDescription": v.description,
+                        "CreateTime": iso_z(v.creation_time),
+                        "ModifiedTime": iso_z(v.creation_time),
+                        "CreatedBy": "",
+                        **({"LaunchTemplateData": {"ImageId": v.image_id, "ImageOwnerAlias": ""}} if detail else {}),
+                    }
+                    for v in page
+                ]
+            },
+        }
+
+    def describe_image_from_family(self, params: Params) -> dict[str, Any]:
+        """DescribeImageFromFamily: the family's newest Available image of ours, ``{"Image": {}}`` when none."""
+        image = self.backend.image_from_family(params.required("RegionId"), params.required("ImageFamily"))
+        if image is None:
+            return {"Image": {}}
+        return {"Image": image_to_wire(image, self.backend.now, self.backend.in_use(image))}
+
+    def modify_image_attribute(self, params: Params) -> dict[str, Any]:
+        """ModifyImageAttribute: ImageFamily, ImageName, Description, Status (Deprecated | Available)."""
+        self.backend.modify_image_attribute(
+            params.required("RegionId"),
+            params.required("ImageId"),
+            family=params.get_str("ImageFamily"),
+            name=params.get_str("ImageName"),
+            description=params.get_str("Description"),
+            status=params.get_str("Status"),
+        )
+        return {}
 
     def cancel_task(self, params: Params) -> dict[str, Any]:
         """CancelTask of a Processing export."""

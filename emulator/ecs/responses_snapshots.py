@@ -176,6 +176,7 @@ class SnapshotResponses:
             platform=params.get_str("Platform"),
             architecture=params.get_str("Architecture"),
             boot_mode=params.get_str("BootMode"),
+            family=params.get_str("ImageFamily"),
             tags=params.tags("Tag"),
             client_token=params.get_str("ClientToken"),
             dry_run=params.get_bool("DryRun"),

@@ -5,6 +5,9 @@ Defaults (UNCONFIRMED, emulator choices): ``name`` = the image id, ``size_gib`` 
 ``size_gib``, owner = the seeded account (alias ``self``; another owner id defaults to alias ``others``),
 ``creation_time`` = the virtual now, ``ready_after_seconds`` 600 for a ``Creating`` image. ``marketplace``
 (bool) or a non-empty ``product_code`` marks an image derived from a Marketplace image (ExportImage refuses it).
+``family`` sets the image's ImageFamily. ``launch_templates``: ``name`` = the id, ``default_version`` = the lowest
+version number, ``creation_time`` = the virtual now; a version's ``image_id`` need not exist (a template may
+name an image that was deleted since, as in ECS).
 ``snapshots`` (standalone, UNCONFIRMED defaults): ``name`` = the id, ``size_gib`` 40, ``disk_type`` system,
 ``status`` accomplished (a ``progressing`` one completes after ``size_gib / snapshot_gib_per_minute``
 minutes from its ``creation_time``), owner = the account; a ``kms_key_id`` implies ``encrypted``.
@@ -54,6 +57,8 @@ class SeedImage(StrictModel):
     is_copied: bool = False
     marketplace: bool = False
     product_code: str = ""
+    #: ImageFamily of the image (DescribeImageFromFamily returns a family's newest Available image).
+    family: str | None = Field(default=None, min_length=2, max_length=128)
 
 
 class SeedInstance(StrictModel):
@@ -92,6 +97,25 @@ class SeedSnapshot(StrictModel):
     owner_id: str | None = None
 
 
+class SeedLaunchTemplateVersion(StrictModel):
+    """One version of a seeded launch template."""
+
+    version_number: int = Field(ge=1)
+    image_id: str = ""
+    description: str = ""
+
+
+class SeedLaunchTemplate(StrictModel):
+    """A seeded launch template with its versions (the default version is the first one unless given)."""
+
+    region: str
+    launch_template_id: str = Field(min_length=1)
+    name: str | None = None
+    versions: list[SeedLaunchTemplateVersion] = Field(min_length=1)
+    default_version: int | None = Field(default=None, ge=1)
+    creation_time: str | None = None
+
+
 class EcsSeed(PipelineSeed):
     """Seed keys contributed by the ECS service (Image Builder's ``image_pipelines`` / ``vswitches`` included)."""
 
@@ -99,3 +123,4 @@ class EcsSeed(PipelineSeed):
     instances: list[SeedInstance] = Field(default_factory=list)
     kms_keys: list[SeedKmsKey] = Field(default_factory=list)
     snapshots: list[SeedSnapshot] = Field(default_factory=list)
+    launch_templates: list[SeedLaunchTemplate] = Field(default_factory=list)

@@ -85,6 +85,10 @@ ACTIONS: dict[str, Callable[[EcsResponses, Params], dict[str, Any]]] = {
     "ModifyImageSharePermission": EcsResponses.modify_image_share_permission,
     "DescribeImageSharePermission": EcsResponses.describe_image_share_permission,
     **PIPELINE_ACTIONS,
+    "DescribeLaunchTemplates": EcsResponses.describe_launch_templates,
+    "DescribeLaunchTemplateVersions": EcsResponses.describe_launch_template_versions,
+    "DescribeImageFromFamily": EcsResponses.describe_image_from_family,
+    "ModifyImageAttribute": EcsResponses.modify_image_attribute,
 }
 
 
