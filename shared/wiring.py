@@ -76,6 +76,10 @@ def _gateways(context: Any, settings: Settings, services: tuple[str, ...]) -> tu
         from shared.clouds.acr import AcrGateway
 
         built["cr"] = AcrGateway.connect(credentials, endpoint=settings.endpoint, retry=retry, deadline=deadline)
+    if "ess" in services:
+        from shared.clouds.ess import EssGateway
+
+        built["ess"] = EssGateway.connect(credentials, endpoint=settings.endpoint, retry=retry, deadline=deadline)
     if "oss" in services:
         from shared.clouds.oss import OssGateway
 
@@ -114,9 +118,10 @@ def copy_context(context: Any, settings: Settings | None = None, *, now: dt.date
 
 
 def cleanup_context(context: Any, settings: Settings | None = None) -> CleanupContext:
-    """Policy, ledger and the ECS adapter for a cleanup run, bounded by the function's timeout."""
+    """Policy, ledger, the ECS and ESS adapters for a cleanup run, bounded by the function's timeout."""
     settings = settings or get_settings()
     logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
     policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
-    deadline, gw = _gateways(context, settings, ("ecs",))
-    return CleanupContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=utcnow, deadline=deadline)
+    deadline, gw = _gateways(context, settings, ("ecs", "ess"))
+    return CleanupContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=utcnow, deadline=deadline,
+                          ess=gw["ess"])

@@ -23,6 +23,11 @@ class ImageFacts:
 
     `share_accounts` is None when DescribeImageSharePermission could not be read (`share_error`
     says why): the planner then keeps the image, since "unknown" must never read as "unshared".
+    `references` are the reasons something other than an instance names the image (launch template
+    versions, scaling configurations, the newest image of a family, a copy in progress it may be the
+    source of; `shared.cleanup.references`). `source_family` is the ImageFamily of a managed copy's
+    source image, the provenance its retention lineage comes from: None when the source could not be
+    read, "" when the source has no family (either way the lineage is unknown and the copy is kept).
     """
 
     image: Image
@@ -30,6 +35,8 @@ class ImageFacts:
     listed_in_use: bool = False  # DescribeImages Usage=instance returned it
     share_accounts: tuple[str, ...] | None = ()
     share_error: str | None = None
+    references: tuple[str, ...] = ()
+    source_family: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:

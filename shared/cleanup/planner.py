@@ -35,6 +35,7 @@ from shared.cleanup.rules import (
     is_managed,
     lineage_of,
     scratch_reason,
+    unknown_lineage_reason,
 )
 from shared.cleanup_policy import CleanupPolicy, Retention
 from shared.errors import PlanLimitExceededError
@@ -71,13 +72,25 @@ def _retention(
     busy: tuple[Mapping[tuple[str, str], str], Mapping[tuple[str, str], str]],
     now: dt.datetime,
 ) -> list[Decision]:
-    """Newest `keep_newest` Available copies per (region, lineage) stay; older ones go after the grace."""
-    groups: dict[tuple[str, str], list[ImageFacts]] = defaultdict(list)
-    for facts in managed:
-        groups[(facts.image.region, lineage_of(facts))].append(facts)
+    """Newest `keep_newest` Available copies per lineage stay; older ones go after the grace.
+
+    A copy whose lineage cannot be known (its source image is gone or has no family) is kept: it is
+    never counted as superseding, nor as superseded by, anything.
+    """
+    groups: dict[str, list[ImageFacts]] = defaultdict(list)
     decisions: list[Decision] = []
+    for facts in managed:
+        lineage = lineage_of(facts)
+        if lineage is not None:
+            groups[lineage].append(facts)
+            continue
+        rule = facts.image.tags.get(TAG_RULE, "")
+        guard = blocker(facts, *busy)
+        reason = (f"rule {rule!r} is no longer in the policy; outside every rule's scope" if rule not in rules
+                  else guard or unknown_lineage_reason(facts))
+        decisions.append(_decide(facts, "keep", reason, "retention"))
     grace = dt.timedelta(days=retention.grace_days)
-    for (_, lineage), members in groups.items():
+    for lineage, members in groups.items():
         oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         members.sort(key=lambda f: (f.image.creation_time or oldest, f.image.image_id), reverse=True)
         rank = 0

@@ -8,12 +8,18 @@ and age last, so an old image that is also in use says "in use".
 
 Guards use every signal we have, not one: an image counts as in use when DescribeInstances names
 an instance running it OR DescribeImages lists it under `Usage=instance` (peers.md §1.D: cleanup
-tools that trusted one source deleted images in use, Custodian #6554).
+tools that trusted one source deleted images in use, Custodian #6554), and as referenced when a launch
+template version, a scaling configuration, an image family or a running copy names it
+(`shared.cleanup.references`).
+
+Lineage (which copies supersede one another) comes from provenance only: the copy's provenance tags
+(source region, rule) plus the ImageFamily of its source image, in the copy's region. Never from a name
+pattern: `base-ubuntu22-2026-01` and `base-ubuntu24-2026-02` look alike and are different images.
+Where the lineage cannot be known, the copy is kept.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 
 from shared.cleanup.model import ImageFacts
@@ -67,6 +73,8 @@ def blocker(
         return f"in use by instance(s) {', '.join(sorted(facts.instances))}"
     if facts.listed_in_use or image.usage == "instance":
         return "in use (DescribeImages Usage=instance)"
+    if facts.references:
+        return facts.references[0]
     if facts.share_accounts is None:
         return f"share permissions unknown ({facts.share_error or 'not read'}); kept to be safe"
     if facts.share_accounts:
@@ -84,24 +92,28 @@ def scratch_reason(facts: ImageFacts, now: dt.datetime, min_age_hours: float) ->
     return True, f"TemplateScratch image older than {_hours(min_age_hours)}, unused, not shared, not being copied"
 
 
-_DIGITS = re.compile(r"\d+")
-
-
-def lineage_of(facts: ImageFacts) -> str:
-    """`<source region>/<rule>/<name stem>`: the copies that supersede one another.
-
-    The stem is the copy's name with every run of digits replaced by `#`, so `app-web-2026-11-cn-beijing`
-    and `app-web-2026-12-cn-beijing` (two releases of one family) share a lineage, while
-    `app-api-…` does not. A name template that embeds `{image_id}` makes every copy its own lineage,
-    which errs on the side of keeping.
+def lineage_of(facts: ImageFacts) -> str | None:
+    """`<source region>/family:<source family>/rule:<rule>/<copy region>`, or None when it cannot be known.
 
     Examples
     --------
     >>> from shared.clouds.ecs_types import Image
-    >>> tags = {TAG_SOURCE_REGION: "cn-hangzhou", TAG_RULE: "web"}
-    >>> lineage_of(ImageFacts(Image(region="cn-beijing", image_id="m-1", name="app-web-2026-11", tags=tags)))
-    'cn-hangzhou/web/app-web-#-#'
+    >>> tags = {TAG_SOURCE_REGION: "cn-hangzhou", TAG_RULE: "web", TAG_SOURCE_IMAGE: "m-src"}
+    >>> copy = Image(region="cn-beijing", image_id="m-1", name="app-web-2026-11", tags=tags)
+    >>> lineage_of(ImageFacts(copy, source_family="app-web"))
+    'cn-hangzhou/family:app-web/rule:web/cn-beijing'
+    >>> lineage_of(ImageFacts(copy, source_family="")) is None
+    True
     """
     tags = facts.image.tags
-    stem = _DIGITS.sub("#", facts.image.name)
-    return f"{tags.get(TAG_SOURCE_REGION, '?')}/{tags.get(TAG_RULE, '?')}/{stem}"
+    if not facts.source_family or not tags.get(TAG_SOURCE_REGION) or not tags.get(TAG_RULE):
+        return None
+    return f"{tags[TAG_SOURCE_REGION]}/family:{facts.source_family}/rule:{tags[TAG_RULE]}/{facts.image.region}"
+
+
+def unknown_lineage_reason(facts: ImageFacts) -> str:
+    """Why `lineage_of` is None, as a keep reason."""
+    source = facts.image.tags.get(TAG_SOURCE_IMAGE, "?")
+    if facts.source_family is None:
+        return f"lineage unknown: source image {source} could not be read; kept to be safe"
+    return f"lineage unknown: source image {source} has no image family; kept to be safe"

@@ -1,11 +1,15 @@
 """The cleanup use case against injected adapters: scan, plan, then apply or render.
 
-Scans per region (all paged, 100 a page): our images in every status; other accounts'
-`TemplateScratch-` images (so the report says why they stay); DescribeImages `Usage=instance`;
-DescribeInstances; running ExportImage tasks. Then one DescribeImageSharePermission per image in
-scope that is ours and not still being created: ECS has no listing of share permissions, and a
-daily run over a bounded set of images can afford it. A failed share lookup keeps that image
-(unknown is not "unshared"); any other scan failure aborts the run before it deletes anything.
+Scans per region (all paged): our images in every status; other accounts' `TemplateScratch-` images
+(so the report says why they stay); DescribeImages `Usage=instance`; DescribeInstances; running
+ExportImage tasks; every launch template version; the ESS scaling configurations; the newest image of
+each family our images (or a scaling configuration) name. Copies in progress of every scanned region
+protect their possible sources in any region (`shared.cleanup.references`). Then one
+DescribeImageSharePermission per image in scope that is ours and not still being created: ECS has no
+listing of share permissions, and a daily run over a bounded set of images can afford it. A managed
+copy's lineage needs its source image's family: read from the scans, else one DescribeImages per
+source outside them. A failed share or source lookup keeps that image (unknown is not "unshared", nor
+"same lineage"); any other scan failure aborts the run before it deletes anything.
 
 The blast-radius check runs on the plan before the executor exists, so a refused run makes no
 DeleteImage call; the dry-run report shows the same refusal.
@@ -13,7 +17,7 @@ DeleteImage call; the dry-run report shows the same refusal.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,15 +25,17 @@ from typing import Any, Protocol
 from shared.cleanup.executor import CleanupExecutor, render
 from shared.cleanup.model import CleanupPlan, ImageFacts, InFlight, Inventory
 from shared.cleanup.planner import build_plan, check_limits
+from shared.cleanup.references import References, ScalingReader, image_references, merge, read_region
 from shared.cleanup.request import CleanupRequest
 from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
 from shared.cleanup_policy import CleanupPolicy, cleanup_regions
-from shared.clouds.ecs_types import ExportTask, Image, Instance
+from shared.clouds.ecs_types import ExportTask, Image, Instance, LaunchTemplateVersion
 from shared.errors import CloudError, LedgerConflictError, PlanLimitExceededError
 from shared.ledger import Ledger
 from shared.ledger.record import State
 from shared.logs import get_logger
 from shared.policy import Policy
+from shared.replication.provenance import TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
 from shared.runtime import Deadline
 
 log = get_logger(__name__)
@@ -53,16 +59,21 @@ class CleanupEcsApi(Protocol):
 
     def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
 
+    def iter_launch_template_versions(self, region: str) -> Iterator[LaunchTemplateVersion]: ...
+
+    def image_from_family(self, region: str, family: str) -> Image | None: ...
+
 
 @dataclass
 class CleanupContext:
-    """Everything a cleanup run needs, injected."""
+    """Everything a cleanup run needs, injected; without `ess` every image counts as referenced."""
 
     policy: Policy
     ledger: Ledger
     ecs: CleanupEcsApi
     now: Callable[[], dt.datetime]
     deadline: Deadline | None = None
+    ess: ScalingReader | None = None
 
 
 def _in_scope(image: Image, policy: CleanupPolicy) -> bool:
@@ -82,35 +93,63 @@ def _share(ecs: CleanupEcsApi, image: Image) -> tuple[tuple[str, ...] | None, st
         return None, exc.code
 
 
-def scan_region(ecs: CleanupEcsApi, region: str, policy: CleanupPolicy) -> tuple[list[ImageFacts], list[tuple[str, str, str]]]:
-    """(images in scope with their facts, running exports) of one region."""
-    images = [i for i in ecs.list_images(region, owner_alias="self") if _in_scope(i, policy)]
+@dataclass
+class RegionScan:
+    """What one region's scans saw."""
+
+    in_scope: list[Image]
+    owned: list[Image]
+    listed_in_use: set[str]
+    exports: list[tuple[str, str, str]]
+    references: References
+
+
+def scan_region(ecs: CleanupEcsApi, ess: ScalingReader | None, region: str, policy: CleanupPolicy) -> RegionScan:
+    """Images in scope, our images, Usage=instance, running exports and every reference of one region."""
+    owned = ecs.list_images(region, owner_alias="self")
+    images = [i for i in owned if _in_scope(i, policy)]
     if policy.template_scratch is not None:
         prefix = policy.template_scratch.name_prefix
         images += [i for i in ecs.list_images(region, owner_alias="others", name=prefix) if _in_scope(i, policy)]
     listed_in_use = {i.image_id for i in ecs.list_images(region, owner_alias="self", usage="instance")}
-    users: dict[str, list[str]] = defaultdict(list)
-    for instance in ecs.iter_instances(region):
-        users[instance.image_id].append(instance.instance_id)
+    instances = list(ecs.iter_instances(region))
     exports = [(region, t.image_id, t.task_id) for t in ecs.iter_export_tasks(region) if t.running]
-    facts = []
-    for image in images:
-        accounts, error = _share(ecs, image)
-        facts.append(ImageFacts(image=image, instances=tuple(sorted(users.get(image.image_id, []))),
-                                listed_in_use=image.image_id in listed_in_use, share_accounts=accounts,
-                                share_error=error))
-    return facts, exports
+    refs = read_region(ecs, ess, region, owned, instances)
+    return RegionScan(images, owned, listed_in_use, exports, refs)
+
+
+def _source_family(ecs: CleanupEcsApi, image: Image, known: dict[tuple[str, str], Image | None]) -> str | None:
+    """The ImageFamily of a managed copy's source ("" none), or None when the source cannot be read."""
+    source = (image.tags.get(TAG_SOURCE_REGION, ""), image.tags.get(TAG_SOURCE_IMAGE, ""))
+    if not all(source):
+        return None
+    if source not in known:
+        try:
+            known[source] = ecs.get_image(*source)
+        except CloudError as exc:
+            log.warning("cleanup.source_lookup_failed", extra={"image_id": source[1], **exc.log_fields()})
+            known[source] = None
+    found = known[source]
+    return None if found is None else found.family
 
 
 def take_inventory(ctx: CleanupContext, policy: CleanupPolicy) -> Inventory:
-    """Scan every cleanup region."""
+    """Scan every cleanup region, then judge each image in scope against all regions' references."""
     regions = tuple(cleanup_regions(ctx.policy))
+    scans = [scan_region(ctx.ecs, ctx.ess, region, policy) for region in regions]
+    refs = merge(scan.references for scan in scans)
+    known: dict[tuple[str, str], Image | None] = {(i.region, i.image_id): i for s in scans for i in s.owned}
     facts: list[ImageFacts] = []
-    exports: list[tuple[str, str, str]] = []
-    for region in regions:
-        found, running = scan_region(ctx.ecs, region, policy)
-        facts += found
-        exports += running
+    for scan in scans:
+        for image in scan.in_scope:
+            accounts, error = _share(ctx.ecs, image)
+            users = tuple(sorted(i.instance_id for i in refs.instances
+                                 if (i.region, i.image_id) == (image.region, image.image_id)))
+            facts.append(ImageFacts(
+                image=image, instances=users, listed_in_use=image.image_id in scan.listed_in_use,
+                share_accounts=accounts, share_error=error, references=image_references(image, refs),
+                source_family=_source_family(ctx.ecs, image, known) if is_managed(ImageFacts(image)) else None))
+    exports = [e for scan in scans for e in scan.exports]
     return Inventory(regions=regions, images=tuple(facts), running_exports=tuple(sorted(exports)))
 
 

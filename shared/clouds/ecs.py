@@ -27,6 +27,7 @@ from shared.clouds.ecs_types import (
     Image,
     ImageFromSnapshotsSpec,
     Instance,
+    LaunchTemplateVersion,
     Snapshot,
     SnapshotCopySpec,
 )
@@ -35,6 +36,8 @@ from shared.errors import ResourceNotFoundError
 from shared.runtime import Deadline
 
 PAGE_SIZE = 100
+#: The launch-template actions page at most 50 (UNCONFIRMED; the SDK doc-comments give only the default, 10).
+TEMPLATE_PAGE_SIZE = 50
 
 
 def _tags(tags: dict[str, str] | None, cls: Any) -> list[Any] | None:
@@ -179,6 +182,46 @@ class EcsGateway(RpcGateway):
             token = body.get("NextToken") or None
             if not token:
                 return
+
+    # -- what else can name an image (the cleanup's guards) ----------------------------------------------
+
+    def iter_launch_template_versions(self, region: str) -> Iterator[LaunchTemplateVersion]:
+        """Every version of every launch template of `region` (not only the default one): the templates
+        50 a page, then each template's versions 50 a page."""
+        page = 1
+        while True:
+            request = ecs_models.DescribeLaunchTemplatesRequest(
+                region_id=region, page_number=page, page_size=TEMPLATE_PAGE_SIZE)
+            body = self._call(region, "describe_launch_templates", request)
+            templates = (body.get("LaunchTemplateSets") or {}).get("LaunchTemplateSet") or []
+            for raw in templates:
+                yield from self._template_versions(region, str(raw.get("LaunchTemplateId") or ""))
+            if not templates or page * TEMPLATE_PAGE_SIZE >= int(body.get("TotalCount") or 0):
+                return
+            page += 1
+
+    def _template_versions(self, region: str, template_id: str) -> Iterator[LaunchTemplateVersion]:
+        page = 1
+        while True:
+            request = ecs_models.DescribeLaunchTemplateVersionsRequest(
+                region_id=region, launch_template_id=template_id, detail_flag=True,
+                page_number=page, page_size=TEMPLATE_PAGE_SIZE)
+            body = self._call(region, "describe_launch_template_versions", request)
+            versions = (body.get("LaunchTemplateVersionSets") or {}).get("LaunchTemplateVersionSet") or []
+            for raw in versions:
+                data = raw.get("LaunchTemplateData") or {}
+                yield LaunchTemplateVersion(
+                    region=region, template_id=template_id, template_name=raw.get("LaunchTemplateName") or "",
+                    version=int(raw.get("VersionNumber") or 0), image_id=data.get("ImageId") or "")
+            if not versions or page * TEMPLATE_PAGE_SIZE >= int(body.get("TotalCount") or 0):
+                return
+            page += 1
+
+    def image_from_family(self, region: str, family: str) -> Image | None:
+        """The image ECS launches for `family` (its newest Available one), or None when it has none."""
+        request = ecs_models.DescribeImageFromFamilyRequest(region_id=region, image_family=family)
+        raw = self._call(region, "describe_image_from_family", request).get("Image") or {}
+        return Image.from_wire(region, raw) if raw.get("ImageId") else None
 
     # -- exports --------------------------------------------------------------------------------------
 

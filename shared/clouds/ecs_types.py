@@ -48,6 +48,7 @@ class Image(BaseModel):
     creation_time: datetime | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     disks: tuple[Disk, ...] = ()
+    family: str = ""  # ImageFamily, "" when none
 
     @property
     def encrypted(self) -> bool:
@@ -87,6 +88,7 @@ class Image(BaseModel):
             creation_time=raw.get("CreationTime") or None,
             tags=tags,
             disks=disks,
+            family=raw.get("ImageFamily") or "",
         )
 
 
@@ -99,6 +101,18 @@ class Instance(BaseModel):
     instance_id: str
     image_id: str = ""
     status: str = ""
+
+
+class LaunchTemplateVersion(BaseModel):
+    """One version of a launch template, reduced to the image it launches ("" when it names none)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str
+    template_id: str
+    template_name: str = ""
+    version: int
+    image_id: str = ""
 
 
 class CopyImageSpec(BaseModel):

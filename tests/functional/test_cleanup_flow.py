@@ -200,23 +200,31 @@ def _managed(image_id: str, name: str, days_old: float, source: str) -> dict[str
             "tags": provenance_tags(key, HZ, source, "web"), "is_copied": True}
 
 
+def _source(image_id: str, family: str, days_old: float) -> dict[str, Any]:
+    return {"region": HZ, "image_id": image_id, "name": f"src-{image_id}", "family": family,
+            "creation_time": ago(days=days_old + 1)}
+
+
 def test_retention_keeps_the_newest_copies_of_each_lineage(world):
-    # GIVEN five monthly copies of app-web in Beijing (all past the grace) and one old app-api copy
+    # GIVEN five monthly copies of app-web in Beijing (all past the grace) and one old app-api copy, each
+    # made from a Hangzhou source image of family app-web / app-api
     images = [_managed(f"m-2zeweb0000{m}", f"app-web-2026-0{m}-cn-beijing", days_old=30 * (6 - m) + 10,
                        source=f"m-bp1web0000{m}") for m in range(1, 6)]
     images.append(_managed("m-2zeapi00001", "app-api-2026-01-cn-beijing", days_old=200, source="m-bp1api00001"))
+    images += [_source(f"m-bp1web0000{m}", "app-web", 30 * (6 - m) + 10) for m in range(1, 6)]
+    images.append(_source("m-bp1api00001", "app-api", 200))
     world.emu.control.seed({"images": images})
     # WHEN the cleanup runs with keep_newest 3
     report = run(world)
     # THEN the two oldest app-web copies go, the three newest and the lone app-api copy stay
-    lineage = "cn-hangzhou/web/app-web-#-#-cn-beijing"
+    lineage = "cn-hangzhou/family:app-web/rule:web/cn-beijing"
     assert {d["image_id"]: d["reason"] for d in report["decisions"]} == {
         "m-2zeweb00005": f"newest 1 of 3 kept in lineage {lineage}",
         "m-2zeweb00004": f"newest 2 of 3 kept in lineage {lineage}",
         "m-2zeweb00003": f"newest 3 of 3 kept in lineage {lineage}",
         "m-2zeweb00002": f"superseded by 3 newer copies in lineage {lineage}; older than grace_days 7",
         "m-2zeweb00001": f"superseded by 3 newer copies in lineage {lineage}; older than grace_days 7",
-        "m-2zeapi00001": "newest 1 of 3 kept in lineage cn-hangzhou/web/app-api-#-#-cn-beijing",
+        "m-2zeapi00001": "newest 1 of 3 kept in lineage cn-hangzhou/family:app-api/rule:web/cn-beijing",
     }
     assert sorted(deletes(world)) == ["m-2zeweb00001", "m-2zeweb00002"]
     assert exists(world, BJ, "m-2zeweb00003") and not exists(world, BJ, "m-2zeweb00001")

@@ -30,10 +30,13 @@ def scratch(image_id: str = "m-1", *, hours: float = 48, region: str = HZ, **fac
     return ImageFacts(image=image, **facts)
 
 
-def copy(image_id: str, name: str, *, days: float, rule: str = "web", **image_fields: Any) -> ImageFacts:
-    tags = provenance_tags(f"copy/{HZ}/m-src/{BJ}", HZ, "m-src", rule)
+def copy(image_id: str, name: str, *, days: float, rule: str = "web", family: str | None = "app",
+         **image_fields: Any) -> ImageFacts:
+    """A managed copy in BJ of its own source image in HZ, whose ImageFamily is `family` (None: unreadable)."""
+    source = f"m-src-{image_id}"
+    tags = provenance_tags(f"copy/{HZ}/{source}/{BJ}", HZ, source, rule)
     return ImageFacts(Image(region=BJ, image_id=image_id, name=name, tags=tags,
-                            creation_time=NOW - dt.timedelta(days=days), **image_fields))
+                            creation_time=NOW - dt.timedelta(days=days), **image_fields), source_family=family)
 
 
 def plan(*facts: ImageFacts, policy: CleanupPolicy = POLICY, in_flight: InFlight | None = None,
@@ -114,7 +117,7 @@ def test_without_a_scratch_rule_scratch_images_are_not_considered():
 
 # -- retention --------------------------------------------------------------------------------------
 
-LINEAGE = "cn-hangzhou/web/app-#-cn-beijing"
+LINEAGE = "cn-hangzhou/family:app/rule:web/cn-beijing"
 
 
 def test_retention_keeps_the_newest_n_by_creation_time_and_deletes_the_rest_after_the_grace():
@@ -145,8 +148,9 @@ def test_retention_ranks_only_available_copies_and_keeps_the_others():
 def test_retention_keeps_young_in_use_shared_and_out_of_scope_copies():
     copies = [copy("m-5", "app-5-cn-beijing", days=1), copy("m-4", "app-4-cn-beijing", days=2),
               copy("m-3", "app-3-cn-beijing", days=3),
-              ImageFacts(copy("m-2", "app-2-cn-beijing", days=30).image, instances=("i-1",)),
-              ImageFacts(copy("m-1", "app-1-cn-beijing", days=40).image, share_accounts=("111",)),
+              ImageFacts(copy("m-2", "app-2-cn-beijing", days=30).image, instances=("i-1",), source_family="app"),
+              ImageFacts(copy("m-1", "app-1-cn-beijing", days=40).image, share_accounts=("111",),
+                         source_family="app"),
               copy("m-0", "app-0-cn-beijing", days=50, rule="gone")]
     assert reasons(plan(*copies)) == {
         "m-5": ("keep", f"newest 1 of 2 kept in lineage {LINEAGE}"),
@@ -158,12 +162,39 @@ def test_retention_keeps_young_in_use_shared_and_out_of_scope_copies():
     }
 
 
-def test_lineages_are_separate_per_name_family():
-    copies = [copy("m-w1", "app-web-1-cn-beijing", days=30), copy("m-w2", "app-web-2-cn-beijing", days=20),
-              copy("m-w3", "app-web-3-cn-beijing", days=10), copy("m-a1", "app-api-1-cn-beijing", days=90)]
+def test_lineage_comes_from_the_source_family_never_from_the_name():
+    # defect 2 (issue #10): names that differ only in digits are different images when their sources'
+    # families differ: three newer ubuntu24 copies must not retire the only ubuntu22 copy
+    copies = [copy("m-u22", "base-ubuntu22-2026-01", days=120, family="ubuntu22"),
+              *(copy(f"m-u24-{m}", f"base-ubuntu24-2026-0{m}", days=100 - 10 * m, family="ubuntu24")
+                for m in range(2, 6))]
     result = reasons(plan(*copies))
-    assert result["m-w1"][0] == "delete"
-    assert result["m-a1"] == ("keep", "newest 1 of 2 kept in lineage cn-hangzhou/web/app-api-#-cn-beijing")
+    u22, u24 = "cn-hangzhou/family:ubuntu22/rule:web/cn-beijing", "cn-hangzhou/family:ubuntu24/rule:web/cn-beijing"
+    assert result["m-u22"] == ("keep", f"newest 1 of 2 kept in lineage {u22}")
+    assert result["m-u24-2"] == ("delete", f"superseded by 2 newer copies in lineage {u24}; older than grace_days 7")
+
+
+def test_same_family_different_names_is_one_lineage():
+    copies = [copy("m-a", "app-v1", days=90), copy("m-b", "svc2-release", days=60), copy("m-c", "other", days=30)]
+    assert reasons(plan(*copies))["m-a"] == (
+        "delete", f"superseded by 2 newer copies in lineage {LINEAGE}; older than grace_days 7")
+
+
+@pytest.mark.parametrize(("family", "why"), [
+    ("", "lineage unknown: source image m-src-m-1 has no image family; kept to be safe"),
+    (None, "lineage unknown: source image m-src-m-1 could not be read; kept to be safe"),
+])
+def test_an_unknown_lineage_is_kept_and_supersedes_nothing(family, why):
+    copies = [copy("m-1", "app-1", days=200, family=family), copy("m-2", "app-2", days=100),
+              copy("m-3", "app-3", days=90)]
+    result = reasons(plan(*copies))
+    assert result["m-1"] == ("keep", why)
+    assert result["m-2"] == ("keep", f"newest 2 of 2 kept in lineage {LINEAGE}")
+
+
+def test_a_reference_keeps_the_image_with_its_reason():
+    facts = scratch(references=("named by launch template lt-1 version(s) 3",))
+    assert reasons(plan(facts)) == {"m-1": ("keep", "named by launch template lt-1 version(s) 3")}
 
 
 # -- blast radius -----------------------------------------------------------------------------------

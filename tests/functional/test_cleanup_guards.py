@@ -1,0 +1,105 @@
+"""Regression tests for issue #10, defects 1-3: cleanup through the handler, real SDKs → emulator.
+
+1. "in use" meant instances only: an image named only by a launch template version, a scaling configuration,
+   or being the newest image of its family was deleted;
+2. retention lineage came from name patterns: three newer ubuntu24 copies retired the only ubuntu22 copy;
+3. the source of a copy someone else started (console) was deleted.
+Each test fails on the code before the fix (the image is deleted) and passes after (kept, with its reason,
+and no DeleteImage call for it at all: the planner refuses, ECS's own refusal is only the second guard).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.clouds.ecs_types import CopyImageSpec
+
+from .test_cleanup_flow import BJ, HZ, _managed, _source, decision, deletes, exists, run, scratch
+
+
+def test_an_image_named_only_by_an_old_launch_template_version_is_kept(world: Any) -> None:
+    # GIVEN an old unused scratch image that only version 1 (not the default) of a launch template names
+    world.emu.control.seed({
+        "images": [scratch("m-bp1guardlt001"), scratch("m-bp1guardlt002")],
+        "launch_templates": [{"region": HZ, "launch_template_id": "lt-bp1guard01", "default_version": 2,
+                              "versions": [{"version_number": 1, "image_id": "m-bp1guardlt001"},
+                                           {"version_number": 2, "image_id": "m-bp1other0001"}]}]})
+    report = run(world)
+    assert decision(report, "m-bp1guardlt001")["reason"] == "named by launch template lt-bp1guard01 version(s) 1"
+    # the unreferenced one still goes: the guard is specific, not a blanket refusal
+    assert deletes(world) == ["m-bp1guardlt002"]
+    assert exists(world, HZ, "m-bp1guardlt001")
+
+
+def test_an_image_named_by_a_scaling_configuration_is_kept(world: Any) -> None:
+    world.emu.control.seed({
+        "images": [scratch("m-bp1guardsc001")],
+        "scaling_configurations": [{"region": HZ, "scaling_configuration_id": "scc-bp1guard01",
+                                    "image_id": "m-bp1guardsc001", "lifecycle_state": "Inactive"}]})
+    report = run(world)
+    assert decision(report, "m-bp1guardsc001")["reason"] == "named by scaling configuration scc-bp1guard01 (Inactive)"
+    assert deletes(world) == [] and exists(world, HZ, "m-bp1guardsc001")
+
+
+def test_the_newest_image_of_a_family_is_kept_and_an_older_member_goes(world: Any) -> None:
+    world.emu.control.seed({"images": [scratch("m-bp1guardfm001", hours_old=72, family="tpl-family"),
+                                       scratch("m-bp1guardfm002", hours_old=48, family="tpl-family")]})
+    report = run(world)
+    assert decision(report, "m-bp1guardfm002")["reason"] == (
+        "newest image of family tpl-family (what DescribeImageFromFamily launches)")
+    assert deletes(world) == ["m-bp1guardfm001"]
+    assert exists(world, HZ, "m-bp1guardfm002")
+
+
+def test_a_superseded_copy_named_by_a_launch_template_is_kept(world: Any) -> None:
+    images = [_managed(f"m-2zeguardcp0{m}", f"app-web-2026-0{m}-cn-beijing", days_old=30 * (6 - m) + 10,
+                       source=f"m-bp1guardsr0{m}") for m in range(1, 6)]
+    images += [_source(f"m-bp1guardsr0{m}", "app-web", 30 * (6 - m) + 10) for m in range(1, 6)]
+    world.emu.control.seed({"images": images, "launch_templates": [
+        {"region": BJ, "launch_template_id": "lt-2zeguard01", "versions": [
+            {"version_number": 1, "image_id": "m-2zeguardcp01"}]}]})
+    report = run(world)
+    assert decision(report, "m-2zeguardcp01")["reason"] == "named by launch template lt-2zeguard01 version(s) 1"
+    assert deletes(world) == ["m-2zeguardcp02"]
+
+
+def test_retention_never_merges_lineages_by_name(world: Any) -> None:
+    # GIVEN one ubuntu22 copy and four newer ubuntu24 copies whose names differ only in digits
+    images = [_managed("m-2zeu22000001", "base-ubuntu22-2026-01", days_old=200, source="m-bp1u22src001"),
+              _source("m-bp1u22src001", "base-ubuntu22", 200)]
+    for m in range(2, 6):
+        images += [_managed(f"m-2zeu2400000{m}", f"base-ubuntu24-2026-0{m}", days_old=30 * (6 - m) + 10,
+                            source=f"m-bp1u24src00{m}"),
+                   _source(f"m-bp1u24src00{m}", "base-ubuntu24", 30 * (6 - m) + 10)]
+    world.emu.control.seed({"images": images})
+    report = run(world)
+    assert decision(report, "m-2zeu22000001")["reason"] == (
+        "newest 1 of 3 kept in lineage cn-hangzhou/family:base-ubuntu22/rule:web/cn-beijing")
+    assert deletes(world) == ["m-2zeu24000002"]
+    assert exists(world, BJ, "m-2zeu22000001")
+
+
+def test_a_copy_whose_source_has_no_family_is_kept(world: Any) -> None:
+    images = [_managed(f"m-2zenofam0000{m}", f"app-2026-0{m}", days_old=30 * (6 - m) + 10,
+                       source=f"m-bp1nofam0000{m}") for m in range(1, 6)]
+    images += [{"region": HZ, "image_id": f"m-bp1nofam0000{m}"} for m in range(1, 6)]
+    world.emu.control.seed({"images": images})
+    report = run(world)
+    assert decision(report, "m-2zenofam00001")["reason"] == (
+        "lineage unknown: source image m-bp1nofam00001 has no image family; kept to be safe")
+    assert deletes(world) == []
+
+
+def test_the_source_of_a_console_copy_in_progress_is_never_deleted(world: Any) -> None:
+    # GIVEN an old unused scratch image that someone copies from the console (no provenance tags, no record)
+    world.emu.control.seed({"images": [scratch("m-bp1guardcc001", size_gib=77)]})
+    copy_id = world.ecs().copy_image(CopyImageSpec(source_region=HZ, image_id="m-bp1guardcc001",
+                                                   destination_region=BJ, name="console-copy",
+                                                   client_token="console-1"))
+    report = run(world)
+    assert decision(report, "m-bp1guardcc001")["reason"] == (
+        f"possibly the source of copy {copy_id} in progress in {BJ} (started outside image-relay)")
+    assert deletes(world) == [] and exists(world, HZ, "m-bp1guardcc001")
+    # once the copy is done, the image is an ordinary old scratch image again
+    world.emu.control.advance(24 * 3600)
+    run(world)
+    assert deletes(world) == ["m-bp1guardcc001"]
