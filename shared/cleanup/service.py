@@ -26,7 +26,7 @@ from shared.cleanup.executor import CleanupExecutor, render
 from shared.cleanup.model import CleanupPlan, ImageFacts, InFlight, Inventory
 from shared.cleanup.planner import build_plan, check_limits
 from shared.cleanup.references import References, ScalingReader, image_references, merge, read_region
-from shared.cleanup.request import CleanupRequest
+from shared.cleanup.request import CleanupRequest, deletion_clock
 from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
 from shared.cleanup_policy import CleanupPolicy, cleanup_regions
 from shared.clouds.ecs_types import ExportTask, Image, Instance, LaunchTemplateVersion
@@ -160,8 +160,11 @@ def _counts(rows: list[dict[str, Any]], plan: CleanupPlan) -> dict[str, int]:
 
 
 def run_cleanup(ctx: CleanupContext, request: CleanupRequest) -> dict[str, Any]:
-    """One cleanup run: the JSON report (status planned | ok | refused | disabled, counts, decisions)."""
-    now = request.now or ctx.now()
+    """One cleanup run: the JSON report (status planned | ok | refused | disabled, counts, decisions).
+
+    A caller's `now` far from the real clock raises `EventValidationError` before any API call.
+    """
+    now = deletion_clock(ctx.now(), request)
     calls_before = ctx.ecs.calls
     summary: dict[str, Any] = {"action": "cleanup", "now": now.isoformat(), "dry_run": request.dry_run,
                                "regions": cleanup_regions(ctx.policy)}

@@ -9,6 +9,8 @@ import datetime as dt
 import json
 from typing import Any
 
+import pytest
+
 from scripts import demo_scene as scene
 from shared.clouds.ecs_types import CopyImageSpec
 from shared.ledger.record import Record, State, copy_key
@@ -18,6 +20,12 @@ NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 HZ, BJ = "cn-hangzhou", "cn-beijing"
 OTHER_ACCOUNT = "9999888877776666"
 DELETED = "TemplateScratch image older than 24h, unused, not shared, not being copied"
+
+
+@pytest.fixture(autouse=True)
+def _real_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The function's own clock reads NOW: a caller's `now` is only accepted close to the real clock."""
+    monkeypatch.setattr("shared.wiring.utcnow", lambda: NOW)
 
 
 def cleanup_policy(max_deletions: int = 20, max_share: float = 1.0, keep_newest: int = 3,
@@ -41,9 +49,9 @@ def scratch(image_id: str, region: str = HZ, hours_old: float = 48, **extra: Any
             "creation_time": ago(hours=hours_old), **extra}
 
 
-def run(world: Any, dry_run: bool | None = False, **policy: Any) -> dict[str, Any]:
+def run(world: Any, dry_run: bool | None = False, now: str | None = None, **policy: Any) -> dict[str, Any]:
     world.set_policy(cleanup_policy(**policy))
-    request: dict[str, Any] = {"action": "cleanup", "now": NOW.isoformat()}
+    request: dict[str, Any] = {"action": "cleanup", "now": now or NOW.isoformat()}
     if dry_run is not None:
         request["dry_run"] = dry_run
     return world.invoke("cleanup", json.dumps(request).encode())

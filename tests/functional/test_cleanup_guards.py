@@ -1,19 +1,40 @@
-"""Regression tests for issue #10, defects 1-3: cleanup through the handler, real SDKs → emulator.
+"""Regression tests for issue #10, defects 1-5: cleanup through the handler, real SDKs → emulator.
 
 1. "in use" meant instances only: an image named only by a launch template version, a scaling configuration,
    or being the newest image of its family was deleted;
 2. retention lineage came from name patterns: three newer ubuntu24 copies retired the only ubuntu22 copy;
-3. the source of a copy someone else started (console) was deleted.
+3. the source of a copy someone else started (console) was deleted;
+4. a caller's `now` / `triggerTime` far in the future bypassed the minimum age;
+5. a mistyped timer payload (`{"dryRun": true}`, `dry_run`, `[{"dry_run": true}]`, non-JSON) ran for real.
 Each test fails on the code before the fix (the image is deleted) and passes after (kept, with its reason,
-and no DeleteImage call for it at all: the planner refuses, ECS's own refusal is only the second guard).
+and no DeleteImage call for it at all: the planner refuses, ECS's own refusal is only the second guard; a
+refused request makes no API call at all).
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
-from shared.clouds.ecs_types import CopyImageSpec
+import pytest
 
-from .test_cleanup_flow import BJ, HZ, _managed, _source, decision, deletes, exists, run, scratch
+from shared.clouds.ecs_types import CopyImageSpec
+from shared.errors import ImageRelayError
+
+from .test_cleanup_flow import (  # noqa: F401 - _real_clock is an autouse fixture
+    BJ,
+    HZ,
+    NOW,
+    _managed,
+    _real_clock,
+    _source,
+    cleanup_policy,
+    decision,
+    deletes,
+    exists,
+    run,
+    scratch,
+)
 
 
 def test_an_image_named_only_by_an_old_launch_template_version_is_kept(world: Any) -> None:
@@ -103,3 +124,64 @@ def test_the_source_of_a_console_copy_in_progress_is_never_deleted(world: Any) -
     world.emu.control.advance(24 * 3600)
     run(world)
     assert deletes(world) == ["m-bp1guardcc001"]
+
+
+# --- defects 4 and 5: refusals before any API call -----------------------------------------------------------
+
+
+def refusal(world: Any, body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(error class, field) of a refused invocation, whether the handler raises or answers the error."""
+    try:
+        result = world.invoke("cleanup", json.dumps(body).encode())
+    except ImageRelayError as exc:
+        return type(exc).__name__, getattr(exc, "field", None)
+    error = result.get("error") or {}
+    return error.get("error"), error.get("field")
+
+
+def timer(payload: str, at: dt.datetime = NOW, **extra: Any) -> dict[str, Any]:
+    return {"triggerTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "triggerName": "cleanup-daily", "payload": payload,
+            **extra}
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"action": "cleanup", "dry_run": False, "now": "2099-01-01T00:00:00Z"}, "now"),
+    ({"action": "cleanup", "dry_run": False, "now": "2026-11-20T12:00:00Z"}, "now"),
+    (timer("", at=dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc)), "triggerTime"),
+])
+def test_a_caller_time_far_from_the_real_clock_is_refused(world: Any, body: dict[str, Any], field: str) -> None:
+    # GIVEN a scratch image ten minutes old
+    world.emu.control.seed({"images": [scratch("m-bp1guardage01", hours_old=1 / 6)]})
+    world.set_policy(cleanup_policy())
+    before = len(world.calls())
+    # WHEN someone claims it is 2099 (or yesterday) THEN the run is refused before any API call
+    assert refusal(world, body) == ("EventValidationError", field)
+    assert len(world.calls()) == before and exists(world, HZ, "m-bp1guardage01")
+
+
+def test_a_caller_time_within_the_skew_ages_by_the_later_clock(world: Any) -> None:
+    # 23h59m old by the real clock, just over 24h by a caller two minutes ahead: only within the skew
+    world.emu.control.seed({"images": [scratch("m-bp1guardage02", hours_old=24 - 1 / 60)]})
+    ahead = (NOW + dt.timedelta(minutes=2)).isoformat()
+    report = run(world, now=ahead)
+    assert decision(report, "m-bp1guardage02")["action"] == "delete"
+    assert report["now"] == ahead
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (timer('{"dryRun": true}'), "payload.dryRun"),
+    (timer("dry_run"), "payload"),
+    (timer('[{"dry_run": true}]'), "payload"),
+    (timer("{garbage"), "payload"),
+    (timer('{"dry_run": "true"}'), "payload.dry_run"),
+    (timer('{"dry_run": 1}'), "payload.dry_run"),
+    (timer("", dry_run=True), "dry_run"),
+    ({"action": "cleanup", "dry_run": "false"}, "dry_run"),
+    ({"action": "cleanup", "dryRun": False}, "dryRun"),
+])
+def test_a_payload_not_exactly_understood_is_refused(world: Any, body: dict[str, Any], field: str) -> None:
+    world.emu.control.seed({"images": [scratch("m-bp1guardpay01")]})
+    world.set_policy(cleanup_policy())
+    before = len(world.calls())
+    assert refusal(world, body) == ("EventValidationError", field)
+    assert len(world.calls()) == before and exists(world, HZ, "m-bp1guardpay01")
