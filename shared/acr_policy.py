@@ -62,12 +62,13 @@ from pydantic import (
 
 from shared.events.acr import is_acr_instance_id, is_acr_name
 from shared.events.models import is_region
+from shared.patterns import BoundedPattern, bounded, check_pattern
 from shared.regions import region_problem
 
 __all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "TagFilter"]
 
 MAX_REGEX_LENGTH = 256
-_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 _RESTRICTED_MARKERS = ("-finance-", "-gov-")
 
 
@@ -136,7 +137,7 @@ class AcrTarget(AcrInstanceRef):
 
 
 class TagFilter(BaseModel):
-    """``include`` must match (``re.search``) if given; ``exclude`` must not match if given.
+    """``include`` must match (a search, RE2 syntax) if given; ``exclude`` must not match if given.
 
     >>> f = TagFilter(include=r"^v\\d+\\.\\d+\\.\\d+", exclude="-rc")
     >>> f.matches("v1.2.3"), f.matches("v1.2.3-rc1"), f.matches("latest")
@@ -147,23 +148,18 @@ class TagFilter(BaseModel):
 
     include: str | None = Field(default=None, max_length=MAX_REGEX_LENGTH)
     exclude: str | None = Field(default=None, max_length=MAX_REGEX_LENGTH)
-    _include: re.Pattern[str] | None = PrivateAttr(default=None)
-    _exclude: re.Pattern[str] | None = PrivateAttr(default=None)
+    _include: BoundedPattern | None = PrivateAttr(default=None)
+    _exclude: BoundedPattern | None = PrivateAttr(default=None)
 
     @field_validator("include", "exclude")
     @classmethod
     def _valid_regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except (re.error, RecursionError, OverflowError) as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
-        return value
+        return check_pattern(value)
 
     def model_post_init(self, context: Any, /) -> None:
-        # Compiled once per filter (the validator above proved both compile).
-        self._include = None if self.include is None else re.compile(self.include)
-        self._exclude = None if self.exclude is None else re.compile(self.exclude)
+        # Compiled once per filter (the validator above proved both compile); RE2: bounded time.
+        self._include = None if self.include is None else bounded(self.include)
+        self._exclude = None if self.exclude is None else bounded(self.exclude)
 
     def matches(self, tag: str) -> bool:
         if self._include is not None and not self._include.search(tag):

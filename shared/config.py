@@ -47,7 +47,7 @@ _FIELD_TO_ENV = {
     "retry_max_attempts": ENV_RETRY_MAX,
     "fanout_threshold": ENV_FANOUT,
 }
-_ENDPOINT_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?/?$")
+_ENDPOINT_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?/?\Z")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

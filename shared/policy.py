@@ -41,7 +41,6 @@ Export rules (ExportImage to OSS) may be limited to a named window:
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import string
@@ -70,6 +69,7 @@ from shared.acr_policy import (
 from shared.cleanup_policy import CleanupPolicy
 from shared.errors import ConfigError
 from shared.events.models import is_region
+from shared.patterns import bounded, check_pattern
 from shared.policy_errors import Problem, problems, yaml_problem
 from shared.regions import region_problem
 from shared.windows import Window
@@ -81,18 +81,18 @@ MAX_REGEX_LENGTH = 256
 NAME_MAX = 128  # ECS image name: 2-128 characters
 DESCRIPTION_MAX = 256  # ECS description: 2-256 characters
 PLACEHOLDERS = frozenset({"name", "image_id", "source_region", "target_region", "rule"})
-_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 # OSS bucket names: 3-63 characters, lowercase letters, digits and hyphens, no hyphen at either end.
-_OSS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_OSS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 # ExportImage OSSPrefix: 1-30 letters or digits (alibaba-api.md section 1.5).
-_OSS_PREFIX = re.compile(r"^[A-Za-z0-9]{1,30}$")
+_OSS_PREFIX = re.compile(r"^[A-Za-z0-9]{1,30}\Z")
 # RAM role names: 1-64 letters, digits, '.' and '-'.
-_RAM_ROLE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
+_RAM_ROLE = re.compile(r"^[A-Za-z0-9.-]{1,64}\Z")
 DEFAULT_EXPORT_ROLE = "AliyunECSImageExportDefaultRole"
 ExportFormat = Literal["raw", "vhd", "qcow2", "vdi", "vmdk"]
 # ECS image names start with a letter (CJK included), may hold letters, digits, . : _ -,
 # and must not start with http:// or https://.
-_ECS_NAME = re.compile(r"^[^\W\d_][\w.:\-]*$")
+_ECS_NAME = re.compile(r"^[^\W\d_][\w.:\-]*\Z")
 _SAMPLE = {
     "name": "app-sample",
     "image_id": "m-sample0001",
@@ -131,11 +131,6 @@ def _unique(values: list[str], what: str) -> list[str]:
     return values
 
 
-@functools.lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 class ImageMatch(BaseModel):
     """Which source images a rule takes; every given condition must hold."""
 
@@ -147,16 +142,11 @@ class ImageMatch(BaseModel):
     @field_validator("name_regex")
     @classmethod
     def _valid_regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                _compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
-        return value
+        return check_pattern(value)
 
     def matches(self, name: str, tags: Mapping[str, str]) -> bool:
-        """True when the name matches ``name_regex`` (``re.search``) and every tag is equal."""
-        if self.name_regex is not None and not _compile(self.name_regex).search(name):
+        """True when the name matches ``name_regex`` (search, RE2: bounded time) and every tag is equal."""
+        if self.name_regex is not None and not bounded(self.name_regex).search(name):
             return False
         return all(tags.get(key) == value for key, value in self.tags.items())
 

@@ -46,8 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\Z")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 # Any occurrence containing an instant starts at most two local days before it (one day of
 # length plus slack for a DST fold at midnight); a day filter skips at most six days.
 _LOOKBACK_DAYS = 2

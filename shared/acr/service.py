@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from shared.events.acr import BackfillRequest, ReplicateTag, TagPushed
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State, event_key
 from shared.logs import get_logger
+from shared.patterns import bounded
 from shared.policy import Policy
 from shared.replication.planner import Backoff
 from shared.runtime import Deadline
@@ -151,7 +151,7 @@ def backfill(request: BackfillRequest, ctx: AcrContext) -> dict[str, Any]:
     rule = next((r for r in ctx.policy.acr_rules if r.name == request.rule), None)
     if rule is None:
         raise ConfigError(f"no acr rule named {request.rule!r}", field="rule")
-    extra = re.compile(request.tag_regex) if request.tag_regex else None
+    extra = bounded(request.tag_regex) if request.tag_regex else None
     cutoff = ctx.now() - dt.timedelta(days=request.max_age_days) if request.max_age_days else None
     calls_before = ctx.cr.calls
     src = rule.source

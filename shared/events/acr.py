@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, envelope_kind, require_object, validate
 from shared.events.models import CloudEvent, is_region
+from shared.patterns import check_pattern
 
 __all__ = [
     "ACR_PUSH_COMPLETED",
@@ -58,18 +59,18 @@ ACR_PUSH_COMPLETED = "cr:Artifact:PushCompleted"
 MAX_NAME_LENGTH = 255  # a defensive cap before any regex, not a documented service limit
 MAX_REGEX_LENGTH = 256
 
-_INSTANCE_ID = re.compile(r"^cri-[a-z0-9]+$")
-_REPO_ID = re.compile(r"^crr-[a-z0-9]+$")
+_INSTANCE_ID = re.compile(r"^cri-[a-z0-9]+\Z")
+_REPO_ID = re.compile(r"^crr-[a-z0-9]+\Z")
 # Namespace and repository names: lowercase letters and digits, single runs of separators
 # (. _ -) between them. No '/' (ACR EE has exactly one namespace level).
-_ACR_NAME = re.compile(r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*$")
+_ACR_NAME = re.compile(r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*\Z")
 # Docker tag grammar: a word character, then up to 127 word characters, '.' or '-'.
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 # OCI digest grammar: algorithm ':' encoded (sha256:<64 hex> in practice).
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}$")
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}\Z")
 # Digits, optionally masked with trailing or inner '*' as in documentation samples.
-_ACCOUNT = re.compile(r"^[0-9][0-9*]{0,39}$")
-_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_ACCOUNT = re.compile(r"^[0-9][0-9*]{0,39}\Z")
+_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 
 
 def is_acr_instance_id(value: str) -> bool:
@@ -111,7 +112,7 @@ class _Manual(BaseModel):
 class BackfillRequest(_Manual):
     """Replicate the tags that already exist under one rule (a rule only sees later pushes).
 
-    ``tag_regex`` (``re.search``) narrows the rule's own tag filter, ``max_age_days`` skips
+    ``tag_regex`` (a search, RE2 syntax) narrows the rule's own tag filter, ``max_age_days`` skips
     older tags, ``max_tags`` caps the plan (blast radius), ``dry_run`` only reports the plan.
     """
 
@@ -132,12 +133,7 @@ class BackfillRequest(_Manual):
     @field_validator("tag_regex")
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except (re.error, RecursionError, OverflowError) as exc:
-                raise ValueError(f"invalid regular expression: {exc}") from None
-        return value
+        return check_pattern(value)  # RE2: bounded time, whatever the pattern (defect 7 of issue #10)
 
 
 class ReplicateTag(_Manual):

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
-IMAGE_ID_RE = re.compile(r"^m-[a-z0-9]+$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+\Z")
+IMAGE_ID_RE = re.compile(r"^m-[a-z0-9]+\Z")
 MAX_ID_LENGTH = 64
 
 ACTIONTRAIL_API_CALL = "ecs:ActionTrail:ApiCall"

@@ -61,8 +61,8 @@ if TYPE_CHECKING:
     from shared.clouds.oss_types import ObjectInfo
 
 DEFAULT_REGION = "cn-hangzhou"
-_VERSION_RE = re.compile(r"^v(\d{12})\.json$")
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_VERSION_RE = re.compile(r"^v(\d{12})\.json\Z")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 _PARENT_CACHE_SIZE = 4096
 _READ_ATTEMPTS = 4
 _SCAN_WORKERS = 8
