@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from shared.acr.planner import AcrAction, CompleteSync, FailSync, RequeueSync, StartSync, TrackSync
 from shared.acr.targets import SyncTarget
-from shared.apply import apply_all
+from shared.apply import apply_all, planned_record
 from shared.clouds.acr_types import SYNC_ALIVE, AcrInstance, SyncTask, SyncTaskSpec
 from shared.errors import CloudError
 from shared.ledger import Ledger
@@ -60,7 +60,7 @@ class SyncExecutor:
         return apply_all(actions, self._apply_fresh, self.outcomes, self.deadline, kind="acr")
 
     def _apply_fresh(self, action: AcrAction) -> None:
-        record = self.ledger.get(action.key)
+        record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
         if record is not None:
             self._apply_one(record, action)
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.acr.targets import SyncTarget
+from shared.apply import Step, at_version
 from shared.clouds.acr_types import SyncTask
 from shared.ledger.record import Record, State
 from shared.replication.planner import Backoff
@@ -18,13 +19,6 @@ from shared.replication.planner import Backoff
 DEFAULT_START_BUDGET = 50
 #: How long a claim without a SyncTaskId is presumed alive (its invocation may still be calling).
 CLAIM_LEASE = dt.timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class Step:
-    """Base of every ACR action: each names the ledger record it moves."""
-
-    key: str
 
 
 @dataclass(frozen=True)
@@ -85,17 +79,17 @@ def plan_acr(records: Iterable[Record], tasks: Mapping[tuple[str, str, str, str]
                 pending.append(record)
         elif record.state is State.STARTED and record.cloud_id is None:
             if now - record.updated_at >= CLAIM_LEASE:
-                actions.append(RequeueSync(record.key))  # the restart adopts a task the crashed call made
+                actions.append(RequeueSync(record.key, version=record.version))  # the restart adopts a task the crashed call made
         elif record.state is State.STARTED and repo_of(record) in tasks:
             task = tasks[repo_of(record)].get(record.cloud_id or "")
-            action = _follow(record, task, now, backoff)
+            action = at_version(_follow(record, task, now, backoff), record)
             if action is not None:
                 actions.append(action)
         elif record.state is State.FAILED and record.retryable and (
                 record.next_attempt_at is None or record.next_attempt_at <= now):
-            actions.append(RequeueSync(record.key))
+            actions.append(RequeueSync(record.key, version=record.version))
     for record in sorted(pending, key=lambda r: (r.created_at, r.key))[:budget]:
-        actions.append(StartSync(record.key, target_of(record)))
+        actions.append(StartSync(record.key, target_of(record), version=record.version))
     return actions
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from shared.apply import apply_all
+from shared.apply import apply_all, planned_record
 from shared.clouds.ecs_types import ExportImageSpec, ExportTask
 from shared.clouds.oss_types import ObjectInfo
 from shared.errors import CloudError
@@ -103,7 +103,7 @@ class ExportExecutor:
             self.outcomes[("skipped" if action.skip_reason else "found_in_oss" if action.manifest else "recorded")
                           if created else "already_recorded"] += 1
             return
-        record = self.ledger.get(action.key)
+        record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
         if record is None:
             return
         if isinstance(action, StartExport):

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from shared.apply import Step, at_version
 from shared.clouds.ecs_types import ExportTask, Image
 from shared.exports.targets import ExportTarget, refusal, targets_for
 from shared.ledger.record import Record, State
@@ -19,13 +20,6 @@ from shared.policy import Policy
 
 #: How long a claim without a TaskId is presumed alive (an invocation may still be calling ExportImage).
 CLAIM_LEASE = dt.timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class Step:
-    """Base of every export action: each names the ledger record it moves."""
-
-    key: str
 
 
 @dataclass(frozen=True)
@@ -113,15 +107,17 @@ def plan_batch(
             known.add(target.key)
             manifest = exported.get(f"{target.bucket}/{target.object_prefix}")
             actions.append(RecordExport(target.key, target, skip_reason=refusal(image), manifest=manifest))
-    pending = [(r.created_at, r.key, target_of(r)) for r in records if r.state is State.PENDING]
-    pending += [(now, a.key, a.target) for a in actions
+    pending: list[tuple[dt.datetime, str, ExportTarget, int | None]] = [
+        (r.created_at, r.key, target_of(r), r.version) for r in records if r.state is State.PENDING]
+    # an intent written by this same plan is at version 1 once RecordExport has created it
+    pending += [(now, a.key, a.target, 1) for a in actions
                 if isinstance(a, RecordExport) and a.skip_reason is None and a.manifest is None]
     in_flight = Counter((target_of(r).rule, target_of(r).region) for r in records if r.state is State.STARTED)
-    for _, key, target in sorted(pending, key=lambda p: (p[0], p[1])):
+    for _, key, target, version in sorted(pending, key=lambda p: (p[0], p[1])):
         slot = (target.rule, target.region)
         if target.rule in rules and in_flight[slot] < target.max_concurrent:
             in_flight[slot] += 1
-            actions.append(StartExport(key, target))
+            actions.append(StartExport(key, target, version=version))
     return actions
 
 
@@ -130,25 +126,29 @@ def plan_follow(records: Iterable[Record], tasks: Mapping[str, ExportTask], scan
     """Follow STARTED exports from one DescribeTasks listing per region (`tasks` by TaskId)."""
     actions: list[ExportAction] = []
     for record in records:
-        if record.state is not State.STARTED:
-            continue
-        target = target_of(record)
-        if target.region not in scanned:
-            continue
-        if record.cloud_id is None:
-            claimed = dt.datetime.fromisoformat(record.data.get("claimed_at") or now.isoformat())
-            if now - claimed >= CLAIM_LEASE:
-                actions.append(RecoverExport(record.key, target))
-            continue
-        task = tasks.get(record.cloud_id)
-        if task is None:
-            actions.append(FailExport(record.key, f"export task {record.cloud_id} is no longer listed in "
-                                                  f"{target.region}; export the image again by hand"))
-        elif task.running:
-            if task.process != record.data.get("process"):
-                actions.append(TrackExport(record.key, task.process))
-        elif task.status in ("Cancelled", "Canceled"):
-            actions.append(FailExport(record.key, f"export task {task.task_id} was cancelled", cancelled=True))
-        else:
-            actions.append(ConcludeExport(record.key, target, task.task_id))
+        action = at_version(_follow(record, tasks, scanned, now), record)
+        if action is not None:
+            actions.append(action)
     return actions
+
+
+def _follow(record: Record, tasks: Mapping[str, ExportTask], scanned: frozenset[str],
+            now: dt.datetime) -> ExportAction | None:
+    """The one next step for a STARTED export, or None."""
+    if record.state is not State.STARTED:
+        return None
+    target = target_of(record)
+    if target.region not in scanned:
+        return None
+    if record.cloud_id is None:
+        claimed = dt.datetime.fromisoformat(record.data.get("claimed_at") or now.isoformat())
+        return RecoverExport(record.key, target) if now - claimed >= CLAIM_LEASE else None
+    task = tasks.get(record.cloud_id)
+    if task is None:
+        return FailExport(record.key, f"export task {record.cloud_id} is no longer listed in "
+                                      f"{target.region}; export the image again by hand")
+    if task.running:
+        return TrackExport(record.key, task.process) if task.process != record.data.get("process") else None
+    if task.status in ("Cancelled", "Canceled"):
+        return FailExport(record.key, f"export task {task.task_id} was cancelled", cancelled=True)
+    return ConcludeExport(record.key, target, task.task_id)

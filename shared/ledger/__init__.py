@@ -94,7 +94,15 @@ ALLOWED: dict[State, frozenset[State]] = {
 
 
 def check_transition(current: Record, new_state: State, *, force: bool = False) -> None:
-    """Raise ``LedgerTransitionError`` unless ``current.state -> new_state`` is allowed."""
+    """Raise ``LedgerTransitionError`` unless ``current.state -> new_state`` is allowed.
+
+    A running task never goes back to PENDING (invariant 7): once a STARTED record carries the cloud
+    task's id (ImageId, TaskId, SyncTaskId), re-queueing it would start a second task under a new
+    ClientToken; not even a person's ``force`` may. A STARTED claim without an id may be re-queued.
+    """
+    if current.state is State.STARTED and current.cloud_id and new_state is State.PENDING:
+        raise LedgerTransitionError(f"{current.key}: STARTED with {current.cloud_id} -> PENDING would "
+                                    "restart a running task")
     if new_state in ALLOWED[current.state]:
         return
     if current.state is State.FAILED and new_state is State.PENDING and (current.retryable or force):
@@ -159,13 +167,18 @@ class Ledger:
         """Compare-and-set ``expected`` to ``expected`` + ``changes``; returns the stored record.
 
         Raises ``LedgerConflictError`` if someone else wrote first (re-read and decide again),
-        ``LedgerTransitionError`` if the state machine forbids the change. ``attempt`` is
+        ``LedgerTransitionError`` if the state machine forbids the change. Moving a DONE or CANCELLED
+        record to the state it has writes nothing and returns ``expected``. ``attempt`` is
         bumped automatically when the record re-enters PENDING from another state, so the
         restarted work gets a fresh ClientToken.
         """
         if expected.key != key:
             raise ValueError(f"expected record is {expected.key!r}, not {key!r}")
         new_state = State(changes.get("state", expected.state))
+        if new_state is expected.state and expected.is_final and not force:
+            # Reaching the final state a record already has (two ticks completing one copy) is a
+            # no-op, not an error that would drop the rest of a tick (invariant 7).
+            return expected
         check_transition(expected, new_state, force=force)
         if new_state is State.PENDING and expected.state is not State.PENDING and "attempt" not in changes:
             changes["attempt"] = expected.attempt + 1

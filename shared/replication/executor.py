@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from shared.apply import apply_all
+from shared.apply import apply_all, planned_record
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, SnapshotCopySpec
 from shared.errors import CloudError
 from shared.ledger import Ledger
@@ -106,7 +106,7 @@ class CopyExecutor:
             _, created = self.ledger.ensure(new_record(action.target, self.now()))
             self.outcomes["recorded" if created else "already_recorded"] += 1
             return
-        record = self.ledger.get(action.key)
+        record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
         if record is None:
             return
         if isinstance(action, StartCopy):

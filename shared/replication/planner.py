@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from shared.apply import Step, at_version
 from shared.clouds.ecs_types import Image, Snapshot
 from shared.ledger.record import Record, State
 from shared.policy import Policy
@@ -33,13 +34,6 @@ class Backoff:
         span = min(self.cap_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
         jitter = int(hashlib.sha256(f"{key}{attempt}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         return now + dt.timedelta(seconds=span * (0.5 + jitter / 2))
-
-
-@dataclass(frozen=True)
-class Step:
-    """Base of every planned action: each names the ledger record it moves."""
-
-    key: str
 
 
 @dataclass(frozen=True)
@@ -146,7 +140,11 @@ def _target(record: Record) -> CopyTarget:
 
 
 def plan_record(record: Record, observed: Observed, now: dt.datetime, backoff: Backoff) -> Action | None:
-    """The one next step for one copy record, or None when it must wait."""
+    """The one next step for one copy record (bound to the record's version), or None when it must wait."""
+    return at_version(_next_step(record, observed, now, backoff), record)
+
+
+def _next_step(record: Record, observed: Observed, now: dt.datetime, backoff: Backoff) -> Action | None:
     target = _target(record)
     if record.state is State.PENDING:
         if record.next_attempt_at and record.next_attempt_at > now:
@@ -259,7 +257,8 @@ def order_starts(starts: list[tuple[Record, Action | None]], policy: Policy, now
     by_key = {r.key: a for r, a in starts if isinstance(a, StartCopy)}
     ready = [r for r, a in starts if isinstance(a, StartCopy) and window_closed(policy, a.target.rule, now) is None]
     ordered = [by_key[r.key] for r in fairness_order(ready, policy)]
-    return [StartCopy(a.key, refresh(a.target, policy), a.attempt) for a in ordered if isinstance(a, StartCopy)]
+    return [StartCopy(a.key, refresh(a.target, policy), a.attempt, version=a.version) for a in ordered
+            if isinstance(a, StartCopy)]
 
 
 def regions_to_scan(records: Iterable[Record], policy: Policy) -> tuple[set[str], set[str]]:

@@ -116,7 +116,7 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
         record, _ = ctx.ledger.ensure(new_record(target, ctx.now()))
         if event.source == "manual" and record.state is State.FAILED:
             # A person asked again: re-open the failure, removing a failed copy first.
-            executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True)])
+            executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True, version=record.version)])
             record = ctx.ledger.get(record.key) or record
         if record.state is State.PENDING and image.status == "Available" and (
                 window_closed(ctx.policy, target.rule, ctx.now()) is None):
@@ -237,7 +237,7 @@ def retry_failed(request: RetryFailed, ctx: CopyContext) -> dict[str, Any]:
         target_region = CopyTarget.model_validate(record.data["target"]).target_region
         if record.state not in reopen or request.target_region not in (None, target_region):
             continue
-        executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True)])
+        executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True, version=record.version)])
         views.append(_target_view(ctx.ledger.get(record.key) or record))
     return {"action": "retry_failed", "image_id": request.image_id,
             "status": "requeued" if views else "nothing_failed", "targets": views}
