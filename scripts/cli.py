@@ -36,6 +36,7 @@ app = typer.Typer(
     help="image-relay: distribute ECS images, exports and ACR tags across regions exactly once.\n\n"
          f"{EXIT_CODES_HELP}\n\nStates shown by every command:\n\n{_LEGEND}",
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a local may hold a credential (invariant 5)
 )
 
 
@@ -300,7 +301,10 @@ def local_up(
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point; the environment's secret and token are masked in every output from the start."""
+    from shared.logs import register_env_secrets
+
+    register_env_secrets()
     app()
 
 

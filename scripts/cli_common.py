@@ -63,8 +63,11 @@ def exit_code(exc: ImageRelayError) -> int:
 
 
 def fail(exc: ImageRelayError) -> NoReturn:
-    """Print the error as one JSON object on stderr and exit with its code."""
-    typer.echo(json.dumps(exc.to_dict(), default=str), err=True)
+    """Print the error as one JSON object on stderr (redacted: no secret or token, raw or URL-encoded)
+    and exit with its code."""
+    from shared.logs import scrub
+
+    typer.echo(json.dumps(scrub(exc.to_dict()), default=str), err=True)
     raise typer.Exit(exit_code(exc))
 
 

@@ -24,7 +24,7 @@ from shared.runtime import Deadline
 
 log = get_logger(__name__)
 A = TypeVar("A")
-S = TypeVar("S", bound="Step")
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,9 @@ class Step:
     version: int | None = dataclasses.field(default=None, kw_only=True, compare=False)
 
 
-def at_version(step: S | None, record: Record) -> S | None:
-    """``step`` bound to the version of ``record`` it was planned from (None stays None)."""
-    return None if step is None else dataclasses.replace(step, version=record.version)
+def at_version(step: S, record: Record) -> S:
+    """``step`` bound to the version of ``record`` it was planned from."""
+    return dataclasses.replace(step, version=record.version)  # type: ignore[type-var]
 
 
 class StaleStepError(LedgerConflictError):

@@ -29,6 +29,7 @@ ENV_LOG_LEVEL = "IMAGE_RELAY_LOG_LEVEL"
 ENV_RETRY_BASE = "IMAGE_RELAY_RETRY_BASE_SECONDS"
 ENV_RETRY_MAX = "IMAGE_RELAY_RETRY_MAX_ATTEMPTS"
 ENV_FANOUT = "IMAGE_RELAY_FANOUT_THRESHOLD"
+ENV_ACCOUNT = "IMAGE_RELAY_ACCOUNT_ID"
 ENV_AK_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_AK_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
@@ -46,6 +47,7 @@ _FIELD_TO_ENV = {
     "retry_base_seconds": ENV_RETRY_BASE,
     "retry_max_attempts": ENV_RETRY_MAX,
     "fanout_threshold": ENV_FANOUT,
+    "account_id": ENV_ACCOUNT,
 }
 _ENDPOINT_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?/?\Z")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -70,8 +72,11 @@ class Settings(BaseModel):
     retry_max_attempts: int = Field(default=6, ge=1, le=100)
     # A reconcile tick with more active copy records than this fans out by destination region.
     fanout_threshold: int = Field(default=5000, ge=1)
+    # The function's own Alibaba Cloud account, for runs without an FC context (the CLI); in FC the
+    # context's account_id is used. Events from any other account are refused (invariant 8).
+    account_id: str | None = Field(default=None, pattern=r"^[0-9]{1,40}$")  # pydantic: Rust regex, $ = end of text
 
-    @field_validator("policy", "endpoint", mode="before")
+    @field_validator("policy", "endpoint", "account_id", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

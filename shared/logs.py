@@ -22,6 +22,7 @@ import sys
 import threading
 from types import TracebackType
 from typing import IO, Any
+from urllib.parse import quote, quote_plus
 
 ROOT_LOGGER = "image_relay"
 MASK = "***"
@@ -52,8 +53,11 @@ def register_secret(value: str | None) -> None:
     if value and len(value) >= MIN_SECRET_LENGTH:
         with _secrets_lock:
             _secrets.add(value)
-            # The JSON-escaped form too, in case a secret holds quotes or backslashes.
-            _secrets.add(json.dumps(value)[1:-1])
+            # The JSON-escaped form too, in case a secret holds quotes or backslashes; and the
+            # URL-encoded forms (an STS token holds '/', '+' and '='), as a signed URL or a query
+            # string in an SDK error would carry them (issue #10, defect 13).
+            _secrets.update({json.dumps(value)[1:-1], quote(value, safe=""), quote(value), quote_plus(value),
+                             quote(value, safe="").lower()})
 
 
 def redact(text: str) -> str:
@@ -64,6 +68,28 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def register_env_secrets(env: dict[str, str] | None = None) -> None:
+    """Register the ``ALIBABA_CLOUD_*`` secret and token of the environment (the CLI does at start)."""
+    import os
+
+    source = os.environ if env is None else env
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"):
+        register_secret(source.get(name))
+
+
+def scrub(value: Any) -> Any:
+    """``value`` made JSON-safe and secret-free: registered secrets masked, secret-looking keys
+    replaced. For every exit that is not a log line: CLI errors, alerts, answers.
+
+    Examples
+    --------
+    >>> register_secret("tok/en+value=")
+    >>> scrub({"error": "bad url ?SecurityToken=tok%2Fen%2Bvalue%3D", "password": "x"})
+    {'error': 'bad url ?SecurityToken=***', 'password': '***'}
+    """
+    return _clean(value)
 
 
 def _is_sensitive_key(key: str) -> bool:

@@ -11,13 +11,13 @@ from typing import Any
 
 from shared.cleanup.request import parse_cleanup_request
 from shared.cleanup.service import run_cleanup
-from shared.logs import bind_invocation
+from shared.entry import fc_handler
 from shared.wiring import cleanup_context
 
 
+@fc_handler
 def handler(event: bytes, context: Any) -> str:
     """Entry point named in template.yml: `functions/cleanup/handler.handler`."""
-    with bind_invocation(context):
-        request = parse_cleanup_request(event)
-        ctx = cleanup_context(context)
-        return json.dumps(run_cleanup(ctx, request), default=str)
+    request = parse_cleanup_request(event)
+    ctx = cleanup_context(context)
+    return json.dumps(run_cleanup(ctx, request), default=str)

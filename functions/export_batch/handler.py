@@ -8,23 +8,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared.entry import fc_handler
 from shared.events.exports import BatchRequest, CancelExport, ExportNow, parse_export_request
 from shared.exports.service import cancel_export, export_now, run_batch
-from shared.logs import bind_invocation
 from shared.wiring import export_context
 
 
+@fc_handler
 def handler(event: bytes, context: Any) -> str:
     """Entry point named in template.yml: `functions/export_batch/handler.handler`."""
-    with bind_invocation(context):
-        request = parse_export_request(event)
-        ctx = export_context(context)
-        result: dict[str, Any]
-        if isinstance(request, ExportNow):
-            result = export_now(ctx, request)
-        elif isinstance(request, CancelExport):
-            result = cancel_export(ctx, request)
-        else:
-            assert isinstance(request, BatchRequest)
-            result = run_batch(ctx, request)
-        return json.dumps(result, default=str)
+    request = parse_export_request(event)
+    ctx = export_context(context)
+    result: dict[str, Any]
+    if isinstance(request, ExportNow):
+        result = export_now(ctx, request)
+    elif isinstance(request, CancelExport):
+        result = cancel_export(ctx, request)
+    else:
+        assert isinstance(request, BatchRequest)
+        result = run_batch(ctx, request)
+    return json.dumps(result, default=str)

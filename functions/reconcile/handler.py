@@ -16,43 +16,38 @@ from typing import Any
 
 from shared.acr.service import follow_syncs
 from shared.config import get_settings
-from shared.events.parse import parse_timer_event
+from shared.entry import fc_handler
+from shared.events.parse import parse_reconcile_event
 from shared.exports.service import follow_exports
 from shared.fanout import FanOut, LocalFanOut, partitions
 from shared.ledger.record import State
-from shared.logs import bind_invocation
 from shared.replication.service import active_destinations, reconcile_tick
 from shared.wiring import acr_context, copy_context, export_context
 
 PARTITIONS = 8
 
 
+@fc_handler
 def handler(event: bytes, context: Any, fanout: FanOut | None = None) -> str:
-    """Entry point named in template.yml: `functions/reconcile/handler.handler`."""
-    with bind_invocation(context):
-        tick = parse_timer_event(event)
-        scope = _scope(tick.payload)
-        ctx = copy_context(context, now=tick.trigger_time)
-        if scope is not None:
-            return json.dumps(reconcile_tick(ctx, set(scope), sweep_sources=False), default=str)
-        records = list(ctx.ledger.scan("copy/"))
-        active = sum(1 for r in records if r.is_active)
-        if active > get_settings().fanout_threshold:
-            result = _fan_out(ctx, records, tick.trigger_time, context, fanout)
-        else:
-            result = reconcile_tick(ctx)
-        if any(r.state is State.STARTED for r in ctx.ledger.scan("export/")):
-            result["exports"] = follow_exports(export_context(context))
-        if any(r.is_active or (r.state is State.FAILED and r.retryable) for r in ctx.ledger.scan("acr/")):
-            result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
-        return json.dumps(result, default=str)
+    """Entry point named in template.yml: `functions/reconcile/handler.handler`.
 
-
-def _scope(payload: str | None) -> list[str] | None:
-    if not payload or not payload.strip().startswith("{"):
-        return None
-    regions = json.loads(payload).get("regions")
-    return [str(r) for r in regions] if isinstance(regions, list) else None
+    The timer's inner payload is empty, or exactly `{"regions": [...]}` (a partition); anything else is
+    refused with `EventValidationError` before any call."""
+    tick, scope = parse_reconcile_event(event)
+    ctx = copy_context(context, now=tick.trigger_time)
+    if scope is not None:
+        return json.dumps(reconcile_tick(ctx, set(scope.regions), sweep_sources=False), default=str)
+    records = list(ctx.ledger.scan("copy/"))
+    active = sum(1 for r in records if r.is_active)
+    if active > get_settings().fanout_threshold:
+        result = _fan_out(ctx, records, tick.trigger_time, context, fanout)
+    else:
+        result = reconcile_tick(ctx)
+    if any(r.state is State.STARTED for r in ctx.ledger.scan("export/")):
+        result["exports"] = follow_exports(export_context(context))
+    if any(r.is_active or (r.state is State.FAILED and r.retryable) for r in ctx.ledger.scan("acr/")):
+        result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
+    return json.dumps(result, default=str)
 
 
 def _fan_out(ctx: Any, records: list[Any], trigger_time: Any, context: Any, fanout: FanOut | None) -> dict[str, Any]:

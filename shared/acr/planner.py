@@ -82,9 +82,9 @@ def plan_acr(records: Iterable[Record], tasks: Mapping[tuple[str, str, str, str]
                 actions.append(RequeueSync(record.key, version=record.version))  # the restart adopts a task the crashed call made
         elif record.state is State.STARTED and repo_of(record) in tasks:
             task = tasks[repo_of(record)].get(record.cloud_id or "")
-            action = at_version(_follow(record, task, now, backoff), record)
+            action = _follow(record, task, now, backoff)
             if action is not None:
-                actions.append(action)
+                actions.append(at_version(action, record))
         elif record.state is State.FAILED and record.retryable and (
                 record.next_attempt_at is None or record.next_attempt_at <= now):
             actions.append(RequeueSync(record.key, version=record.version))

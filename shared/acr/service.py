@@ -104,9 +104,10 @@ def handle_push(event: TagPushed, ctx: AcrContext) -> dict[str, Any]:
                                "image": f"{event.namespace}/{event.repository}:{event.tag}"}
     if event.event_id and ctx.ledger.get(event_key(event.event_id)) is not None:
         return {**summary, "status": "duplicate", "targets": []}
-    if not ctx.policy.acr_rules_for(event.instance_id, event.namespace, event.repository, event.tag):
-        if event.event_id:
-            ctx.ledger.remember_event(event.event_id)
+    rules = ctx.policy.acr_rules_for(event.instance_id, event.namespace, event.repository, event.tag)
+    if not [r for r in rules if r.source.region == event.region]:
+        # Outside the policy (or from a region its instance is not in): no call and no write, not even
+        # the event id (issue #10, defect 12).
         return {**summary, "status": "no_matching_rule", "targets": []}
     ref = _confirm(ctx, event.region, event.instance_id, event.namespace, event.repository, event.tag)
     if ref is None:

@@ -6,13 +6,13 @@
 {"action": "cancel_export", "region": "cn-hangzhou", "image_id": "m-…", "format": "qcow2"}   # format optional
 {"action": "export_batch", "dry_run": true, "now": "2026-11-21T18:00:00Z"}   # now optional
 ```
-A timer's payload may itself be `{"dry_run": true}`. Unknown keys are refused for manual requests
-(a typo must not silently turn a dry run into a real one).
+A timer's payload may itself be `{"dry_run": true}`; any other non-empty payload (`[1]`,
+`{"dry_run": "false"}`, `{"dryRun": true}`) is refused. Unknown keys are refused for manual requests
+too (a typo must not silently turn a dry run into a real one).
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, require_object, validate
 from shared.events.models import TimerTick, is_image_id, is_region
-from shared.events.parse import parse_timer_event
+from shared.events.parse import StrictPayload, parse_timer_event, parse_timer_payload
 
 FORMATS = ("raw", "vhd", "qcow2", "vdi", "vmdk")
 
@@ -85,15 +85,15 @@ _ACTIONS: dict[str, type[_Manual]] = {"export": ExportNow, "cancel_export": Canc
                                       "export_batch": BatchRequest}
 
 
+class ExportTimerPayload(StrictPayload):
+    """A batch timer's inner payload: empty, or exactly ``{"dry_run": true|false}``."""
+
+    dry_run: bool = False
+
+
 def _from_timer(tick: TimerTick) -> BatchRequest:
-    dry_run = False
-    if tick.payload and tick.payload.strip().startswith("{"):
-        try:
-            payload: Any = json.loads(tick.payload)
-        except ValueError:
-            raise EventValidationError("not JSON", field="payload") from None
-        dry_run = bool(require_object(payload, "payload").get("dry_run", False))
-    return BatchRequest(action="export_batch", dry_run=dry_run, now=tick.trigger_time)
+    payload = parse_timer_payload(tick.payload, ExportTimerPayload)
+    return BatchRequest(action="export_batch", dry_run=payload.dry_run if payload else False, now=tick.trigger_time)
 
 
 def parse_export_request(raw: bytes | bytearray | str | dict[str, Any] | None) -> ExportRequest:

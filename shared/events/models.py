@@ -11,7 +11,9 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.ledger.record import MAX_KEY_LENGTH, event_key
 
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+\Z")
 IMAGE_ID_RE = re.compile(r"^m-[a-z0-9]+\Z")
@@ -39,10 +41,15 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True, populate_by_name=True)
 
 
+#: Longest CloudEvent id accepted. EventBridge ids are UUIDs; the id is remembered in the ledger, so an
+#: id too long for a ledger key must be refused before the first call, not after it (issue #10, defect 9).
+MAX_EVENT_ID_LENGTH = 256
+
+
 class CloudEvent(_Lenient):
     """EventBridge CloudEvents 1.0 envelope as FC receives it (§4.1)."""
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=MAX_EVENT_ID_LENGTH)
     source: str
     type: str
     specversion: str | None = None
@@ -53,6 +60,13 @@ class CloudEvent(_Lenient):
     aliyunregionid: str | None = None
     aliyuneventbusname: str | None = None
     data: dict[str, Any]
+
+    @field_validator("id")
+    @classmethod
+    def _fits_the_ledger(cls, value: str) -> str:
+        if len(event_key(value)) > MAX_KEY_LENGTH:
+            raise ValueError(f"too long once percent-encoded for the ledger (at most {MAX_KEY_LENGTH} characters)")
+        return value
 
 
 class ActionTrailApiCall(_Lenient):
@@ -95,6 +109,9 @@ class ImageCreated(BaseModel):
     image_id: str
     source: Literal["actiontrail", "manual"]
     event_name: str
+    #: The envelope's ``aliyunaccountid`` (None for a person's request): checked against the function's
+    #: own account before any call (invariant 8).
+    account_id: str | None = None
 
 
 class TimerTick(BaseModel):

@@ -14,9 +14,9 @@ looked up in order: ``responseElements.ImageId``, ``referencedResources["ACS::EC
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, envelope_kind, require_object, validate
@@ -36,6 +36,7 @@ from shared.events.models import (
 
 RawEvent = bytes | bytearray | str | dict[str, Any]
 _DATETIME = TypeAdapter(dt.datetime)
+P = TypeVar("P", bound=BaseModel)
 
 
 def _check_region(value: str, field: str) -> str:
@@ -102,6 +103,7 @@ def _from_cloudevent(doc: dict[str, Any]) -> ImageCreated:
         image_id=_check_image_id(image_id, id_field),
         source="actiontrail",
         event_name=call.event_name,
+        account_id=envelope.aliyunaccountid,
     )
 
 
@@ -163,3 +165,70 @@ def parse_timer_event(raw: RawEvent | None) -> TimerTick:
         trigger_name=timer.trigger_name,
         payload=timer.payload,
     )
+
+
+class StrictPayload(BaseModel):
+    """Base of a timer's inner ``payload`` object: unknown keys and coercions are refused.
+
+    Why strict: a payload that is not exactly understood must never be read as "the default"
+    (``{"dry_run": "false"}`` is not false, ``[1]`` is not empty; issue #10, defect 10).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def parse_timer_payload(text: str | None, model: type[P]) -> P | None:
+    """The timer's inner ``payload`` string as ``model``; None when it is empty.
+
+    Anything else (not JSON, nested too deeply, not an object, an unknown key, a wrong type) raises
+    ``EventValidationError`` with field ``payload`` or ``payload.<key>``.
+
+    Examples
+    --------
+    >>> parse_timer_payload("", ReconcileScope) is None
+    True
+    >>> parse_timer_payload('{"regions": ["cn-beijing"]}', ReconcileScope).regions
+    ('cn-beijing',)
+    """
+    if text is None or not text.strip():
+        return None
+    try:
+        doc = decode_json(text)
+    except EventValidationError as exc:
+        raise EventValidationError(exc.message, field="payload") from None
+    return validate(model, require_object(doc, "payload"), prefix="payload")
+
+
+class ReconcileScope(StrictPayload):
+    """A reconcile partition's payload: the destination regions it drives (see shared/fanout.py)."""
+
+    regions: tuple[str, ...] = Field(min_length=1, max_length=100)
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        # JSON has lists, the model keeps a tuple; strict mode would refuse the list otherwise.
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, region in enumerate(value):
+            if not is_region(region):
+                raise ValueError(f"regions[{i}] is not a region id: {region[:80]!r}")
+        if len(set(value)) != len(value):
+            raise ValueError("duplicate region")
+        return value
+
+
+def parse_reconcile_event(raw: RawEvent | None) -> tuple[TimerTick, ReconcileScope | None]:
+    """A reconcile tick: the timer event, and its partition scope when the payload names one.
+
+    Examples
+    --------
+    >>> import json
+    >>> parse_reconcile_event(json.dumps({"payload": json.dumps({"regions": ["cn-beijing"]})}))[1].regions
+    ('cn-beijing',)
+    """
+    tick = parse_timer_event(raw)
+    return tick, parse_timer_payload(tick.payload, ReconcileScope)

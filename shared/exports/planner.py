@@ -126,9 +126,9 @@ def plan_follow(records: Iterable[Record], tasks: Mapping[str, ExportTask], scan
     """Follow STARTED exports from one DescribeTasks listing per region (`tasks` by TaskId)."""
     actions: list[ExportAction] = []
     for record in records:
-        action = at_version(_follow(record, tasks, scanned, now), record)
+        action = _follow(record, tasks, scanned, now)
         if action is not None:
-            actions.append(action)
+            actions.append(at_version(action, record))
     return actions
 
 

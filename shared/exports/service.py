@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from shared.clouds.ecs_types import ExportImageSpec, ExportTask, Image
 from shared.clouds.oss_types import ObjectInfo
-from shared.errors import CloudError, LedgerConflictError
+from shared.errors import CloudError, ConfigError, EventValidationError, LedgerConflictError
 from shared.events.exports import BatchRequest, CancelExport, ExportNow
 from shared.exports.executor import ExportExecutor, new_export_record
 from shared.exports.manifest import MANIFEST_SUFFIX
@@ -156,6 +156,14 @@ def run_batch(ctx: ExportContext, request: BatchRequest) -> dict[str, Any]:
 def export_now(ctx: ExportContext, request: ExportNow) -> dict[str, Any]:
     """Export one image now, outside its window and its rule's limit (ECS's own quota still applies)."""
     summary: dict[str, Any] = {"action": "export", "region": request.region, "image_id": request.image_id}
+    rules = [r for r in ctx.policy.export_rules if request.rule in (None, r.name)]
+    if request.rule is not None and not rules:
+        raise ConfigError(f"no export rule named {request.rule!r} (known: "
+                          f"{', '.join(r.name for r in ctx.policy.export_rules) or 'none'})", field="rule")
+    if not any(request.region in r.source_regions for r in rules):
+        # Checked before any call (issue #10, defect 12): a region no rule exports from is bad input.
+        raise EventValidationError(f"no export rule{' ' + repr(request.rule) if request.rule else ''} has "
+                                   f"source region {request.region!r}", field="region")
     image = ctx.ecs.get_image(request.region, request.image_id)
     if image is None:
         return {**summary, "status": "source_not_found", "exports": []}

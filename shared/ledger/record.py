@@ -29,6 +29,8 @@ class State(str, enum.Enum):
     CANCELLED = "CANCELLED"
 
 
+#: Longest business key a record may have (OSS object keys allow 1023 bytes, with the store's prefix).
+MAX_KEY_LENGTH = 1000
 FINAL_STATES = frozenset({State.DONE, State.CANCELLED})
 ACTIVE_STATES = frozenset({State.PENDING, State.STARTED})
 
@@ -50,7 +52,7 @@ class Record(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    key: str = Field(min_length=1, max_length=1000)
+    key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
     kind: str = Field(min_length=1, max_length=64)
     state: State = State.PENDING
     cloud_id: str | None = None

@@ -141,7 +141,8 @@ def _target(record: Record) -> CopyTarget:
 
 def plan_record(record: Record, observed: Observed, now: dt.datetime, backoff: Backoff) -> Action | None:
     """The one next step for one copy record (bound to the record's version), or None when it must wait."""
-    return at_version(_next_step(record, observed, now, backoff), record)
+    step = _next_step(record, observed, now, backoff)
+    return None if step is None else at_version(step, record)
 
 
 def _next_step(record: Record, observed: Observed, now: dt.datetime, backoff: Backoff) -> Action | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, Snapshot, SnapshotCopySpec
-from shared.errors import CloudError, LedgerConflictError
+from shared.errors import CloudError, EventValidationError, LedgerConflictError
 from shared.events.copy_requests import CancelCopy, RetryFailed
 from shared.events.models import ImageCreated
 from shared.ledger import Ledger
@@ -100,6 +100,13 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
     idempotent writes.
     """
     summary: dict[str, Any] = {"event_id": event.event_id, "region": event.region, "image_id": event.image_id}
+    if not any(event.region in rule.source_regions for rule in ctx.policy.copy_rules):
+        # Outside the policy: no call, no write, not even the event id (issue #10, defect 12). A person
+        # naming such a region made a mistake: bad input, not a cloud error.
+        if event.source == "manual":
+            raise EventValidationError(f"no copy rule has source region {event.region!r}", field="region")
+        log.info("image.ignored", extra={**summary, "status": "no_matching_rule"})
+        return {**summary, "status": "no_matching_rule", "targets": []}
     if event.event_id and ctx.ledger.get(event_key(event.event_id)) is not None:
         return {**summary, "status": "duplicate", "targets": []}
     image = ctx.ecs.get_image(event.region, event.image_id)

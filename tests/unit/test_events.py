@@ -28,6 +28,7 @@ def test_create_image_with_response_elements() -> None:
         image_id="m-bp1a2b3c4d5e6f7g8h9i",
         source="actiontrail",
         event_name="CreateImage",
+        account_id="123456789098****",
     )
 
 

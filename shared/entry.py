@@ -1,0 +1,81 @@
+"""The one wrapper every FC handler goes through: bind the invocation, redact what escapes.
+
+Why: FC's runtime prints an exception that escapes a handler (message, chained causes) to the
+function's log and puts its message in the invocation's error answer, outside our JSON formatter.
+An SDK exception may carry a signed URL or a header, and a bug's ``KeyError`` may carry a value, so
+invariant 5 (no AccessKey secret or security token in a log line, an output or an error) needs this
+exit guarded too (issue #10, defect 13). The wrapper:
+
+* binds ``request_id``/``function`` on every log line and registers the context's credentials as
+  secrets (``shared.logs.bind_invocation``);
+* lets a typed ``ImageRelayError`` through with its type (the CLI maps types to exit codes, FC's
+  on-failure destination gets the same), after redacting its message and fields and cutting its
+  chain (``from None``): a cause's text never leaves;
+* turns any other exception into ``UnexpectedError`` naming the original type, its text redacted;
+* logs one ``invocation.failed`` line (JSON, redacted) before re-raising anything but bad input.
+
+Examples
+--------
+>>> from shared.runtime import make_local_context
+>>> @fc_handler
+... def handler(event, context):
+...     raise KeyError("boom")
+>>> try:
+...     handler(b"", make_local_context("reconcile"))
+... except ImageRelayError as exc:
+...     print(type(exc).__name__, exc)
+UnexpectedError KeyError: 'boom'
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from shared.errors import ConfigError, EventValidationError, ImageRelayError
+from shared.logs import bind_invocation, get_logger, redact
+
+log = get_logger(__name__)
+R = TypeVar("R")
+
+
+class UnexpectedError(ImageRelayError):
+    """An exception that is not one of ours escaped a handler: a bug; its text is redacted."""
+
+    def __init__(self, message: str, original_type: str) -> None:
+        super().__init__(message)
+        self.original_type = original_type
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "original_type": self.original_type}
+
+
+def scrubbed(exc: BaseException) -> ImageRelayError:
+    """``exc`` safe to leave the process: typed errors redacted in place, others wrapped."""
+    if isinstance(exc, ImageRelayError):
+        exc.message = redact(exc.message)
+        exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+        for name in ("field", "request_id", "code"):
+            value = getattr(exc, name, None)
+            if isinstance(value, str):
+                setattr(exc, name, redact(value))
+        return exc
+    return UnexpectedError(f"{type(exc).__name__}: {redact(str(exc))}", type(exc).__name__)
+
+
+def fc_handler(fn: Callable[..., R]) -> Callable[..., R]:
+    """Wrap an FC handler ``(event, context, ...)``: invocation binding and redacted escapes."""
+
+    @functools.wraps(fn)
+    def wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> R:
+        with bind_invocation(context):
+            try:
+                return fn(event, context, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every escape is redacted, then re-raised
+                safe = scrubbed(exc)
+                if not isinstance(safe, (ConfigError, EventValidationError)):  # bad input speaks for itself
+                    log.error("invocation.failed", extra=safe.log_fields())
+                safe.__context__ = None  # a cause's text (an SDK exception) never leaves with it
+                raise safe from None
+
+    return wrapper
