@@ -57,7 +57,11 @@ def _event(function: str) -> bytes:
         return create_image_event(SOURCE, "m-bp1demoweb0001", "app-web-2026-11")
     if function == "acr_push":
         from pathlib import Path
-        return (Path(__file__).resolve().parents[1] / "tests" / "events" / "acr_push_completed.json").read_bytes()
+        from scripts.demo_scene import ACCOUNT_ID
+        doc = json.loads((Path(__file__).resolve().parents[1] / "tests" / "events" / "acr_push_completed.json")
+                         .read_bytes())
+        doc["aliyunaccountid"] = ACCOUNT_ID  # the local context's account: another account's push is refused
+        return json.dumps(doc).encode()
     return EVENTS[function]
 
 
