@@ -2,7 +2,8 @@
 
 Both checkers are the verified ones of alibaba-api.md §7.7 (``emulator.core.auth``); the AccessKey store is
 the one ECS uses (``State.access_keys``). STS tokens (``x-oss-security-token``) are accepted without checking.
-Only path-style targets are understood (``/<bucket>/<key>``); virtual-host style is not emulated.
+Targets reach the checkers in path style (``/<bucket>/<key>``): ``emulator.oss.urls`` rewrites a
+virtual-hosted-style request first, since both signatures sign ``/<bucket>/<key>`` in either style.
 """
 
 from __future__ import annotations

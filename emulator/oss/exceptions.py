@@ -8,7 +8,9 @@ Statuses and codes follow alibaba-api.md §7.5 / §8. UNCONFIRMED choices:
 * an unknown AccessKey → 403 ``InvalidAccessKeyId``; a bad signature → 403 ``SignatureDoesNotMatch``;
 * a method/sub-resource the emulator does not implement (bucket creation, ListBuckets, multipart, …) →
   501 ``NotImplemented``;
-* ``max-keys`` outside 1–1000 or a malformed ``continuation-token`` → 400 ``InvalidArgument``.
+* ``max-keys`` outside 1–1000 or a malformed ``continuation-token`` → 400 ``InvalidArgument``;
+* the EC values of ``InvalidRange``, ``NoSuchUpload``, ``InvalidPart``, ``InvalidPartOrder`` and
+  ``MalformedXML`` (look-alikes), and ``ActualObjectSize`` in the ``InvalidRange`` body.
 """
 
 from __future__ import annotations
@@ -65,6 +67,57 @@ class FileAlreadyExistsError(OssError):
     status = 409
     message = "The object you specified already exists and can not be overwritten."
     ec = "0026-00000201"
+
+
+class InvalidRangeError(OssError):
+    """``x-oss-range-behavior: standard`` and a range starting past the object (416, OSS error page 416)."""
+
+    code = "InvalidRange"
+    status = 416
+    message = "The requested range cannot be satisfied"
+    ec = "0003-00000401"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(extra={"ActualObjectSize": str(size)})
+
+
+class NoSuchUploadError(OssError):
+    """A multipart upload id that is unknown, completed or aborted (404)."""
+
+    code = "NoSuchUpload"
+    status = 404
+    message = "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    ec = "0042-00000002"
+
+    def __init__(self, upload_id: str) -> None:
+        super().__init__(extra={"UploadId": upload_id})
+
+
+class InvalidPartError(OssError):
+    """CompleteMultipartUpload names a part that was not uploaded or whose ETag differs (400)."""
+
+    code = "InvalidPart"
+    status = 400
+    message = "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag."
+    ec = "0042-00000205"
+
+
+class InvalidPartOrderError(OssError):
+    """CompleteMultipartUpload lists parts out of ascending order (400)."""
+
+    code = "InvalidPartOrder"
+    status = 400
+    message = "The list of parts was not in ascending order. Parts list must specified in order by part number."
+    ec = "0042-00000206"
+
+
+class MalformedXMLError(OssError):
+    """A request body that is not the XML the operation takes (400)."""
+
+    code = "MalformedXML"
+    status = 400
+    message = "The XML you provided was not well-formed or did not validate against our published schema."
+    ec = "0042-00000201"
 
 
 class InvalidArgumentError(OssError):

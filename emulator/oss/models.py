@@ -9,7 +9,9 @@ Emulator choices (UNCONFIRMED where real OSS was not checked):
   ``Content-Length``, the listing ``Size`` and the ``x-oss-meta-emulated-size`` header (GET and HEAD) report
   it; GET returns the small stored placeholder body (its real length as ``Content-Length``). The ETag is the
   MD5 of the stored body. ``x-oss-meta-emulated-size`` is an emulator-only header.
-* ETag = upper-case hex MD5 of the body, quoted on the wire; no ``x-oss-hash-crc64ecma`` is sent.
+* ETag = upper-case hex MD5 of the body, quoted on the wire (a multipart object: MD5 of the parts' binary
+  MD5s, ``-<part count>``, as S3-style stores do; UNCONFIRMED for OSS); ``crc64`` is the whole body's
+  CRC-64/ECMA (``emulator.oss.ranges``).
 * ``LastModified`` = the virtual clock when written (an export's files carry the time the settle ran, which
   is at or after the task's finish time).
 * ``get`` raises ``NoSuchBucket``/``NoSuchKey``; ``exists`` is False for a missing bucket too.
@@ -20,10 +22,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emulator.core.errors import SeedError
 from emulator.oss import exceptions as exc
+from emulator.oss.ranges import crc64ecma
 from emulator.oss.seed import OssSeed
 
 if TYPE_CHECKING:
@@ -51,6 +54,15 @@ class OssObject:
     content_type: str = DEFAULT_CONTENT_TYPE
     declared_size: int | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    object_type: str = "Normal"
+    _crc64: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def crc64(self) -> str:
+        """The decimal CRC-64/ECMA of the stored body (computed once)."""
+        if self._crc64 is None:
+            self._crc64 = crc64ecma(self.body)
+        return self._crc64
 
     @property
     def size(self) -> int:
@@ -79,6 +91,7 @@ class OssBackend:
         """Drop every bucket and object."""
         self.buckets: dict[str, Bucket] = {}
         self.objects: dict[str, dict[str, OssObject]] = {}
+        self.uploads: dict[str, Any] = {}  # multipart uploads in progress (emulator.oss.multipart)
 
     # --- seeding ---------------------------------------------------------------------------------------
 
@@ -130,6 +143,8 @@ class OssBackend:
         content_type: str = DEFAULT_CONTENT_TYPE,
         declared_size: int | None = None,
         metadata: dict[str, str] | None = None,
+        etag: str | None = None,
+        object_type: str = "Normal",
     ) -> OssObject:
         """Store an object; raise ``NoSuchBucket``, or ``FileAlreadyExists`` when forbidden to overwrite."""
         objects = self._bucket_objects(bucket)
@@ -138,11 +153,12 @@ class OssBackend:
         obj = OssObject(
             key=key,
             body=bytes(body),
-            etag=hashlib.md5(body).hexdigest().upper(),  # noqa: S324 - OSS ETag, not security
+            etag=etag or hashlib.md5(body).hexdigest().upper(),  # noqa: S324 - OSS ETag, not security
             last_modified=self.state.clock.now(),
             content_type=content_type or DEFAULT_CONTENT_TYPE,
             declared_size=declared_size,
             metadata=dict(metadata or {}),
+            object_type=object_type,
         )
         objects[key] = obj
         return obj

@@ -9,7 +9,9 @@ UNCONFIRMED choices:
 * ``max-keys`` defaults to 100 and must be 1–1000 (else 400 ``InvalidArgument``);
 * the v2 continuation token is the URL-safe base64 of the last key or common prefix of the page;
 * ``Owner`` is listed in v1 always and in v2 only with ``fetch-owner=true`` (ID and DisplayName = account);
-* HEAD and ``?objectMeta`` answer the same headers; GetObject ignores ``Range`` and conditional headers;
+* HEAD and ``?objectMeta`` answer the same headers; GetObject ignores conditional headers; ``Range`` and
+  ``x-oss-hash-crc64ecma`` follow :mod:`emulator.oss.ranges` (an object with a declared size carries no CRC:
+  its stored bytes are a placeholder, and its ranges are cut from the placeholder);
 * ``x-oss-forbid-overwrite`` is compared case-insensitively with ``true``/``false``.
 """
 
@@ -28,6 +30,7 @@ from xml.sax.saxutils import escape
 from emulator.core.dispatch import HttpResponse
 from emulator.oss import exceptions as exc
 from emulator.oss.models import Listing, OssBackend, OssObject
+from emulator.oss.ranges import UnsatisfiableRange, byte_range
 
 XML = "application/xml"
 DEFAULT_MAX_KEYS = 100
@@ -96,13 +99,15 @@ def object_headers(obj: OssObject) -> dict[str, str]:
     headers = {
         "ETag": f'"{obj.etag}"',
         "Last-Modified": formatdate(obj.last_modified, usegmt=True),
-        "x-oss-object-type": "Normal",
+        "x-oss-object-type": obj.object_type,
         "x-oss-storage-class": "Standard",
         "Accept-Ranges": "bytes",
     }
     headers.update({f"x-oss-meta-{k}": v for k, v in obj.metadata.items()})
     if obj.declared_size is not None:
         headers[EMULATED_SIZE] = str(obj.declared_size)
+    else:
+        headers["x-oss-hash-crc64ecma"] = obj.crc64
     return headers
 
 
@@ -146,12 +151,23 @@ class OssResponses:
             content_type=req.headers.get("content-type") or "application/octet-stream",
             metadata=metadata,
         )
-        return HttpResponse(200, headers={"ETag": f'"{obj.etag}"'}, raw=b"", content_type=XML)
+        headers = {"ETag": f'"{obj.etag}"', "x-oss-hash-crc64ecma": obj.crc64}
+        return HttpResponse(200, headers=headers, raw=b"", content_type=XML)
 
     def get_object(self, req: OssRequest) -> HttpResponse:
-        """GetObject: the stored body (a placeholder for declared-size objects)."""
+        """GetObject: the stored body (a placeholder for declared-size objects), or one byte range of it."""
         obj = self.backend.get(req.bucket, req.key)
-        return HttpResponse(200, headers=object_headers(obj), raw=obj.body, content_type=obj.content_type)
+        headers = object_headers(obj)
+        standard = (req.headers.get("x-oss-range-behavior") or "").strip().lower() == "standard"
+        try:
+            cut = byte_range(req.headers.get("range"), len(obj.body), standard)
+        except UnsatisfiableRange:
+            raise exc.InvalidRangeError(len(obj.body)) from None
+        if cut is None:
+            return HttpResponse(200, headers=headers, raw=obj.body, content_type=obj.content_type)
+        first, last = cut
+        headers["Content-Range"] = f"bytes {first}-{last}/{len(obj.body)}"
+        return HttpResponse(206, headers=headers, raw=obj.body[first : last + 1], content_type=obj.content_type)
 
     def head_object(self, req: OssRequest) -> HttpResponse:
         """HeadObject and GetObjectMeta (``?objectMeta``): Content-Length is the (declared) size."""

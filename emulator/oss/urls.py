@@ -1,9 +1,19 @@
 """OSS routing: which requests are OSS, which operation they are, and the service plug-in.
 
 A request is OSS when its ``Authorization`` starts with ``OSS `` or ``OSS4-HMAC-SHA256``, or when it is not
-an RPC call (``POST /``). Targets are path-style (``/<bucket>/<key>``, the key's ``/`` sent as ``%2F``): the
-whole path is unquoted, the bucket is the first segment and the key the rest. Absolute-form targets
-(forward-proxy mode) are reduced to their path; virtual-host style is not understood.
+an RPC call (``emulator.core.dispatch.is_rpc``). Two addressing styles (OSS "Access OSS over virtual-hosted
+and path-style URLs"):
+
+* path style (``/<bucket>/<key>``, the key's ``/`` sent as ``%2F`` by oss2): the whole path is unquoted, the
+  bucket is the first segment and the key the rest; what IP and ``localhost`` endpoints get;
+* virtual-hosted style: the bucket is the first label of the ``Host`` header (or of an absolute-form
+  target's authority in forward-proxy mode) when the rest is an OSS host (``oss[-<region>][-internal]
+  .aliyuncs.com``, ``oss-accelerate.aliyuncs.com``), ``localhost`` or an IPv4 address
+  (``my-bucket.oss-cn-hangzhou.aliyuncs.com``, ``my-bucket.localhost:8000``, ``my-bucket.127.0.0.1:8000``);
+  the path is the key. Such a request is rewritten to path style before the signature check, because both
+  OSS signatures sign ``/<bucket>/<key>`` whatever the style.
+
+Absolute-form targets (forward-proxy mode) are reduced to their path.
 
 Every answer carries ``x-oss-request-id``; the request log gets ``service "oss"``, ``region`` = the bucket's
 region (None for an unknown bucket), the operation name and ``params {bucket, key}`` (plus the listing
@@ -22,15 +32,18 @@ UNCONFIRMED choices:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from pydantic import BaseModel
 
 from emulator.core.dispatch import is_rpc
 from emulator.core.errors import EmulatorError, InternalServerError, InvalidActionError, ThrottlingUserError
 from emulator.oss import exceptions as exc
+from emulator.oss import multipart
 from emulator.oss.auth import authenticate_oss, is_oss_authorization
 from emulator.oss.models import OssBackend
 from emulator.oss.responses import OssRequest, OssResponses, error_response
@@ -43,6 +56,11 @@ if TYPE_CHECKING:
 
 Handler = Callable[[OssResponses, OssRequest], "HttpResponse"]
 
+def _on_backend(fn: Callable[[OssBackend, OssRequest], HttpResponse]) -> Handler:
+    """Adapt a backend-level handler (``emulator.oss.multipart``) to the ``Handler`` shape."""
+    return lambda responses, req: fn(responses.backend, req)
+
+
 ACTIONS: dict[str, Handler] = {
     "PutObject": OssResponses.put_object,
     "GetObject": OssResponses.get_object,
@@ -51,10 +69,39 @@ ACTIONS: dict[str, Handler] = {
     "DeleteObject": OssResponses.delete_object,
     "ListObjects": OssResponses.list_objects,
     "ListObjectsV2": OssResponses.list_objects_v2,
+    **{name: _on_backend(fn) for name, fn in multipart.HANDLERS.items()},
 }
 
 # Query keys that make a request another operation (sub-resources the emulator does not implement).
 _PLAIN_OK = frozenset({"objectMeta"})
+
+
+_OSS_HOST = re.compile(r"^oss(?:-[a-z0-9-]+)?\.aliyuncs\.com$")
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def virtual_host_bucket(request: HttpRequest) -> str | None:
+    """The bucket named by a virtual-hosted-style ``Host`` (None for path style)."""
+    host = next((v for k, v in request.headers.items() if k.lower() == "host"), "")
+    if not host and "://" in request.target:
+        host = urlsplit(request.target).netloc
+    name = host.strip().lower().rsplit(":", 1)[0] if not host.strip().startswith("[") else ""
+    bucket, dot, rest = name.partition(".")
+    if not dot or not bucket or _IPV4.match(name):
+        return None
+    if rest == "localhost" or _IPV4.match(rest) or _OSS_HOST.match(rest):
+        return bucket
+    return None
+
+
+def path_style_target(request: HttpRequest) -> str:
+    """The request target in path style (``/<bucket>/<key>?query``), whatever style the client used."""
+    u = urlsplit(request.target)
+    bucket = virtual_host_bucket(request)
+    path = u.path or "/"
+    if bucket is not None:
+        path = "/" + quote(bucket, safe="") + (path if path.startswith("/") else "/" + path)
+    return path + (f"?{u.query}" if u.query else "")
 
 
 def parse_request(request: HttpRequest) -> OssRequest:
@@ -69,6 +116,8 @@ def parse_request(request: HttpRequest) -> OssRequest:
 
 def operation(req: OssRequest) -> str:
     """Name the OSS operation of ``req`` (``Unsupported:<METHOD>`` when not emulated)."""
+    if (name := multipart.operation(req)) is not None:
+        return name
     sub = {k for k in req.query if k not in _LIST_PARAMS} - _PLAIN_OK
     if req.bucket and req.key and not sub:
         if req.method == "HEAD":
@@ -134,6 +183,7 @@ class OssService:
 
     def handle(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, dict[str, Any]]:
         """Authenticate, inject faults, run the operation; errors become XML."""
+        request = replace(request, target=path_style_target(request))
         req = parse_request(request)
         action = operation(req)
         entry: dict[str, Any] = {
