@@ -12,12 +12,22 @@ UNCONFIRMED choices:
   (403 ``Forbidden`` for another account's image), Available (400 ``IncorrectImageStatus``), already
   exporting (403 ``ImageIsExporting``), encrypted snapshots (400 ``ImageNotSupported``), Windows
   (403 ``ImageNotSupported``), Marketplace-derived (seed ``marketplace: true`` or a ``product_code``;
-  403 ``ImageNotSupported``), data disks (> 4, or one > 500 GiB: 400 ``InvalidImage.DiskAmountOrSize``),
+  403 ``ImageNotSupported``), data disks (one > 2,048 GiB: 400 ``InvalidImage.DiskAmountOrSize``; see below),
   bucket (missing **or in another region**: 400 ``InvalidOSSBucket.NotFound``), slots, DryRun;
 * ``OSSPrefix`` must be 1–30 ASCII letters/digits, else 400 ``InvalidOSSPrefix.Malformed``; without a
   prefix the object names start with the image id;
 * ``ImageFormat`` is case-insensitive ``raw|vhd|qcow2|vdi|vmdk`` (default raw), else 400
-  ``InvalidImageFormat.NotSupported``; it is honoured in every region and names the file extension;
+  ``InvalidImageFormat.NotSupported`` (checked in every region). It is **honoured only in the regions the
+  ExportImage API reference lists** (usage notes, https://www.alibabacloud.com/help/en/ecs/api-exportimage,
+  updated 2026-01: Tokyo, Jakarta, Frankfurt, Dubai, Virginia, London, Singapore, Kuala Lumpur, Silicon
+  Valley; earlier revisions also listed Mumbai and Sydney): ``FORMAT_REGIONS``. Elsewhere "custom images are
+  exported in the RAW format": the task, its ``ImageFormat`` related item and the file extensions say ``raw``
+  (UNCONFIRMED: whether DescribeTaskAttribute echoes the requested or the produced format; the produced one
+  is reported);
+* data disks: the export guide ("Export a custom image", requirements) allows each data disk up to
+  2,048 GiB; the "at most 4 data disks of at most 500 GiB" rule came from Terraform's ``alicloud_image_export``
+  page, not from ECS. A data disk over 2,048 GiB → 400 ``InvalidImage.DiskAmountOrSize``; no limit on the
+  number of data disks (UNCONFIRMED: the guide revision found gives no number);
 * ``RoleName`` defaults to ``AliyunECSImageExportDefaultRole``; any name is accepted and recorded (no RAM);
 * object names: an image with a single disk gets ``<OSSPrefix>_<ImageId>_<TaskId>.<fmt>`` (the doc sample);
   an image with data disks gets ``<OSSPrefix>_<ImageId>_<TaskId>_system.<fmt>`` for the system disk and
@@ -47,8 +57,12 @@ from emulator.oss.exceptions import OssError
 
 FORMATS = ("raw", "vhd", "qcow2", "vdi", "vmdk")
 DEFAULT_ROLE = "AliyunECSImageExportDefaultRole"
-MAX_DATA_DISKS = 4
-MAX_DATA_DISK_GIB = 500
+MAX_DATA_DISK_GIB = 2048
+# Regions where ExportImage honours ImageFormat (API reference usage notes); elsewhere the export is RAW.
+FORMAT_REGIONS = frozenset(
+    {"ap-northeast-1", "ap-southeast-5", "eu-central-1", "me-east-1", "us-east-1", "eu-west-1", "ap-southeast-1",
+     "ap-southeast-3", "us-west-1"}
+)
 GIB = 1 << 30
 _PREFIX = re.compile(r"^[A-Za-z0-9]{1,30}$")
 
@@ -105,6 +119,8 @@ class ExportMixin(BackendBase):
         fmt = (req.image_format or "raw").lower()
         if fmt not in FORMATS:
             raise exc.InvalidImageFormatNotSupportedError()
+        if req.region not in FORMAT_REGIONS:
+            fmt = "raw"
         image = self._exportable(req.region, req.image_id)
         if self.oss is None or self.oss.bucket_region(req.bucket) != req.region:
             raise exc.InvalidOssBucketNotFoundError()
@@ -151,7 +167,7 @@ class ExportMixin(BackendBase):
                 status=403, message="Images derived from Alibaba Cloud Marketplace cannot be exported."
             )
         data = [d for d in image.disks if d.type == "data"]
-        if len(data) > MAX_DATA_DISKS or any(d.size_gib > MAX_DATA_DISK_GIB for d in data):
+        if any(d.size_gib > MAX_DATA_DISK_GIB for d in data):
             raise exc.InvalidImageDiskAmountOrSizeError()
         return image
 

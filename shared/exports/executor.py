@@ -26,7 +26,7 @@ from shared.exports.planner import (
     StartExport,
     TrackExport,
 )
-from shared.exports.targets import ExportTarget
+from shared.exports.targets import ExportTarget, produced_format
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
@@ -142,12 +142,13 @@ class ExportExecutor:
     def _recover(self, record: Record, target: ExportTarget) -> Record:
         """Adopt this target's export if one exists, else requeue; the CAS makes racers harmless.
 
-        A running task of the image is ours when its format matches; a finished one only when its
+        A running task of the image is ours when its format is the one this target produces (RAW where
+        ImageFormat is not honoured); a finished one only when its
         objects sit in our bucket under our prefix (a task of another rule or format is not adopted).
         """
         for task in self.ecs.iter_export_tasks(target.region, image_id=target.image_id):
             if task.running and self.ecs.describe_export(target.region, task.task_id).image_format.lower() in (
-                    "", target.image_format):
+                    "", produced_format(target.region, target.image_format)):
                 return self._move(record, "adopted", state=State.STARTED, cloud_id=task.task_id)
             if task.status == "Finished" and any(
                     True for _ in self.oss.iter_objects(target.region, target.bucket,

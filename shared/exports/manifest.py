@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.clouds.ecs_types import ExportTask
-from shared.exports.targets import ExportTarget
+from shared.exports.targets import ExportTarget, produced_format
 
 MANIFEST_SUFFIX = "_manifest.json"
 
@@ -34,7 +34,8 @@ class Manifest(BaseModel):
     image_id: str
     image_name: str
     region: str
-    format: str
+    format: str  # the format ECS produced (RAW where ImageFormat is not honoured)
+    requested_format: str = ""  # the rule's format
     bucket: str
     rule: str
     task_id: str
@@ -57,7 +58,8 @@ def build_manifest(target: ExportTarget, task: ExportTask, sizes: dict[str, int]
         image_id=target.image_id,
         image_name=target.image_name,
         region=target.region,
-        format=target.image_format,
+        format=(task.image_format or produced_format(target.region, target.image_format)).lower(),
+        requested_format=target.image_format,
         bucket=target.bucket,
         rule=target.rule,
         task_id=task.task_id,

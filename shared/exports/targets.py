@@ -1,7 +1,17 @@
 """From a source image and the export rules to the exports it should have, and what ECS would refuse.
 
 ECS refuses some images outright (alibaba-api.md §1.5); checking first means a clear skip reason in
-the ledger and no doomed ExportImage call.
+the ledger and no doomed ExportImage call. Only what the current documents agree on is refused here:
+where the ExportImage API reference and the export guide disagree, the planner does not refuse what ECS
+may accept, it lets ECS answer and the executor records that answer. Data disks: the guide ("Export a
+custom image", requirements) allows each data disk up to 2,048 GiB and gives no count; the older
+"at most 4 data disks of at most 500 GiB" came from Terraform's alicloud_image_export page, so only a data
+disk over 2,048 GiB is refused up front.
+
+ImageFormat is honoured only in the regions the ExportImage API reference lists (usage notes, revision of
+2026-01); elsewhere ECS exports RAW whatever the rule asks. `produced_format` says which format a rule
+will really get, the manifest records it, and `format_warnings` (validate-policy) names the rules that
+ask for another format where it cannot be had.
 """
 from __future__ import annotations
 
@@ -10,8 +20,30 @@ from pydantic import BaseModel, ConfigDict
 from shared.clouds.ecs_types import ExportImageSpec, Image
 from shared.policy import Policy
 
-MAX_DATA_DISKS = 4
-MAX_DATA_DISK_GIB = 500
+MAX_DATA_DISK_GIB = 2048
+# Japan (Tokyo), Indonesia (Jakarta), Germany (Frankfurt), UAE (Dubai), US (Virginia), UK (London), Singapore,
+# Malaysia (Kuala Lumpur), US (Silicon Valley): ExportImage API reference, usage notes.
+IMAGE_FORMAT_REGIONS = frozenset(
+    {"ap-northeast-1", "ap-southeast-5", "eu-central-1", "me-east-1", "us-east-1", "eu-west-1", "ap-southeast-1",
+     "ap-southeast-3", "us-west-1"}
+)
+
+
+def produced_format(region: str, requested: str) -> str:
+    """The format ECS writes for `requested` in `region`: RAW where ImageFormat is not honoured."""
+    return requested if region in IMAGE_FORMAT_REGIONS else "raw"
+
+
+def format_warnings(policy: Policy) -> list[str]:
+    """One warning per (export rule, source region) whose non-RAW format ECS would ignore there."""
+    warnings: list[str] = []
+    for n, rule in enumerate(policy.export_rules):
+        for region in rule.source_regions:
+            if produced_format(region, rule.format) != rule.format:
+                warnings.append(
+                    f"export_rules[{n}].format: {rule.format} is not honoured by ExportImage in {region} "
+                    f"(rule {rule.name!r}); ECS exports RAW there and the manifest will say raw")
+    return warnings
 
 
 def export_key(region: str, image_id: str, image_format: str) -> str:
@@ -62,10 +94,9 @@ def refusal(image: Image) -> str | None:
         return "Windows images cannot be exported [ImageNotSupported]"
     if image.product_code:
         return f"image derives from Marketplace product {image.product_code} and cannot be exported [ImageNotSupported]"
-    data = [d for d in image.disks if d.type == "data"]
-    if len(data) > MAX_DATA_DISKS or any(d.size_gib > MAX_DATA_DISK_GIB for d in data):
-        return (f"image has {len(data)} data disks (largest {max((d.size_gib for d in data), default=0)} GiB); "
-                f"ECS exports at most {MAX_DATA_DISKS} of at most {MAX_DATA_DISK_GIB} GiB "
+    largest = max((d.size_gib for d in image.disks if d.type == "data"), default=0)
+    if largest > MAX_DATA_DISK_GIB:
+        return (f"image has a data disk of {largest} GiB; ECS exports data disks of at most {MAX_DATA_DISK_GIB} GiB "
                 "[InvalidImage.DiskAmountOrSize]")
     return None
 

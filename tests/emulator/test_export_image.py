@@ -62,7 +62,7 @@ def test_export_runs_on_the_clock_and_writes_one_object_per_disk(
 ) -> None:
     # WHEN 100 GiB are exported at the default 10 GiB/min (10 minutes)
     response = any_ecs.export_image(
-        m.ExportImageRequest(region_id=REGION, image_id="m-two", ossbucket=BUCKET, ossprefix="nightly", image_format="QCOW2")
+        m.ExportImageRequest(region_id=REGION, image_id="m-two", ossbucket=BUCKET, ossprefix="nightly", image_format="RAW")
     ).body
     task_id = response.task_id
     assert task_id.startswith("t-") and response.region_id == REGION and response.request_id
@@ -81,8 +81,8 @@ def test_export_runs_on_the_clock_and_writes_one_object_per_disk(
     assert len(done.creation_time) == len("2024-01-01T08:00Z") and done.finished_time.endswith("Z")
     [progress] = done.operation_progress_set.operation_progress
     assert (progress.operation_status, progress.error_code) == ("Success", "")
-    assert items(done, "OSSBucket") == [BUCKET] and items(done, "ImageFormat") == ["qcow2"]
-    expected = [f"nightly_m-two_{task_id}_system.qcow2", f"nightly_m-two_{task_id}_data_xvdb.qcow2"]
+    assert items(done, "OSSBucket") == [BUCKET] and items(done, "ImageFormat") == ["raw"]
+    expected = [f"nightly_m-two_{task_id}_system.raw", f"nightly_m-two_{task_id}_data_xvdb.raw"]
     assert items(done, "OSSObject") == expected
     listed = {o.key: o.size for o in bucket(emulator).list_objects_v2().object_list}
     assert listed == {expected[0]: 40 * GIB, expected[1]: 60 * GIB}
@@ -107,11 +107,9 @@ def test_a_single_disk_image_gets_the_documented_name(ecs: Client, control: Emul
         ({"os_type": "windows", "platform": "Windows Server 2022"}, {}, "ImageNotSupported", 403),
         ({"marketplace": True}, {}, "ImageNotSupported", 403),
         ({"product_code": "cmjj0001"}, {}, "ImageNotSupported", 403),
+        # the export guide allows each data disk up to 2,048 GiB (was 501 here, from Terraform's docs; #17)
         ({"disks": [{"device": "/dev/xvda", "type": "system", "size_gib": 40},
-                    *({"device": f"/dev/xvd{c}", "type": "data", "size_gib": 10} for c in "bcdef")]}, {},
-         "InvalidImage.DiskAmountOrSize", 400),
-        ({"disks": [{"device": "/dev/xvda", "type": "system", "size_gib": 40},
-                    {"device": "/dev/xvdb", "type": "data", "size_gib": 501}]}, {},
+                    {"device": "/dev/xvdb", "type": "data", "size_gib": 2049}]}, {},
          "InvalidImage.DiskAmountOrSize", 400),
         ({}, {"ossbucket": "no-such-bucket"}, "InvalidOSSBucket.NotFound", 400),
         ({}, {"ossbucket": "sh-bucket"}, "InvalidOSSBucket.NotFound", 400),
@@ -221,3 +219,41 @@ def test_export_calls_are_logged(ecs: Client, control: EmulatorControl) -> None:
     [entry] = [r for r in control.requests() if r["action"] == "ExportImage"]
     assert entry["params"]["RoleName"] == "CustomExportRole" and entry["status"] == 200
     assert attribute(ecs, task_id).task_status == "Processing"
+
+
+# --- data-disk limits and ImageFormat by region (#17) -----------------------------------------------------
+
+
+def test_many_data_disks_up_to_2048_gib_are_exported(ecs: Client, control: EmulatorControl, emulator: Emulator) -> None:
+    # The export guide allows each data disk up to 2,048 GiB and states no count (the 4 x 500 GiB rule was Terraform's)
+    disks = [{"device": "/dev/xvda", "type": "system", "size_gib": 40},
+             {"device": "/dev/xvdb", "type": "data", "size_gib": 1024},
+             *({"device": f"/dev/xvd{c}", "type": "data", "size_gib": 2048} for c in "cdef")]
+    control.seed({"images": [image("m-big", disks=disks)]})
+    control.configure(export_gib_per_minute=10_000)
+    task_id = export(ecs, image_id="m-big")
+    control.advance(3600)
+    done = attribute(ecs, task_id)
+    assert done.task_status == "Finished"
+    listed = {o.key: o.size for o in bucket(emulator).list_objects_v2(prefix="nightly_m-big").object_list}
+    assert listed[f"nightly_m-big_{task_id}_data_xvdb.raw"] == 1024 * GIB and len(listed) == 6
+
+
+@pytest.mark.parametrize(("region", "produced"), [("ap-southeast-1", "qcow2"), ("cn-hangzhou", "raw")])
+def test_image_format_is_honoured_only_in_the_listed_regions(
+    ecs: Client, control: EmulatorControl, emulator: Emulator, region: str, produced: str
+) -> None:
+    # ExportImage API reference, usage notes: ImageFormat works in Tokyo, Jakarta, Frankfurt, Dubai, Virginia,
+    # London, Singapore, Kuala Lumpur and Silicon Valley; elsewhere the export is RAW.
+    control.seed({"regions": ["cn-hangzhou", "cn-shanghai", "ap-southeast-1"],
+                  "buckets": [{"region": region, "name": f"fmt-{region}"}],
+                  "images": [image("m-fmt", region=region, size_gib=20)]})
+    task_id = ecs.export_image(m.ExportImageRequest(region_id=region, image_id="m-fmt", ossbucket=f"fmt-{region}",
+                                                    ossprefix="f", image_format="qcow2")).body.task_id
+    control.advance(3600)
+    body = ecs.describe_task_attribute(m.DescribeTaskAttributeRequest(region_id=region, task_id=task_id)).body
+    [progress] = body.operation_progress_set.operation_progress
+    related = {i.name: i.value for i in progress.related_item_set.related_item}
+    assert (body.task_status, related["ImageFormat"], related["OSSObject"]) == (
+        "Finished", produced, f"f_m-fmt_{task_id}.{produced}")
+    assert bucket(emulator, f"fmt-{region}").object_exists(f"f_m-fmt_{task_id}.{produced}")

@@ -79,7 +79,10 @@ def test_inside_the_window_it_starts_up_to_the_limit_and_reconcile_finishes(xwor
     for record in records.values():
         manifest = json.loads(oss.get("cn-hangzhou", BUCKET, record.data["manifest"]))
         assert manifest["image_id"] == record.data["target"]["image_id"]
-        assert manifest["task_id"] == record.cloud_id and manifest["format"] == "qcow2"
+        assert manifest["task_id"] == record.cloud_id
+        # cn-hangzhou does not honour ImageFormat (ExportImage API reference): ECS wrote RAW for the qcow2 rule
+        assert (manifest["format"], manifest["requested_format"]) == ("raw", "qcow2")
+        assert all(o["key"].endswith(".raw") for o in manifest["objects"])
         assert manifest["objects"] and all(o["size"] > 0 for o in manifest["objects"])
         for obj in manifest["objects"]:
             assert oss.head("cn-hangzhou", BUCKET, obj["key"]).size == obj["size"]
@@ -151,6 +154,26 @@ def test_images_ecs_would_refuse_are_skipped_without_a_call(xworld):
     assert not called & {"m-bp1encrypted1", "m-bp1windows01"}
 
 
+def test_an_image_with_a_1024_gib_data_disk_is_exported_not_skipped(xworld):
+    # The export guide allows data disks up to 2,048 GiB; the planner used to skip anything over 500 GiB (#17)
+    xworld.emu.control.seed({"images": [
+        {"region": "cn-hangzhou", "image_id": "m-bp1bigdata01", "name": "app-bigdata",
+         "disks": [{"device": "/dev/xvda", "type": "system", "size_gib": 40},
+                   {"device": "/dev/xvdb", "type": "data", "size_gib": 1024}]}]})
+    xworld.emu.control.configure(export_gib_per_minute=10_000)
+    request = {"action": "export", "region": "cn-hangzhou", "image_id": "m-bp1bigdata01"}
+    (export,) = xworld.invoke("export_batch", json.dumps(request).encode())["exports"]
+    assert export["state"] == "STARTED" and export["task_id"]
+    xworld.emu.control.advance(3600)
+    xworld.tick()
+    (record,) = xworld.ledger().scan("export/cn-hangzhou/m-bp1bigdata01/")
+    assert record.state.value == "DONE" and not record.data.get("skipped")
+    manifest = json.loads(_oss(xworld).get("cn-hangzhou", BUCKET, record.data["manifest"]))
+    sizes = {o["key"].rsplit("_", 1)[-1]: o["size"] for o in manifest["objects"]}
+    assert sizes == {"system.raw": 40 << 30, "xvdb.raw": 1024 << 30}
+    assert manifest["format"] == "raw"
+
+
 def test_dry_run_plans_without_starting_or_recording(xworld):
     result = xworld.invoke("export_batch", json.dumps(
         {"action": "export_batch", "dry_run": True, "now": NIGHT.isoformat()}).encode())
@@ -205,7 +228,7 @@ def test_existing_object_fails_the_export_and_is_left_intact(xworld):
     request = {"action": "export", "region": "cn-hangzhou", "image_id": "m-bp1demoweb0001"}
     (export,) = xworld.invoke("export_batch", json.dumps(request).encode())["exports"]
     # someone else writes the very object name the export will produce
-    squatter = f"archive_m-bp1demoweb0001_{export['task_id']}.qcow2"
+    squatter = f"archive_m-bp1demoweb0001_{export['task_id']}.raw"  # RAW: cn-hangzhou ignores ImageFormat
     oss = _oss(xworld)
     assert oss.put_if_absent("cn-hangzhou", BUCKET, squatter, b"precious bytes")
     xworld.emu.control.advance(3600)

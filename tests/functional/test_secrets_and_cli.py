@@ -101,6 +101,20 @@ def test_cli_validate_policy(world, tmp_path):
     assert json.loads(done.stderr)["field"] == "copy_rules[0].target_regions"
 
 
+def test_cli_validate_policy_warns_of_an_export_format_ecs_ignores(world, tmp_path):
+    # ExportImage honours ImageFormat only in the regions its API reference lists; cn-hangzhou exports RAW
+    policy = tmp_path / "exports.yml"
+    policy.write_text(scene.EXPORT_POLICY_YAML)
+    done = _cli("validate-policy", str(policy), "--json", env=_env(world))
+    out = json.loads(done.stdout)
+    assert done.returncode == 0 and out["valid"] is True
+    warning = ("export_rules[0].format: qcow2 is not honoured by ExportImage in cn-hangzhou (rule 'archive'); "
+               "ECS exports RAW there and the manifest will say raw")
+    assert out["warnings"] == [warning]
+    human = _cli("validate-policy", str(policy), env=_env(world))
+    assert human.returncode == 0 and b"warning: export_rules[0].format: qcow2 is not honoured" in human.stdout
+
+
 def test_cli_help_lists_commands():
     done = _cli("--help")
     assert done.returncode == 0

@@ -85,8 +85,9 @@ def test_refused_images_are_skipped_with_the_code_ecs_would_answer():
         "ImageNotSupported": image(1, disks=(Disk(type="system", size_gib=40, encrypted=True),)),
         "Windows": image(2, os_type="windows"),
         "Marketplace": image(3, product_code="cmjj012345"),
+        # the export guide allows data disks up to 2,048 GiB (the 500 GiB here came from Terraform's docs, #17)
         "InvalidImage.DiskAmountOrSize": image(4, disks=(Disk(type="system", size_gib=40),
-                                                         Disk(type="data", size_gib=600))),
+                                                         Disk(type="data", size_gib=2049))),
     }
     for expected, img in cases.items():
         reason = refusal(img)
@@ -95,6 +96,15 @@ def test_refused_images_are_skipped_with_the_code_ecs_would_answer():
     assert not [a for a in actions if isinstance(a, StartExport)]
     assert all(a.skip_reason for a in actions if isinstance(a, RecordExport))
     assert refusal(image(5, disks=tuple(Disk(type="data", size_gib=500) for _ in range(4)))) is None
+
+
+def test_data_disks_up_to_2048_gib_and_any_count_are_planned_not_skipped():
+    # Export guide: each data disk up to 2,048 GiB; no count is given, so ECS answers for the count (#17)
+    big = image(6, disks=(Disk(type="system", size_gib=40), Disk(type="data", size_gib=1024)))
+    many = image(7, disks=(Disk(type="system", size_gib=40), *(Disk(type="data", size_gib=2048) for _ in range(6))))
+    assert refusal(big) is None and refusal(many) is None
+    actions = plan_batch(POLICY, [], [big, many], {}, INSIDE)
+    assert [a.skip_reason for a in actions if isinstance(a, RecordExport)] == [None, None]
 
 
 def test_oss_manifest_found_means_already_exported():
