@@ -57,6 +57,7 @@ def _event(function: str) -> bytes:
         return create_image_event(SOURCE, "m-bp1demoweb0001", "app-web-2026-11")
     if function == "acr_push":
         from pathlib import Path
+
         from scripts.demo_scene import ACCOUNT_ID
         doc = json.loads((Path(__file__).resolve().parents[1] / "tests" / "events" / "acr_push_completed.json")
                          .read_bytes())
