@@ -68,6 +68,11 @@ OSS_SDK_CALLS = {
     "DeleteObject": ".delete_object(",
     "ListObjects": ".list_objects(",
     "ListObjectsV2": ".list_objects_v2(",
+    "InitiateMultipartUpload": ".init_multipart_upload(",
+    "UploadPart": ".upload_part(",
+    "CompleteMultipartUpload": ".complete_multipart_upload(",
+    "AbortMultipartUpload": ".abort_multipart_upload(",
+    "ListParts": ".list_parts(",
 }
 
 

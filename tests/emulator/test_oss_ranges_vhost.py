@@ -101,3 +101,31 @@ def test_ip_host_is_path_style(emulator: Emulator, bucket: oss2.Bucket) -> None:
     # oss2 on an IP endpoint sends /<bucket>/<key> with Host 127.0.0.1:PORT: never read as a bucket "127"
     assert bucket.get_object("obj").read() == BODY
     assert bucket.object_exists("nope") is False
+
+
+def test_oss2_multipart_upload_round_trip(bucket: oss2.Bucket) -> None:
+    # WHEN two parts are uploaded and completed
+    upload_id = bucket.init_multipart_upload("mp/obj").upload_id
+    first, second = b"a" * 300, b"b" * 100
+    parts = [oss2.models.PartInfo(1, bucket.upload_part("mp/obj", upload_id, 1, first).etag),
+             oss2.models.PartInfo(2, bucket.upload_part("mp/obj", upload_id, 2, second).etag)]
+    assert [p.part_number for p in bucket.list_parts("mp/obj", upload_id).parts] == [1, 2]
+    done = bucket.complete_multipart_upload("mp/obj", upload_id, parts)
+    # THEN the object is the parts in order, typed Multipart, and its CRC is the whole body's
+    assert done.status == 200 and done.crc == int(_crc64(first + second))
+    got = bucket.get_object("mp/obj")
+    assert got.read() == first + second and got.headers["x-oss-object-type"] == "Multipart"
+    # an aborted upload is gone
+    other = bucket.init_multipart_upload("mp/other").upload_id
+    assert bucket.abort_multipart_upload("mp/other", other).status == 204
+    with pytest.raises(oss2.exceptions.NoSuchUpload):
+        bucket.upload_part("mp/other", other, 1, b"x")
+
+
+def test_complete_with_a_wrong_etag_is_invalid_part(bucket: oss2.Bucket) -> None:
+    upload_id = bucket.init_multipart_upload("mp/bad").upload_id
+    bucket.upload_part("mp/bad", upload_id, 1, b"data")
+    with pytest.raises(oss2.exceptions.ServerError) as info:
+        bucket.complete_multipart_upload("mp/bad", upload_id, [oss2.models.PartInfo(1, '"' + "0" * 32 + '"')])
+    assert (info.value.status, info.value.code) == (400, "InvalidPart")
+    assert bucket.object_exists("mp/bad") is False
