@@ -6,7 +6,9 @@ context: the calling AccessKey pair as credentials, the request id of the invoca
 emulator's event router with `template.yml`: EventBridge rules (an image created in the emulator, a pushed
 ACR tag) and timers (reconcile, export_batch, cleanup on the virtual clock). The handlers read their settings
 from the environment, so `start()` sets `IMAGE_RELAY_ENDPOINT` (the emulator), `IMAGE_RELAY_POLICY` and
-`IMAGE_RELAY_STATE` in this process (restored by `stop()`).
+`IMAGE_RELAY_STATE` in this process (restored by `stop()`), and the functions' own clock
+(`shared.wiring.utcnow`) reads the emulator's virtual clock, as FC's clock is the cloud's: a timer's
+`triggerTime` and the function's clock agree (the cleanup refuses a caller's time far from its clock).
 
 The emulator package imports nothing from `functions/` or `shared/`: the runners are built here and injected.
 
@@ -104,6 +106,7 @@ class LocalCloud:
         self.state_url = state or f"sqlite:///{Path(self._tmp.name) / 'ledger.db'}"
         self.router: EventRouter | None = None
         self._saved_env: dict[str, str | None] = {}
+        self._saved_clock: Callable[[], Any] | None = None
         self._stop = threading.Event()
 
     # --- lifecycle -----------------------------------------------------------------------------------
@@ -118,6 +121,7 @@ class LocalCloud:
             self._saved_env[name] = os.environ.get(name)
             os.environ[name] = value
         _reset_caches()
+        self._follow_virtual_clock()
         # Open (create) the ledger now, so `image-relay status --state <it>` works before the first event.
         from shared.config import get_settings
         from shared.wiring import ledger_from
@@ -130,6 +134,15 @@ class LocalCloud:
         if self.scene == "demo":
             emu.control.seed({**demo_scene.seed(), **demo_scene.acr_seed()})
         return self
+
+    def _follow_virtual_clock(self) -> None:
+        import datetime as dt
+
+        import shared.wiring as wiring
+
+        clock = self.emulator.state.clock
+        self._saved_clock = wiring.utcnow
+        wiring.utcnow = lambda: dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc)
 
     def register_functions(self, template: dict[str, Any]) -> None:
         """Register every FUNCTIONS entry under the template's service (timeout from the template if given)."""
@@ -187,6 +200,10 @@ class LocalCloud:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
+        if self._saved_clock is not None:
+            import shared.wiring as wiring
+
+            wiring.utcnow, self._saved_clock = self._saved_clock, None
         _reset_caches()
         self._tmp.cleanup()
 
