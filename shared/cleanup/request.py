@@ -91,7 +91,8 @@ def deletion_clock(real: dt.datetime, request: CleanupRequest, skew: dt.timedelt
         days = abs(caller - real).days
         distance = f"{days} day(s)" if days else str(abs(caller - real)).split(".")[0]
         raise EventValidationError(
-            f"{caller.isoformat()} is {distance} from the real clock ({real.isoformat()}); a caller's time may "
+            f"{caller.isoformat()} is {distance} from the real clock ({real.replace(microsecond=0).isoformat()}); "
+            "a caller's time may "
             f"differ from it by at most {skew}, and only makes a run more conservative", field=request.now_field)
     return max(real, caller)
 
