@@ -68,7 +68,12 @@ def _gateways(context: Any, settings: Settings, services: tuple[str, ...]) -> tu
     credentials = resolve_credentials(context)  # FC's context first, then the official chain
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
     built: dict[str, Any] = {}
-    if "ecs" in services:
+    if "image_builder" in services:  # ECS plus Image Builder's reads, as the "ecs" adapter
+        from shared.clouds.ecs_pipelines import ImageBuilderGateway
+
+        built["ecs"] = ImageBuilderGateway.connect(credentials, endpoint=settings.endpoint, retry=retry,
+                                                   deadline=deadline)
+    elif "ecs" in services:
         from shared.clouds.ecs import EcsGateway
 
         built["ecs"] = EcsGateway.connect(credentials, endpoint=settings.endpoint, retry=retry, deadline=deadline)
@@ -118,10 +123,11 @@ def copy_context(context: Any, settings: Settings | None = None, *, now: dt.date
 
 
 def cleanup_context(context: Any, settings: Settings | None = None) -> CleanupContext:
-    """Policy, ledger, the ECS and ESS adapters for a cleanup run, bounded by the function's timeout."""
+    """Policy, ledger, the ECS (with Image Builder's reads) and ESS adapters for a cleanup run, bounded by the
+    function's timeout."""
     settings = settings or get_settings()
     logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
     policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
-    deadline, gw = _gateways(context, settings, ("ecs", "ess"))
+    deadline, gw = _gateways(context, settings, ("image_builder", "ess"))
     return CleanupContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=utcnow, deadline=deadline,
                           ess=gw["ess"])

@@ -329,7 +329,7 @@ def test_a_new_sdk_call_in_an_adapter_is_derived(tmp_path, template):
     derived = derive_module(copied)
     assert "ecs:DescribeDisks" in derived.actions and derived.problems == []
     others = derive_actions([ROOT / "shared/clouds/acr.py", ROOT / "shared/clouds/oss.py",
-                             ROOT / "shared/clouds/ess.py"]).actions
+                             ROOT / "shared/clouds/ess.py", ROOT / "shared/clouds/ecs_pipelines.py"]).actions
     assert check_policy_actions(template, derived.actions | others) == [
         "an adapter calls it but the role lacks it: ecs:DescribeDisks"]
 

@@ -12,11 +12,12 @@ exports), so the cleanup must look itself (design.md invariant 3, Custodian #655
 * **the source of a copy in progress, whoever started it**: ECS does not say which image a console copy is
   copying, so besides the exact sources image-relay knows (provenance tags), any image of ours that *could* be
   the source (same size and disk layout, Available, created before the copy) is kept while the copy runs;
+* **Image Builder templates** (DescribeImagePipelines) whose base image is the image (`BaseImageType=IMAGE`) or
+  its family (`IMAGE_FAMILY`, whose newest image is then looked up): the next build would fail or change base;
 * instances (DescribeInstances), listed here too so a caller gets the whole picture.
 
 What no ECS/ESS API tells us (ROS stacks, Terraform state, ACK node pools configured by image id, auto
-provisioning groups' launch configurations, Image Builder pipelines' base images, scripts, other accounts'
-launch templates for images shared with them) is listed in the README for the operator to check by hand.
+provisioning groups' launch configurations, scripts) is listed in the README for the operator to check by hand.
 
 `image_references` is pure: the cleanup calls it on what its scans read, and the chaos suite can call it on
 what it reads from the emulator through the same adapters (`scan_references`).
@@ -29,6 +30,7 @@ from typing import Any, Protocol
 
 from shared.clouds.ecs_types import Image, Instance, LaunchTemplateVersion
 from shared.clouds.ess_types import ScalingConfiguration
+from shared.clouds.pipeline_types import ImagePipeline
 from shared.replication.provenance import TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
 
 #: Statuses of an image still being created or copied into.
@@ -46,6 +48,8 @@ class References:
     instances: tuple[Instance, ...] = ()
     #: every image still Waiting/Creating that is a copy (IsCopied or provenance tags), any region
     copies_in_progress: tuple[Image, ...] = ()
+    #: Image Builder templates (their base image or base family)
+    pipelines: tuple[ImagePipeline, ...] = ()
     #: why a source could not be read (e.g. ESS refused): then every image counts as referenced
     unknown: tuple[str, ...] = ()
 
@@ -99,6 +103,9 @@ def image_references(image: Image, refs: References) -> tuple[str, ...]:
             found.append(f"named by scaling configuration {c.scaling_configuration_id} ({c.lifecycle_state or '?'})")
         elif c.image_name and not c.image_id and c.image_name == image.name:
             found.append(f"named by scaling configuration {c.scaling_configuration_id} through ImageName")
+    for p in refs.pipelines:
+        if (p.region, p.base_image_type.upper(), p.base_image) == (region, "IMAGE", image_id):
+            found.append(f"base image of Image Builder template {p.pipeline_id}")
     for r, family, latest in refs.family_latest:
         if (r, latest) == (region, image_id):
             found.append(f"newest image of family {family} (what DescribeImageFromFamily launches)")
@@ -119,6 +126,8 @@ class ReferenceReader(Protocol):
 
     def iter_instances(self, region: str, *, image_id: str | None = None) -> Iterable[Instance]: ...
 
+    def iter_pipelines(self, region: str) -> Iterable[ImagePipeline]: ...
+
 
 class ScalingReader(Protocol):
     """The slice of `EssGateway` that reads scaling configurations."""
@@ -137,7 +146,9 @@ def read_region(ecs: ReferenceReader, ess: ScalingReader | None, region: str, im
     owned = [i for i in images if i.owner_alias == "self"]
     families = sorted({i.family for i in owned if i.family})
     scaling = tuple(ess.iter_scaling_configurations(region)) if ess is not None else ()
-    families = sorted(set(families) | {c.image_family for c in scaling if c.image_family})
+    pipelines = tuple(ecs.iter_pipelines(region))
+    families = sorted(set(families) | {c.image_family for c in scaling if c.image_family}
+                      | {p.base_image for p in pipelines if p.base_image_type.upper() == "IMAGE_FAMILY" and p.base_image})
     latest: list[tuple[str, str, str]] = []
     for family in families:
         found = ecs.image_from_family(region, family)
@@ -149,6 +160,7 @@ def read_region(ecs: ReferenceReader, ess: ScalingReader | None, region: str, im
         family_latest=tuple(latest),
         instances=tuple(ecs.iter_instances(region) if instances is None else instances),
         copies_in_progress=tuple(i for i in owned if is_copy_in_progress(i)),
+        pipelines=pipelines,
         unknown=() if ess is not None else ("ESS scaling configurations were not read",),
     )
 
@@ -162,7 +174,7 @@ def merge(parts: Iterable[References]) -> References:
 
     return References(template_versions=cat("template_versions"), scaling_configurations=cat("scaling_configurations"),
                       family_latest=cat("family_latest"), instances=cat("instances"),
-                      copies_in_progress=cat("copies_in_progress"), unknown=tuple(dict.fromkeys(cat("unknown"))))
+                      copies_in_progress=cat("copies_in_progress"), pipelines=cat("pipelines"), unknown=tuple(dict.fromkeys(cat("unknown"))))
 
 
 def scan_references(ecs: Any, ess: ScalingReader | None, regions: Iterable[str]) -> References:

@@ -2,8 +2,8 @@
 
 Scans per region (all paged): our images in every status; other accounts' `TemplateScratch-` images
 (so the report says why they stay); DescribeImages `Usage=instance`; DescribeInstances; running
-ExportImage tasks; every launch template version; the ESS scaling configurations; the newest image of
-each family our images (or a scaling configuration) name. Copies in progress of every scanned region
+ExportImage tasks; every launch template version; the ESS scaling configurations; the Image Builder
+templates; the newest image of each family our images (or a scaling configuration, or a template) name. Copies in progress of every scanned region
 protect their possible sources in any region (`shared.cleanup.references`). Then one
 DescribeImageSharePermission per image in scope that is ours and not still being created: ECS has no
 listing of share permissions, and a daily run over a bounded set of images can afford it. A managed
@@ -30,6 +30,7 @@ from shared.cleanup.request import CleanupRequest, deletion_clock
 from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
 from shared.cleanup_policy import CleanupPolicy, cleanup_regions
 from shared.clouds.ecs_types import ExportTask, Image, Instance, LaunchTemplateVersion
+from shared.clouds.pipeline_types import ImagePipeline
 from shared.errors import CloudError, LedgerConflictError, PlanLimitExceededError
 from shared.ledger import Ledger
 from shared.ledger.record import State
@@ -62,6 +63,8 @@ class CleanupEcsApi(Protocol):
     def iter_launch_template_versions(self, region: str) -> Iterator[LaunchTemplateVersion]: ...
 
     def image_from_family(self, region: str, family: str) -> Image | None: ...
+
+    def iter_pipelines(self, region: str) -> Iterator[ImagePipeline]: ...
 
 
 @dataclass

@@ -71,6 +71,20 @@ def test_the_newest_image_of_a_family_is_kept_and_an_older_member_goes(world: An
     assert exists(world, HZ, "m-bp1guardfm002")
 
 
+def test_the_base_image_of_an_image_builder_template_is_kept(world: Any) -> None:
+    world.emu.control.seed({
+        "images": [scratch("m-bp1guardip001"), scratch("m-bp1guardip002", family="golden"),
+                   scratch("m-bp1guardip003", hours_old=72, family="golden")],
+        "image_pipelines": [
+            {"region": HZ, "pipeline_id": "ip-bp1guard01", "base_image_type": "IMAGE", "base_image": "m-bp1guardip001"},
+            {"region": HZ, "pipeline_id": "ip-bp1guard02", "base_image_type": "IMAGE_FAMILY", "base_image": "golden"}]})
+    report = run(world)
+    assert decision(report, "m-bp1guardip001")["reason"] == "base image of Image Builder template ip-bp1guard01"
+    assert decision(report, "m-bp1guardip002")["reason"] == (
+        "newest image of family golden (what DescribeImageFromFamily launches)")
+    assert deletes(world) == ["m-bp1guardip003"]
+
+
 def test_a_superseded_copy_named_by_a_launch_template_is_kept(world: Any) -> None:
     images = [_managed(f"m-2zeguardcp0{m}", f"app-web-2026-0{m}-cn-beijing", days_old=30 * (6 - m) + 10,
                        source=f"m-bp1guardsr0{m}") for m in range(1, 6)]
