@@ -66,6 +66,7 @@ from shared.acr_policy import (
     TagFilter,
     check_acr_graph,
 )
+from shared.build_policy import BuildRule, PipelineRef
 from shared.cleanup_policy import CleanupPolicy
 from shared.errors import ConfigError
 from shared.events.models import is_region
@@ -74,7 +75,7 @@ from shared.policy_errors import Problem, problems, yaml_problem
 from shared.regions import region_problem
 from shared.windows import Window
 
-__all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "CleanupPolicy", "CopyRule", "ExportFormat", "ExportRule",
+__all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "BuildRule", "CleanupPolicy", "PipelineRef", "CopyRule", "ExportFormat", "ExportRule",
            "ImageMatch", "Policy", "TagFilter", "Window", "load_policy"]
 
 MAX_REGEX_LENGTH = 256
@@ -376,8 +377,9 @@ class Policy(BaseModel):
     export_rules: list[ExportRule] = Field(default_factory=list)
     acr_rules: list[AcrRule] = Field(default_factory=list)  # see shared/acr_policy.py
     cleanup: CleanupPolicy | None = None  # see shared/cleanup_policy.py
+    build_rules: list[BuildRule] = Field(default_factory=list)  # see shared/build_policy.py
 
-    @field_validator("copy_rules", "export_rules", "acr_rules")
+    @field_validator("copy_rules", "export_rules", "acr_rules", "build_rules")
     @classmethod
     def _unique_names(cls, rules: list[Any]) -> list[Any]:
         _unique_rule_names(rules)
@@ -404,11 +406,29 @@ class Policy(BaseModel):
         refs = [("copy_rules", i, r.window) for i, r in enumerate(self.copy_rules)]
         refs += [("export_rules", i, r.window) for i, r in enumerate(self.export_rules)]
         refs += [("acr_rules", i, r.window) for i, r in enumerate(self.acr_rules)]
+        refs += [("build_rules", i, r.window) for i, r in enumerate(self.build_rules)]
         for key, i, window in refs:
             if window is not None and window not in defined:
                 known = ", ".join(sorted(defined)) or "none"
                 raise _At(f"unknown window {window!r} (defined: {known})", key, i, "window")
         return self
+
+    @model_validator(mode="after")
+    def _build_rule_refs(self) -> Policy:
+        """Every copy/export rule a build rule hands its image to must exist."""
+        for i, rule in enumerate(self.build_rules):
+            for key, defined in (("copy_rules", self.copy_rules), ("export_rules", self.export_rules)):
+                names = {r.name for r in defined}
+                for j, name in enumerate(getattr(rule, key)):
+                    if name not in names:
+                        known = ", ".join(sorted(names)) or "none"
+                        raise _At(f"unknown {key[:-1].replace('_', ' ')} {name!r} (defined: {known})",
+                                  "build_rules", i, key, j)
+        return self
+
+    def build_rule(self, name: str) -> BuildRule | None:
+        """The build rule called ``name``, or None."""
+        return next((r for r in self.build_rules if r.name == name), None)
 
     def window(self, name: str) -> Window:
         """The window called ``name``; ``KeyError`` if there is none."""

@@ -171,6 +171,14 @@ class Window(BaseModel):
                 return end
         return None
 
+    def current_start(self, now: datetime) -> datetime | None:
+        """Start (UTC) of the occurrence containing ``now``; None outside the window (a build slot's id)."""
+        now_utc = _utc(now)
+        for start, end in self._occurrences(now_utc, _LOOKBACK_DAYS, 0):
+            if start <= now_utc < end:
+                return start
+        return None
+
     def next_start(self, now: datetime) -> datetime:
         """Start (UTC) of the next occurrence strictly after ``now``.
 
