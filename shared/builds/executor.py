@@ -1,0 +1,128 @@
+"""Apply planned build actions: ledger compare-and-set first, then the Image Builder call.
+
+Why this order: claiming PENDING → STARTED by compare-and-set before StartImagePipelineExecution makes a
+duplicated tick lose the race instead of starting a second build; the ClientToken (from key and attempt)
+makes a repeated call after a lost answer or a crash return the same ExecutionId. A busy template
+(`BuildInProgressError`, e.g. a build started in the console) puts the record back to PENDING with the
+reason and a backoff, under the same attempt; a retryable error leaves it STARTED without ExecutionId for
+the next tick (`ResumeStart`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from shared.apply import apply_all
+from shared.builds.planner import (
+    Action,
+    Defer,
+    FinishBuild,
+    FollowBuild,
+    RecordBuild,
+    ResumeStart,
+    StartBuild,
+)
+from shared.clouds.pipeline_types import ImagePipeline
+from shared.errors import BuildInProgressError, CloudError
+from shared.ledger import Ledger
+from shared.ledger.record import Record, State
+from shared.logs import get_logger
+from shared.replication.planner import Backoff
+from shared.replication.provenance import client_token
+from shared.runtime import Deadline
+
+log = get_logger(__name__)
+
+
+class PipelineApi(Protocol):
+    """The slice of `shared.clouds.ecs_pipelines.ImageBuilderGateway` the executor needs."""
+
+    def describe_pipelines(
+        self, region: str, *, pipeline_ids: list[str] | None = None, name: str | None = None
+    ) -> list[ImagePipeline]: ...
+
+    def start_pipeline_execution(self, region: str, pipeline_id: str, *, client_token: str | None = None) -> str: ...
+
+
+class BuildExecutor:
+    """Runs build actions against a ledger and Image Builder; counts outcomes."""
+
+    def __init__(self, ledger: Ledger, api: PipelineApi, *, now: Callable[[], dt.datetime],
+                 backoff: Backoff | None = None, deadline: Deadline | None = None) -> None:
+        self.ledger = ledger
+        self.api = api
+        self.now = now
+        self.backoff = backoff or Backoff()
+        self.deadline = deadline
+        self.outcomes: Counter[str] = Counter()
+
+    def apply(self, actions: Iterable[Action]) -> Counter[str]:
+        """Apply every action until the deadline (see `shared.apply`)."""
+        return apply_all(actions, self._apply_one, self.outcomes, self.deadline, kind="build")
+
+    def _apply_one(self, action: Action) -> None:
+        if isinstance(action, RecordBuild):
+            now = self.now()
+            data = {"rule": action.rule, "region": action.region, "pipeline": action.pipeline, "slot": action.slot}
+            _, created = self.ledger.ensure(Record(key=action.key, kind="build", created_at=now, updated_at=now,
+                                                   data=data))
+            self.outcomes["recorded" if created else "already_recorded"] += 1
+            return
+        record = self.ledger.get(action.key)
+        if record is None:
+            return
+        if isinstance(action, StartBuild):
+            if record.state is not State.PENDING:
+                self.outcomes["already_started"] += 1
+                return
+            claimed = self._move(record, "claimed", state=State.STARTED, attempt=action.attempt,
+                                 next_attempt_at=None, started_at=self.now().isoformat())
+            self._start(claimed)
+        elif isinstance(action, ResumeStart):
+            self._start(record)
+        elif isinstance(action, Defer):
+            self._move(record, "deferred", reason=action.reason)
+        elif isinstance(action, FollowBuild):
+            self._move(record, "followed", stage=action.stage)
+        elif isinstance(action, FinishBuild):
+            self._move(record, "finished" if action.ok else "failed", state=State.DONE if action.ok else State.FAILED,
+                       reason=None if action.ok else action.reason, stage=action.status, image_id=action.image_id,
+                       distribute=action.distribute, why=action.reason, ended_at=self.now().isoformat())
+
+    def _start(self, record: Record) -> None:
+        region, ref = record.data["region"], record.data["pipeline"]
+        try:
+            pipeline_id = self._resolve(region, ref)
+            if pipeline_id is None:
+                self._move(record, "failed", state=State.FAILED, reason=f"no image template {ref!r} in {region}")
+                return
+            token = client_token(record.key, record.attempt)
+            execution_id = self.api.start_pipeline_execution(region, pipeline_id, client_token=token)
+        except BuildInProgressError:
+            retry_at = self.backoff.next_at(record.key, record.attempt, self.now())
+            self._move(record, "deferred_busy", state=State.PENDING, attempt=record.attempt,
+                       next_attempt_at=retry_at, reason="waiting: the template runs another build (one build per template)")
+            return
+        except CloudError as exc:
+            if exc.retryable:
+                raise  # stays STARTED without ExecutionId: the next tick repeats the call with the same token
+            self._move(record, "failed", state=State.FAILED, reason=f"{exc.code}: the build could not start")
+            return
+        self._move(record, "started", cloud_id=execution_id, pipeline_id=pipeline_id, stage="PREPARING")
+        log.info("build.started", extra={"key": record.key, "execution_id": execution_id, "attempt": record.attempt})
+
+    def _resolve(self, region: str, ref: str) -> str | None:
+        """The template id: as written, or the one template with that name (None: none or several)."""
+        if not ref.startswith("name:"):
+            return ref
+        found = self.api.describe_pipelines(region, name=ref[len("name:"):])
+        return found[0].pipeline_id if len(found) == 1 else None
+
+    def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
+        fields = {k: changes.pop(k) for k in ("state", "attempt", "cloud_id", "reason", "next_attempt_at")
+                  if k in changes}
+        moved = self.ledger.transition(record.key, record, data={**record.data, **changes}, **fields)
+        self.outcomes[outcome] += 1
+        return moved

@@ -1,0 +1,193 @@
+"""Plan one tick of Image Builder builds: a pure function of (policy, ledger records, observed builds, now).
+
+Why it looks like this:
+- A build start is a ledger record keyed by (template, scheduled slot), ``build/<region>/<template>/<slot>``,
+  so a duplicated timer tick or a crash lands on the same record and never starts two builds; the
+  start itself carries a ClientToken derived from (key, attempt).
+- One build per template (an Image Builder rule): a slot whose template is busy waits PENDING with the
+  reason written down, it does not fail; the oldest waiting slot of a template starts first.
+- A cron slot is due from its time for ``CRON_GRACE`` only (a new or restored deployment does not build
+  yesterday's slot); a window slot is due while its occurrence is open. On-demand rules have no slot here.
+- The end of a build is read from the observed executions (one paged listing per region, by the service):
+  SUCCESS, PARTITION_SUCCESS and TEST_FAILED end DONE with the image named, and whether the rule hands it
+  on (``distribute``, with the reason); FAILED and CANCELLED end FAILED.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from shared.build_policy import BuildRule
+from shared.clouds.pipeline_types import PipelineExecution
+from shared.ledger.record import Record, State
+from shared.windows import Window
+
+BUILD_PREFIX = "build/"
+CRON_GRACE = dt.timedelta(hours=1)
+
+
+def slot_id(at: dt.datetime) -> str:
+    """A slot's id: its UTC minute, ``2026-11-25T02:00Z``."""
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def build_key(region: str, pipeline_ref: str, slot: str) -> str:
+    """``build/<region>/<template id or name:…>/<slot>``; the parts never hold '/'."""
+    for part in (region, pipeline_ref, slot):
+        if not part or "/" in part:
+            raise ValueError(f"a build key part must be non-empty and hold no '/': {part!r}")
+    return f"{BUILD_PREFIX}{region}/{pipeline_ref}/{slot}"
+
+
+@dataclass(frozen=True)
+class RecordBuild:
+    """A slot is due and has no record yet: write it PENDING."""
+
+    key: str
+    rule: str
+    region: str
+    pipeline: str
+    slot: str
+
+
+@dataclass(frozen=True)
+class StartBuild:
+    """Claim the PENDING record (→ STARTED, ``attempt``) and call StartImagePipelineExecution."""
+
+    key: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ResumeStart:
+    """A STARTED record without ExecutionId (the start's answer was lost): call again with the same token."""
+
+    key: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Defer:
+    """A PENDING slot waits for its template; ``reason`` is written once."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FollowBuild:
+    """A running build moved to another stage."""
+
+    key: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class FinishBuild:
+    """A build ended: DONE when it left an image, FAILED otherwise; ``distribute`` says if it is handed on."""
+
+    key: str
+    status: str
+    image_id: str
+    ok: bool
+    distribute: bool
+    reason: str
+
+
+Action = RecordBuild | StartBuild | ResumeStart | Defer | FollowBuild | FinishBuild
+
+
+def due_slot(rule: BuildRule, windows: Mapping[str, Window], now: dt.datetime) -> dt.datetime | None:
+    """The slot of ``rule`` that is due at ``now``, or None."""
+    if rule.cron is not None:
+        slot = rule.last_cron_slot(now)
+        return slot if slot is not None and now - slot < CRON_GRACE else None
+    if rule.window is not None and rule.window in windows:
+        return windows[rule.window].current_start(now)
+    return None
+
+
+def new_intents(rules: Iterable[BuildRule], windows: Mapping[str, Window], keys: set[str],
+                now: dt.datetime) -> list[RecordBuild]:
+    """A RecordBuild for each rule whose due slot has no record yet."""
+    out: list[RecordBuild] = []
+    for rule in rules:
+        slot = due_slot(rule, windows, now)
+        if slot is None:
+            continue
+        key = build_key(rule.pipeline.region, rule.pipeline.ref, slot_id(slot))
+        if key not in keys:
+            out.append(RecordBuild(key, rule.name, rule.pipeline.region, rule.pipeline.ref, slot_id(slot)))
+    return out
+
+
+def finish(record: Record, execution: PipelineExecution, rule: BuildRule | None) -> FinishBuild:
+    """How an ended build is recorded, and whether its image is handed to the rule's copy/export rules."""
+    status = execution.status
+    if not execution.built_image:
+        why = execution.error_info or execution.error_code or f"the build ended {status}"
+        return FinishBuild(record.key, status, "", ok=False, distribute=False, reason=f"{status}: {why}")
+    if status == "TEST_FAILED":
+        allowed = rule is not None and rule.distribute_test_failed
+        reason = "the image failed its test; " + (
+            "distribute_test_failed is true" if allowed else "distribute_test_failed is false: not handed on")
+    elif status == "PARTITION_SUCCESS":
+        allowed = rule is None or rule.distribute_partition_success
+        reason = "the template's own distribution partly failed; " + (
+            "distribute_partition_success is true" if allowed else "distribute_partition_success is false")
+    else:
+        allowed, reason = True, "built"
+    return FinishBuild(record.key, status, execution.image_id, ok=True, distribute=allowed, reason=reason)
+
+
+def plan_builds(
+    rules: list[BuildRule],
+    windows: Mapping[str, Window],
+    records: list[Record],
+    executions: Mapping[str, PipelineExecution],
+    now: dt.datetime,
+) -> list[Action]:
+    """Every action of one tick: new slots first, then per template its ended, running and waiting builds."""
+    intents = new_intents(rules, windows, {r.key for r in records}, now)
+    actions: list[Action] = list(intents)
+    by_rule = {r.name: r for r in rules}
+    groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in records:
+        if record.is_active:
+            groups[(record.data.get("region", ""), record.data.get("pipeline", ""))].append(record)
+    for group in groups.values():
+        actions += _plan_template(sorted(group, key=lambda r: r.data.get("slot", "")), executions, by_rule, now)
+    return actions
+
+
+def _plan_template(records: list[Record], executions: Mapping[str, PipelineExecution],
+                   rules: Mapping[str, BuildRule], now: dt.datetime) -> list[Action]:
+    """One template: follow its running build; start its oldest waiting slot once it is free."""
+    actions: list[Action] = []
+    running: Record | None = None
+    for record in (r for r in records if r.state is State.STARTED):
+        execution = executions.get(record.cloud_id or "")
+        if record.cloud_id is None:
+            actions.append(ResumeStart(record.key, record.attempt))
+            running = record
+        elif execution is not None and execution.final:
+            actions.append(finish(record, execution, rules.get(record.data.get("rule", ""))))
+        else:
+            if execution is not None and execution.status != record.data.get("stage"):
+                actions.append(FollowBuild(record.key, execution.status))
+            running = record
+    waiting = [r for r in records if r.state is State.PENDING]
+    for record in waiting:
+        if running is not None:
+            reason = f"waiting: the template runs {running.data.get('slot', running.key)} (one build per template)"
+        elif record.next_attempt_at is not None and record.next_attempt_at > now:
+            continue  # backing off after a busy answer; its reason is already written
+        else:
+            actions.append(StartBuild(record.key, record.attempt + 1))
+            running = record
+            continue
+        if record.reason != reason:
+            actions.append(Defer(record.key, reason))
+    return actions
