@@ -37,7 +37,7 @@ def default_services(state: State) -> list[Service]:
     (``2018-12-01``); so is ESS (``2022-02-22`` and the legacy ``2014-08-28``, one backend).
     """
     oss = OssService(state)
-    return [EcsService(state, oss.backend), AcrService(state), *ess_services(state), FcService(state), oss]
+    return [EcsService(state, oss.backend), AcrService(state), *ess_services(state), FcService(state, oss.backend), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):

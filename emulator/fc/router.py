@@ -343,6 +343,12 @@ class EventRouter:
         fc.router = self
         self.state.subscribe(self.on_event)
 
+    def add_trigger(self, name: str, service: str, function: str, kind: str, config: dict[str, Any]) -> None:
+        """Wire one trigger created through the API (CreateTrigger), read by the template rules (lock held)."""
+        reader = _Reader({})
+        reader.wiring = self.wiring
+        reader._add(name, service, function, kind, config)
+
     def reset(self) -> None:
         """Restart the timer watermark at the (reset) virtual now."""
         self._last = self.state.clock.now()

@@ -35,6 +35,7 @@ from emulator.core.auth import authenticate
 from emulator.core.dispatch import HttpResponse
 from emulator.core.errors import EmulatorError, InvalidActionError, ServiceUnavailableError
 from emulator.fc import exceptions as exc
+from emulator.fc.management import FcManagement
 from emulator.fc.models import FcBackend
 from emulator.fc.responses import async_response, error_response, invocation_response, sync_response
 
@@ -67,10 +68,12 @@ class FcService:
     seed_model: type[BaseModel] = FcSeed
     handles_own_lock = True
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, oss: Any = None) -> None:
         self.state = state
         self.backend = FcBackend(state)
         self.router: EventRouter | None = None
+        # CreateService/CreateFunction/CreateTrigger (emulator/fc/management.py); ``oss`` serves code packages.
+        self.management = FcManagement(self, oss)
 
     # --- Service protocol ----------------------------------------------------------------------------
 
@@ -121,6 +124,9 @@ class FcService:
                     invocation = self.backend.get_invocation(service, function, inv_id)
                     self._lose("GetStatefulAsyncInvocation")
                 return invocation_response(invocation, request_id), entry
+            managed = self.management.handle(request, u.path, request_id, entry)
+            if managed is not None:
+                return managed, entry
             entry["action"] = f"Unsupported:{request.method}"
             with self.state.lock:
                 self._admit(request, query, None)
