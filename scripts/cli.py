@@ -271,14 +271,21 @@ def local_up(
     policy: Annotated[str, typer.Option(help="Policy YAML file (default: the scene's policy).")] = "",
     state: Annotated[str, typer.Option(help="Ledger URL or path (default: a temporary SQLite file).")] = "",
     duplicates: Annotated[int, typer.Option(help="Deliver every event 1 + N times (idempotency drill).")] = 0,
+    package: Annotated[str, typer.Option(
+        help="Code package (make package): deploy template.yml from it; each invocation runs in python3.10.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Start the emulator with every function registered in its Function Compute and the template's
-    timer and EventBridge triggers wired to emulator events; serve until Ctrl-C."""
+    timer and EventBridge triggers wired to emulator events; serve until Ctrl-C.
+
+    With --package, the template is deployed from the zip as ROS would (CreateService, CreateFunction,
+    CreateTrigger through the FC SDK) and the functions run from the unpacked package, not in-process."""
     from scripts.local import LocalCloud
 
+    if package and not Path(package).is_file():
+        bad_input(f"no such file: {package}", "--package")
     cloud = LocalCloud(port=port, speed=speed, scene=scene or None, policy=policy or None, state=state or None,
-                       duplicates=duplicates).start()
+                       duplicates=duplicates, package=package or None).start()
     info = cloud.summary()
     if as_json:
         echo_json(info)
@@ -291,8 +298,13 @@ def local_up(
             typer.echo(f"event rule: {line}")
         for item in info["ignored"]:
             typer.echo(f"ignored trigger: {item['trigger']} ({item['reason']})")
+        for key in ("package", "code"):
+            if key in info:
+                typer.echo(f"{key}: {info[key]}")
         typer.echo(f"policy: {info['policy']}")
         typer.echo(f"state: {info['state']}")
+        for item in info.get("skipped", []):
+            typer.echo(f"not emulated: {item}")
         typer.echo("(Ctrl-C to stop)")
     from scripts.progress import serving
 

@@ -36,9 +36,10 @@ import yaml
 from emulator import Emulator
 from emulator.fc.router import DEFAULT_SERVICE, EventRouter, read_template
 from scripts import demo_scene
-from scripts.invoke import FUNCTIONS, load_handler
+from scripts.invoke import EMULATOR_CREDENTIALS, FUNCTIONS, load_handler
+from scripts.local_deploy import Deployment, deploy_stack
 from shared.clouds._clients import reset_clients
-from shared.config import ENV_ENDPOINT, ENV_POLICY, ENV_STATE, reset_settings
+from shared.config import ENV_ENDPOINT, ENV_POLICY, ENV_STATE, Credentials, reset_settings
 from shared.runtime import FCCredentials, FCFunction, FCService, make_local_context
 from shared.wiring import reset_wiring
 
@@ -91,6 +92,8 @@ class LocalCloud:
         state: str | None = None,
         template: str | os.PathLike[str] | None = None,
         duplicates: int = 0,
+        package: str | os.PathLike[str] | None = None,
+        parameters: dict[str, str] | None = None,
     ) -> None:
         if scene is not None and scene not in SCENES:
             raise ValueError(f"unknown scene {scene!r}; known: {', '.join(SCENES)}")
@@ -105,6 +108,12 @@ class LocalCloud:
         self.policy = str(policy) if policy is not None else None
         self.state_url = state or f"sqlite:///{Path(self._tmp.name) / 'ledger.db'}"
         self.router: EventRouter | None = None
+        # With a code package, the template is deployed from it (scripts/local_deploy.py) and every function
+        # runs in its own python3.10 from the unpacked zip; the policy and state are then the package's and
+        # the template's (policy.yml inside the zip, the ledger in the emulated state bucket).
+        self.package = Path(package) if package is not None else None
+        self.parameters = dict(parameters or {})
+        self.deployment: Deployment | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_clock: Callable[[], Any] | None = None
         self._stop = threading.Event()
@@ -128,9 +137,11 @@ class LocalCloud:
 
         ledger_from(get_settings())
         template = load_template(self.template_path) if self.template_path.is_file() else {}
+        emu.control.configure(duplicates=self.duplicates)
+        if self.package is not None:
+            return self._deploy_package(template)
         self.register_functions(template)
         self.router = EventRouter(emu.fc, template).start()
-        emu.control.configure(duplicates=self.duplicates)
         if self.scene == "demo":
             emu.control.seed({**demo_scene.seed(), **demo_scene.acr_seed()})
         return self
@@ -143,6 +154,20 @@ class LocalCloud:
         clock = self.emulator.state.clock
         self._saved_clock = wiring.utcnow
         wiring.utcnow = lambda: dt.datetime.fromtimestamp(clock.now(), tz=dt.timezone.utc)
+
+    def _deploy_package(self, template: dict[str, Any]) -> LocalCloud:
+        """Seed the scene, then create the template's stack from the package, as ROS would (triggers wire the router)."""
+        assert self.package is not None
+        if self.scene == "demo":
+            self.emulator.control.seed({**demo_scene.seed(), **demo_scene.acr_seed()})
+        self.deployment = deploy_stack(
+            template, self.package, endpoint=self.emulator.url,
+            credentials=Credentials(access_key_id=EMULATOR_CREDENTIALS[0], access_key_secret=EMULATOR_CREDENTIALS[1]),
+            parameters=self.parameters, region=demo_scene.SOURCE, account_id=demo_scene.ACCOUNT_ID)
+        self.router = self.emulator.fc.router
+        if self.router is not None:
+            self.router.start()
+        return self
 
     def register_functions(self, template: dict[str, Any]) -> None:
         """Register every FUNCTIONS entry under the template's service (timeout from the template if given)."""
@@ -232,8 +257,20 @@ class LocalCloud:
             "event_rules": [f"{r['name']} {json.dumps(r['pattern'])} -> {r['function']}" for r in wired.get("rules", [])],
             "ignored": wired.get("ignored", []),
             "template": str(self.template_path) if self.template_path.is_file() else None,
-            "policy": self.policy,
-            "state": self.state_url,
+            **(self._package_summary() if self.deployment is not None else {"policy": self.policy,
+                                                                             "state": self.state_url}),
+        }
+
+    def _package_summary(self) -> dict[str, Any]:
+        """Where a package deployment keeps its code, policy and ledger (the template's own values)."""
+        assert self.deployment is not None and self.package is not None
+        params = self.deployment.parameters
+        return {
+            "package": str(self.package),
+            "code": f"oss://{params['CodeBucket']}/{params['CodeObject']}",
+            "policy": f"{params['PolicyFile']} (inside the package)",
+            "state": f"oss://{params['StateBucketName']}/{params['LedgerPrefix']}?region={demo_scene.SOURCE}",
+            "skipped": self.deployment.skipped,
         }
 
     def __enter__(self) -> LocalCloud:

@@ -23,15 +23,14 @@ the pip options), so a second build only re-zips.
 from __future__ import annotations
 
 import argparse
-import glob
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+from emulator.fc.runtime import RuntimeNotFoundError, find_python
 from functions.entrypoint import entry_source, function_names
 from scripts.package_checks import PackageCheckError, check_glibc, check_handlers, size_report
 
@@ -54,24 +53,11 @@ _SKIP_TOP = {"bin"}  # console scripts pip writes into --target: useless (and no
 
 
 def find_python310() -> str:
-    """A CPython 3.10 executable: $PYTHON310, python3.10 on PATH (if it runs), or a pyenv install.
-
-    Why not just ``python3.10``: the pyenv shim on PATH refuses to run when 3.10 is not a selected version.
-    """
-    candidates = [os.environ.get("PYTHON310", "")]
-    candidates.append(shutil.which("python3.10") or "")
-    pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    candidates += sorted(glob.glob(f"{pyenv_root}/versions/3.10*/bin/python3.10"), reverse=True)
-    candidates += ["/usr/bin/python3.10", "/usr/local/bin/python3.10"]
-    for candidate in filter(None, candidates):
-        try:
-            out = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"],
-                                 capture_output=True, text=True, timeout=30, check=False)
-        except OSError:
-            continue
-        if out.returncode == 0 and out.stdout.strip() == "(3, 10)":
-            return candidate
-    raise SystemExit("make package: no working python3.10 found (set PYTHON310=/path/to/python3.10)")
+    """The CPython 3.10 the package is built and checked with (the one the FC emulator runs functions in)."""
+    try:
+        return find_python("3.10")
+    except RuntimeNotFoundError as exc:
+        raise SystemExit(f"make package: {exc}") from None
 
 
 def project() -> dict[str, object]:
@@ -95,7 +81,7 @@ def revision() -> str:
 
 
 def _pip(python: str, *args: str) -> None:
-    subprocess.run([python, "-m", "pip", "--disable-pip-version-check", *args], check=True)
+    subprocess.run([python, "-m", "pip", "--disable-pip-version-check", "--root-user-action=ignore", *args], check=True)
 
 
 def build_sdist_wheels(python310: str, requirements: list[str], cache: Path = CACHE) -> Path:
@@ -118,13 +104,15 @@ def build_sdist_wheels(python310: str, requirements: list[str], cache: Path = CA
 def install_site(python310: str, cache: Path = CACHE) -> Path:
     """``pip install --target`` the runtime requirements for FC's platform; cached per requirement set."""
     requirements = runtime_requirements()
-    site = cache / f"site-{_digest([*requirements, *PIP_TARGET_OPTIONS])}"
+    site = cache / f"site-{_digest([*requirements, *PIP_TARGET_OPTIONS, 'pip of python3.10'])}"
     if (site / ".complete").exists():
         return site
     wheels = build_sdist_wheels(python310, requirements, cache)
     if site.exists():
         shutil.rmtree(site)
-    _pip(sys.executable, "install", "-q", "--no-compile", "--target", str(site), *PIP_TARGET_OPTIONS,
+    # python3.10's own pip: environment markers (``async-timeout; python_version < "3.11"``) are evaluated
+    # by the running interpreter, whatever --python-version says.
+    _pip(python310, "install", "-q", "--no-compile", "--target", str(site), *PIP_TARGET_OPTIONS,
          "--find-links", str(wheels), *requirements)
     (site / ".complete").touch()
     return site

@@ -6,8 +6,8 @@ as on FC (alibaba-api.md §5). Standard library only, by necessity: nothing else
 
 REQUEST is a JSON file ``{"code_dir", "handler": "<file>.<function>", "event_b64", "context": {...}}``; the
 context mirrors FC 2.0's Python ``context`` (request_id, credentials, function, service, region,
-account_id). RESULT receives ``{"body_b64"}`` or ``{"errorType", "errorMessage", "stackTrace"}``. Output is
-bracketed by ``FC Invoke Start RequestId: <id>`` / ``FC Invoke End RequestId: <id>`` as FC prints it.
+account_id). RESULT receives ``{"body_b64"}`` or ``{"errorType", "errorMessage", "stackTrace"}``; the
+function's own output stays on stdout/stderr (the emulator brackets it with ``FC Invoke Start/End``).
 """
 from __future__ import annotations
 
@@ -76,7 +76,6 @@ def main(request_path: str, result_path: str) -> int:
         request = json.load(handle)
     sys.path.insert(0, request["code_dir"])
     context = FCContext(request["context"])
-    print(f"FC Invoke Start RequestId: {context.request_id}", flush=True)
     try:
         module_name, _, attr = request["handler"].rpartition(".")
         handler = getattr(importlib.import_module(module_name), attr)
@@ -88,7 +87,6 @@ def main(request_path: str, result_path: str) -> int:
                                                                                         error.__traceback__)][-20:]}
     sys.stdout.flush()
     sys.stderr.flush()
-    print(f"FC Invoke End RequestId: {context.request_id}", flush=True)
     with open(result_path, "w", encoding="utf-8") as handle:
         json.dump(result, handle)
     return 0

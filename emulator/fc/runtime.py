@@ -35,6 +35,7 @@ from typing import Any
 
 BOOTSTRAP = Path(__file__).with_name("fc_bootstrap.py")
 log = logging.getLogger("emulator.fc.runtime")
+log.setLevel(logging.INFO)  # the function's output is kept whatever the root level (Tail logs need it)
 
 
 class FunctionTimeoutError(RuntimeError):
