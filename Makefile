@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # darabonba (the SDKs' HTTP core) honours HTTP_PROXY but ignores NO_PROXY: loopback calls must not go to a proxy.
-NOPROXY := env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy
+# pip (make package, and the package test in make test) still needs the proxy to reach PyPI: PIP_PROXY keeps it.
+PIP_PROXY_URL := $(or $(PIP_PROXY),$(HTTPS_PROXY),$(https_proxy),$(HTTP_PROXY),$(http_proxy))
+NOPROXY := env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy -u ALL_PROXY -u all_proxy $(if $(PIP_PROXY_URL),PIP_PROXY=$(PIP_PROXY_URL))
 
 .PHONY: demo test lint bench chaos clean venv package
 

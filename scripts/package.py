@@ -81,7 +81,7 @@ def revision() -> str:
 
 
 def _pip(python: str, *args: str) -> None:
-    subprocess.run([python, "-m", "pip", "--disable-pip-version-check", "--root-user-action=ignore", *args], check=True)
+    subprocess.run([python, "-m", "pip", "--disable-pip-version-check", *args], check=True)
 
 
 def build_sdist_wheels(python310: str, requirements: list[str], cache: Path = CACHE) -> Path:
