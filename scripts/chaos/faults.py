@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from scripts.chaos.scenario import FAULT_CODES
+
 
 class SimulatedCrash(BaseException):  # noqa: N818 - it is not an error of ours, it is FC killing the instance
     """The function instance died mid-invocation (FC timeout, OOM, host loss): nothing below may catch it."""
@@ -56,6 +58,7 @@ class FlakyStore:
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.failures = 0
+        self.regressions: list[str] = []
 
     def _maybe_fail(self, what: str) -> None:
         from shared.errors import LedgerStoreError
@@ -73,7 +76,14 @@ class FlakyStore:
 
     def replace(self, record: Any, expected_version: int) -> Any:
         self._maybe_fail("replace")
-        return self.inner.replace(record, expected_version)
+        before = self.inner.get(record.key)
+        result = self.inner.replace(record, expected_version)
+        if before is not None and before.version == expected_version:
+            regression = record_regression(before, record)
+            if regression:
+                with self.lock:
+                    self.regressions.append(regression)
+        return result
 
     def get(self, key: str) -> Any:
         return self.inner.get(key)
@@ -83,6 +93,41 @@ class FlakyStore:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def record_regression(before: Any, after: Any) -> str | None:
+    """Why `before -> after` moves a record backwards (design invariant 7), or None.
+
+    A running cloud task (STARTED with its cloud id) never returns to PENDING; DONE and CANCELLED are final
+    (the chaos suite never asks for a manual retry, the one thing that may re-open them). A claim that outlived
+    its lease with no cloud id may go back to PENDING: the next start looks the task up before creating one.
+    """
+    old, new = before.state.value, after.state.value
+    if old == "STARTED" and new == "PENDING" and before.cloud_id:
+        return f"record regressed: {before.key} STARTED ({before.cloud_id}) -> PENDING"
+    if old in ("DONE", "CANCELLED") and new != old:
+        return f"record regressed: {before.key} {old} -> {new}"
+    return None
+
+
+def explained_by_fault(exc: BaseException) -> bool:
+    """Whether an exception escaping a handler is what an injected fault makes (the platform retries it).
+
+    Throttling, 5xx and lost answers reach us as retryable `CloudError`s once retries are exhausted, and
+    injected ledger failures as `LedgerStoreError`; anything else escaping a handler is a finding.
+    """
+    from shared.errors import CloudError, DeadlineExceededError, LedgerStoreError
+
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (LedgerStoreError, DeadlineExceededError)):
+            return True
+        if isinstance(cause, CloudError) and (cause.retryable or cause.code in FAULT_CODES):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 class Patches:

@@ -155,11 +155,21 @@ def cleanup_keeps_the_protected(w: World) -> list[str]:
 
 
 def no_object_overwritten(w: World) -> list[str]:
-    """4. An export never overwrites an existing object (ledger objects included): one successful PutObject a key."""
-    puts = Counter((c["params"].get("bucket"), c["params"].get("key")) for c in w.calls
-                   if c["service"] == "oss" and c["action"] == "PutObject" and c["status"] == 200)
-    return [f"object overwritten: oss://{bucket}/{key} written {n} times" for (bucket, key), n in sorted(puts.items())
-            if n > 1]
+    """4. An export never overwrites an existing object (ledger objects included): no successful PutObject to a
+    key that exists. The OSS ledger deletes old versions, so a key may be written again after its delete."""
+    exists: dict[tuple[Any, Any], bool] = {}
+    overwritten: Counter[tuple[Any, Any]] = Counter()
+    for c in w.calls:
+        if c["service"] != "oss" or c["status"] not in (200, 204):
+            continue
+        where = (c["params"].get("bucket"), c["params"].get("key"))
+        if c["action"] == "PutObject":
+            if exists.get(where):
+                overwritten[where] += 1
+            exists[where] = True
+        elif c["action"] == "DeleteObject":
+            exists[where] = False
+    return [f"object overwritten: oss://{bucket}/{key} {n} times" for (bucket, key), n in sorted(overwritten.items())]
 
 
 def no_secret_leaked(w: World) -> list[str]:

@@ -14,7 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scripts.chaos.faults import Crasher, FlakyStore, Patches, SimulatedCrash, _shifted_utcnow
+from scripts.chaos.faults import (
+    Crasher,
+    FlakyStore,
+    Patches,
+    SimulatedCrash,
+    _shifted_utcnow,
+    explained_by_fault,
+)
 from scripts.chaos.invariants import check_invariants
 from scripts.chaos.scenario import (
     ACR_SOURCE,
@@ -24,6 +31,7 @@ from scripts.chaos.scenario import (
     KEY_ID,
     KNOWN_ISSUE,
     KNOWN_ISSUE_ACTIONS,
+    LEDGER_URL,
     LOST_RESPONSE_ACTIONS,
     MAX_SETTLE_TICKS,
     PLATFORM_RETRIES,
@@ -36,6 +44,11 @@ from scripts.chaos.scenario import (
     policy_yaml,
     timer,
 )
+
+#: the executors whose `apply_all` a slow tick pauses in (every executor runs its actions through it)
+EXECUTOR_MODULES = ("shared.replication.executor", "shared.exports.executor", "shared.acr.executor",
+                    "shared.cleanup.executor")
+STALE_WAIT_SECONDS = 30.0
 
 
 @dataclass
@@ -69,6 +82,15 @@ class Delivery:
     body: bytes
     label: str
     ok: bool = False
+    stale: bool = False
+
+
+@dataclass
+class StaleGate:
+    """A slow tick: it plans, pauses before applying (`paused`), and applies its old plan once `release`d."""
+
+    paused: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 class Run:
@@ -89,6 +111,7 @@ class Run:
         self.lock = threading.Lock()
         self.failed_events: list[Delivery] = []
         self.bad_input_calls: list[str] = []
+        self.stale_local = threading.local()
 
     # -- time ----------------------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -127,7 +150,7 @@ class Run:
             fh.write(policy_yaml(self.sc, start))
         env = {
             "IMAGE_RELAY_POLICY": self.policy_path,
-            "IMAGE_RELAY_STATE": "memory://",
+            "IMAGE_RELAY_STATE": LEDGER_URL if self.sc.oss_ledger else "memory://",
             "IMAGE_RELAY_ENDPOINT": self.emu.url,
             "IMAGE_RELAY_RETRY_BASE_SECONDS": "0.001",
             "IMAGE_RELAY_RETRY_MAX_ATTEMPTS": "8",
@@ -156,6 +179,11 @@ class Run:
             return self.store
 
         self.patches.set(wiring_mod, "open_store", open_store)
+        for name in EXECUTOR_MODULES:
+            with contextlib.suppress(ImportError):
+                mod = importlib.import_module(name)
+                if hasattr(mod, "apply_all"):
+                    self.patches.set(mod, "apply_all", self._stale_apply(mod.apply_all))
         self._sync_clock()
         self._old_code = record_mod.utcnow.__code__
         record_mod.utcnow.__code__ = _shifted_utcnow.__code__
@@ -210,6 +238,9 @@ class Run:
                 with self.lock:
                     self.result.failed_invocations += 1
                     self.outputs.append(f"{type(exc).__name__}: {exc}")
+                    if chaos and not explained_by_fault(exc):
+                        self.result.violations.append(
+                            f"{d.label}: uncaught {type(exc).__name__} no injected fault explains: {exc}")
                 if not chaos:
                     with self.lock:
                         self.result.violations.append(
@@ -220,7 +251,45 @@ class Run:
         with self.lock:
             self.failed_events.append(d)
 
+    def _stale_apply(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        """`apply_all` that, on a slow tick's thread, fixes the plan, then waits while the world moves on."""
+        def apply_all(actions: Any, apply_one: Any, outcomes: Any, deadline: Any, *, kind: str) -> Any:
+            gate: StaleGate | None = getattr(self.stale_local, "gate", None)
+            if gate is not None:
+                self.stale_local.gate = None
+                actions = list(actions)
+                gate.paused.set()
+                gate.release.wait(STALE_WAIT_SECONDS)
+            return original(actions, apply_one, outcomes, deadline, kind=kind)
+
+        return apply_all
+
+    def deliver_stale(self, d: Delivery) -> None:
+        """A slow tick applies the plan it made before another tick (and virtual time) overtook it."""
+        gate = StaleGate()
+
+        def slow() -> None:
+            self.stale_local.gate = gate
+            try:
+                self.deliver(d, chaos=True)
+            finally:
+                self.stale_local.gate = None
+                gate.paused.set()
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        gate.paused.wait(STALE_WAIT_SECONDS)
+        self.advance(self.rng.choice((60, 300, 900)))
+        self.deliver(self._stamp(Delivery("reconcile", b"", "reconcile tick overtaking a slow one")), chaos=True)
+        gate.release.set()
+        thread.join()
+
     def deliver_group(self, group: list[Delivery], *, chaos: bool) -> None:
+        for d in [d for d in group if d.stale]:
+            self.deliver_stale(d)
+        group = [d for d in group if not d.stale]
+        if not group:
+            return
         if len(group) == 1:
             self.deliver(group[0], chaos=chaos)
             return
@@ -281,6 +350,8 @@ class Run:
                 groups.append(copies)                      # duplicates racing each other
             else:
                 groups.extend([d] for d in copies)
+        for _ in range(sc.stale_ticks):
+            groups.append([Delivery("reconcile", b"", "stale reconcile tick", stale=True)])
         for _ in range(sc.ticks_during_chaos):
             groups.append([Delivery("reconcile", b"", "reconcile tick")])
             if sc.export_rule:
@@ -298,7 +369,7 @@ class Run:
     def _stamp(self, d: Delivery) -> Delivery:
         """Timer bodies carry the (virtual) now of their delivery."""
         if d.function in ("reconcile", "export_batch", "cleanup") and not d.body:
-            return Delivery(d.function, timer(self.now(), f"{d.function}-timer"), d.label)
+            return Delivery(d.function, timer(self.now(), f"{d.function}-timer"), d.label, stale=d.stale)
         return d
 
     # -- phases --------------------------------------------------------------------------------------------
@@ -320,6 +391,7 @@ class Run:
             self.result.api_calls = len(calls)
             self.result.faults = sum(1 for c in calls if c["code"] in FAULT_CODES)
             self.result.store_failures = self.store.failures if self.store else 0
+            self.result.violations.extend(self.store.regressions if self.store else [])
             self.result.crashes = self.crasher.crashes
             self.result.violations.extend(check_invariants(self, calls))
         finally:

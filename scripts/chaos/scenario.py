@@ -17,6 +17,10 @@ TARGETS = ("cn-beijing", "ap-southeast-1")
 REGIONS = (*SOURCES, *TARGETS)
 EXPORT_REGION = "cn-hangzhou"
 EXPORT_BUCKET = "relay-chaos-hz"
+#: the production ledger (the OSS store, against the emulator's OSS) in this share of runs; memory:// elsewhere
+OSS_LEDGER_SHARE = 0.25
+LEDGER_BUCKET = "relay-chaos-ledger"
+LEDGER_URL = f"oss://{LEDGER_BUCKET}/ledger?region={EXPORT_REGION}"
 ACR_SOURCE = "cri-hzsrc01"
 ACR_TARGETS = (("cri-bjtgt01", "cn-beijing", "web"), ("cri-sgtgt01", "ap-southeast-1", "mirror"))
 ACR_TAGS = ("v1.0.0", "v1.1.0", "v2.0.0", "v2.1.0-rc1", "latest", "v3.0.0")
@@ -99,6 +103,8 @@ class Scenario:
     concurrency: float
     create_image_fail_rate: float
     ticks_during_chaos: int
+    oss_ledger: bool = False
+    stale_ticks: int = 0
 
     def knobs(self) -> dict[str, Any]:
         """The drawn numbers, for the report and for a person replaying a run."""
@@ -152,6 +158,8 @@ def draw(seed: int) -> Scenario:
         concurrency=round(rng.uniform(0, 0.5), 3),
         create_image_fail_rate=rng.choice((0.0, 0.0, 0.2)),
         ticks_during_chaos=rng.randint(1, 4),
+        oss_ledger=rng.random() < OSS_LEDGER_SHARE,  # drawn last: older seeds keep their scenario
+        stale_ticks=rng.choice((0, 1, 1, 2)),
     )
 
 
@@ -243,7 +251,8 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
         "images": images,
         "instances": instances,
         "kms_keys": [{"region": "ap-southeast-1", "key_id": "key-sg-1"}],
-        "buckets": [{"region": EXPORT_REGION, "name": EXPORT_BUCKET}],
+        "buckets": [{"region": EXPORT_REGION, "name": EXPORT_BUCKET},
+                    {"region": EXPORT_REGION, "name": LEDGER_BUCKET}],
     }
     if sc.acr_tags:
         seed.update(
