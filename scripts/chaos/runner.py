@@ -35,6 +35,7 @@ from scripts.chaos.scenario import (
     LOST_RESPONSE_ACTIONS,
     MAX_SETTLE_TICKS,
     PLATFORM_RETRIES,
+    REGIONS,
     SETTLE_STEP_SECONDS,
     UTC,
     Scenario,
@@ -83,6 +84,7 @@ class Delivery:
     label: str
     ok: bool = False
     stale: bool = False
+    hostile: bool = False  # a payload that must be refused or treated conservatively: a refusal is no finding
 
 
 @dataclass
@@ -112,6 +114,7 @@ class Run:
         self.failed_events: list[Delivery] = []
         self.bad_input_calls: list[str] = []
         self.stale_local = threading.local()
+        self.setup_calls = 0
 
     # -- time ----------------------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -184,9 +187,27 @@ class Run:
                 mod = importlib.import_module(name)
                 if hasattr(mod, "apply_all"):
                     self.patches.set(mod, "apply_all", self._stale_apply(mod.apply_all))
+        self._start_console_copies()
         self._sync_clock()
         self._old_code = record_mod.utcnow.__code__
         record_mod.utcnow.__code__ = _shifted_utcnow.__code__
+
+    def _start_console_copies(self) -> None:
+        """Someone copies a scratch image from the console: a copy image-relay knows nothing of, still running."""
+        from shared.clouds.ecs import EcsGateway
+        from shared.clouds.ecs_types import CopyImageSpec
+        from shared.config import Credentials
+
+        sources = [s for s in self.sc.scratch if s.kind == "copy_source"]
+        if not sources:
+            return
+        ecs = EcsGateway.connect(Credentials(access_key_id=KEY_ID, access_key_secret=self.secret),
+                                 endpoint=self.emu.url)
+        for s in sources:
+            destination = next(r for r in REGIONS if r != s.region)
+            ecs.copy_image(CopyImageSpec(source_region=s.region, image_id=s.image_id, destination_region=destination,
+                                         name=f"console-copy-{s.image_id}", client_token=f"console-{s.image_id}"))
+        self.setup_calls = len(self.emu.control.requests())
 
     def _teardown(self) -> None:
         import shared.ledger.record as record_mod
@@ -219,6 +240,8 @@ class Run:
 
     def deliver(self, d: Delivery, *, chaos: bool) -> None:
         """One delivery with the platform's retries; under chaos the instance may die mid-flight."""
+        from shared.errors import ConfigError, EventValidationError
+
         with self.lock:
             if d.function in EVENT_FUNCTIONS:
                 self.result.deliveries += 1
@@ -234,6 +257,12 @@ class Run:
                 return
             except SimulatedCrash:
                 pass
+            except (EventValidationError, ConfigError) as exc:
+                if not d.hostile:
+                    raise
+                with self.lock:
+                    self.outputs.append(f"refused: {type(exc).__name__}: {exc}")
+                return
             except Exception as exc:  # noqa: BLE001 - a failed invocation: FC retries it
                 with self.lock:
                     self.result.failed_invocations += 1
@@ -350,6 +379,13 @@ class Run:
                 groups.append(copies)                      # duplicates racing each other
             else:
                 groups.extend([d] for d in copies)
+        if sc.skewed_clock:
+            future = (self.now() + dt.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            groups.append([Delivery("cleanup", timer(self.now() + dt.timedelta(days=30), "cleanup-timer"),
+                                    "cleanup tick from a clock 30 days ahead", hostile=True)])
+            manual = {"action": "cleanup", "dry_run": False, "now": future}
+            groups.append([Delivery("cleanup", json.dumps(manual).encode(), "manual cleanup 'now' 30 days ahead",
+                                    hostile=True)])
         for _ in range(sc.stale_ticks):
             groups.append([Delivery("reconcile", b"", "stale reconcile tick", stale=True)])
         for _ in range(sc.ticks_during_chaos):
@@ -414,7 +450,7 @@ class Run:
                 pass
             except Exception as exc:  # noqa: BLE001
                 self.result.violations.append(f"malformed {function} event raised {type(exc).__name__}: {exc}")
-        if self.emu.control.requests():
+        if len(self.emu.control.requests()) > self.setup_calls:
             self.result.violations.append("a malformed event made an API call")
 
     def _ledger_fingerprint(self) -> tuple[Any, ...]:

@@ -17,6 +17,20 @@ TARGETS = ("cn-beijing", "ap-southeast-1")
 REGIONS = (*SOURCES, *TARGETS)
 EXPORT_REGION = "cn-hangzhou"
 EXPORT_BUCKET = "relay-chaos-hz"
+#: scratch images referenced only by a launch template's older version, a scaling configuration, as the newest
+#: image of a family, or as the source of a console copy still running
+REFERENCE_KINDS = ("in_template", "in_scaling", "family_latest", "copy_source")
+#: a console copy of this size (CopyImage's 2 TiB limit, nearly) runs at least 20 virtual minutes at the suite's
+#: 100 GiB/min; its source may be cleaned up after, never before
+COPY_SOURCE_GIB = 2000
+COPY_SOURCE_MINUTES = 20
+#: managed copies whose names collide once digits are masked, each of its own source image: retention may
+#: never take one for a newer release of another (design invariant 3, "lineage comes from provenance")
+LINEAGE_TRAP = (("m-trapu22", "base-ubuntu22-2026-01", 30, True), ("m-trapu24a", "base-ubuntu24-2026-02", 20, False),
+                ("m-trapu24b", "base-ubuntu24-2026-03", 15, False), ("m-trapu24c", "base-ubuntu24-2026-04", 10, False),
+                ("m-trapapp1", "app-v1-copy", 25, True), ("m-trapapp2", "app-v2-copy", 12, False))
+TRAP_REGION = "cn-beijing"
+SCRATCH_MIN_AGE_HOURS = 24
 #: the production ledger (the OSS store, against the emulator's OSS) in this share of runs; memory:// elsewhere
 OSS_LEDGER_SHARE = 0.25
 LEDGER_BUCKET = "relay-chaos-ledger"
@@ -75,11 +89,16 @@ class ScratchSpec:
 
     region: str
     image_id: str
-    kind: str  # old | in_use | young | shared | foreign | creating
+    kind: str  # old | in_use | young | shared | foreign | creating, or one of REFERENCE_KINDS
 
     @property
     def deletable(self) -> bool:
         return self.kind == "old"
+
+    @property
+    def protected(self) -> bool:
+        """Kept for the whole run (a copy's source only while the copy runs: `invariants.copy_source_kept`)."""
+        return self.kind not in ("old", "copy_source")
 
 
 @dataclass
@@ -105,6 +124,8 @@ class Scenario:
     ticks_during_chaos: int
     oss_ledger: bool = False
     stale_ticks: int = 0
+    lineage_trap: bool = False
+    skewed_clock: bool = False
 
     def knobs(self) -> dict[str, Any]:
         """The drawn numbers, for the report and for a person replaying a run."""
@@ -140,7 +161,7 @@ def draw(seed: int) -> Scenario:
     scratch = [ScratchSpec(region=rng.choice(REGIONS), image_id=f"m-scratch{i:04d}", kind=rng.choice(kinds))
                for i in range(rng.randint(0, 5))]
     acr_tags = rng.sample(ACR_TAGS, rng.randint(0, 3)) if rng.random() < 0.7 else []
-    return Scenario(
+    sc = Scenario(
         seed=seed,
         images=images,
         scratch=scratch,
@@ -160,7 +181,13 @@ def draw(seed: int) -> Scenario:
         ticks_during_chaos=rng.randint(1, 4),
         oss_ledger=rng.random() < OSS_LEDGER_SHARE,  # drawn last: older seeds keep their scenario
         stale_ticks=rng.choice((0, 1, 1, 2)),
+        lineage_trap=rng.random() < 0.4,
+        skewed_clock=rng.random() < 0.3,
     )
+    # images protected only by a reference ECS keeps elsewhere (design invariant 3); drawn after the rest
+    for n, kind in enumerate(rng.sample(REFERENCE_KINDS, rng.randint(0, 2))):
+        sc.scratch.append(ScratchSpec(region=rng.choice(REGIONS), image_id=f"m-scratchref{n:02d}", kind=kind))
+    return sc
 
 
 
@@ -181,7 +208,7 @@ windows:
   - {{name: chaos, start: "{start}", end: "{end}", timezone: UTC}}
 cleanup:
   regions: [{", ".join(REGIONS)}]
-  template_scratch: {{min_age_hours: 24}}
+  template_scratch: {{min_age_hours: {SCRATCH_MIN_AGE_HOURS}}}
   retention: {{keep_newest: 3, grace_days: 7}}
   max_deletions: 20
   max_share: 1.0
@@ -232,6 +259,8 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
             entry.update(os_type="windows", platform="Windows Server 2022")
         images.append(entry)
     instances: list[dict[str, Any]] = []
+    launch_templates: list[dict[str, Any]] = []
+    scaling: list[dict[str, Any]] = []
     for s in sc.scratch:
         entry = {"region": s.region, "image_id": s.image_id, "name": f"TemplateScratch-{s.image_id}",
                  "size_gib": 40, "creation_time": iso(now - dt.timedelta(hours=1 if s.kind == "young" else 72))}
@@ -243,7 +272,26 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
             entry.update(owner_alias="others", owner_id=OTHER_ACCOUNT)
         elif s.kind == "creating":
             entry.update(status="Creating", ready_after_seconds=30 * 86400)
+        elif s.kind == "in_template":
+            launch_templates.append({"region": s.region, "launch_template_id": f"lt-chaos{s.image_id[-4:]}",
+                                     "versions": [{"version_number": 1, "image_id": s.image_id},
+                                                  {"version_number": 2, "image_id": f"m-ltnewer{s.image_id[-4:]}"}]})
+        elif s.kind == "in_scaling":
+            scaling.append({"region": s.region, "scaling_configuration_id": f"asc-chaos{s.image_id[-4:]}",
+                            "image_id": s.image_id})
+        elif s.kind == "family_latest":
+            entry["family"] = f"chaos-family-{s.image_id[-4:]}"
+        elif s.kind == "copy_source":
+            entry["size_gib"] = COPY_SOURCE_GIB
         images.append(entry)
+    if sc.lineage_trap:
+        for source_id, name, age_days, _ in LINEAGE_TRAP:
+            key = f"copy/cn-hangzhou/{source_id}/{TRAP_REGION}"
+            images.append({"region": TRAP_REGION, "image_id": f"m-copy{source_id[2:]}", "name": name, "size_gib": 40,
+                           "creation_time": iso(now - dt.timedelta(days=age_days)),
+                           "tags": {"image-relay:managed": "true", "image-relay:key": key,
+                                    "image-relay:source-region": "cn-hangzhou", "image-relay:source-image": source_id,
+                                    "image-relay:rule": "web"}})
     seed: dict[str, Any] = {
         "account_id": ACCOUNT_ID,
         "regions": list(REGIONS),
@@ -254,6 +302,10 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
         "buckets": [{"region": EXPORT_REGION, "name": EXPORT_BUCKET},
                     {"region": EXPORT_REGION, "name": LEDGER_BUCKET}],
     }
+    if launch_templates:
+        seed["launch_templates"] = launch_templates
+    if scaling:
+        seed["scaling_configurations"] = scaling
     if sc.acr_tags:
         seed.update(
             acr_instances=[{"region": "cn-hangzhou", "instance_id": ACR_SOURCE, "name": "acr-hz",
