@@ -5,7 +5,7 @@ import pytest
 
 from scripts import chaos
 
-SEEDS = [chaos.run_seed(1, i) for i in range(8)]
+SEEDS = [chaos.run_seed(1, i) for i in range(10)]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -25,6 +25,13 @@ def test_the_slice_exercises_every_fault(chaos_emu):
     assert any(any(i.large for i in s.images) for s in scenarios)
     assert any(s.acr_tags for s in scenarios) and any(s.export_rule for s in scenarios)
     assert any(sc.kind == "in_use" for s in scenarios for sc in s.scratch)
+    # issue #10: the production ledger, slow ticks with stale plans, hostile clocks, name-alike lineages, and
+    # every kind of reference that protects an image
+    assert any(s.oss_ledger for s in scenarios) and any(not s.oss_ledger for s in scenarios)
+    assert any(s.stale_ticks for s in scenarios)
+    assert any(s.skewed_clock for s in scenarios) and any(s.lineage_trap for s in scenarios)
+    kinds = {sc.kind for s in scenarios for sc in s.scratch}
+    assert set(chaos.REFERENCE_KINDS) <= kinds, kinds
 
 
 def test_replay_draws_the_same_scenario():
