@@ -177,6 +177,26 @@ def merge(parts: Iterable[References]) -> References:
                       copies_in_progress=cat("copies_in_progress"), pipelines=cat("pipelines"), unknown=tuple(dict.fromkeys(cat("unknown"))))
 
 
+def copies_elsewhere(ecs: Any, scanned: Iterable[str]) -> References:
+    """Copies in progress in every region of the account outside `scanned` (one DescribeImages each): a copy
+    is visible only in its destination, and a console copy may go anywhere."""
+    seen = set(scanned)
+    home = next(iter(sorted(seen)), "cn-hangzhou")
+    copies = tuple(
+        image for region in ecs.regions(home) if region not in seen
+        for image in ecs.list_images(region, owner_alias="self", statuses=tuple(sorted(IN_PROGRESS)))
+        if is_copy_in_progress(image)
+    )
+    return References(copies_in_progress=copies)
+
+
 def scan_references(ecs: Any, ess: ScalingReader | None, regions: Iterable[str]) -> References:
-    """Read every region's references through the adapters (for the chaos suite and the CLI)."""
-    return merge(read_region(ecs, ess, r, ecs.list_images(r, owner_alias="self")) for r in regions)
+    """Read every reference of `regions` through the adapters, plus the copies in progress anywhere.
+
+    For the chaos suite and tools: `ecs` must offer the Image Builder reads too
+    (`shared.clouds.ecs_pipelines.ImageBuilderGateway`), `ess` is an `EssGateway` (None: every image counts as
+    referenced). Then `image_references(image, refs)` lists why one image must stay.
+    """
+    wanted = list(regions)
+    parts = [read_region(ecs, ess, r, ecs.list_images(r, owner_alias="self")) for r in wanted]
+    return merge([*parts, copies_elsewhere(ecs, wanted)])

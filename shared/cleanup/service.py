@@ -3,7 +3,8 @@
 Scans per region (all paged): our images in every status; other accounts' `TemplateScratch-` images
 (so the report says why they stay); DescribeImages `Usage=instance`; DescribeInstances; running
 ExportImage tasks; every launch template version; the ESS scaling configurations; the Image Builder
-templates; the newest image of each family our images (or a scaling configuration, or a template) name. Copies in progress of every scanned region
+templates; the newest image of each family our images (or a scaling configuration, or a template) name;
+and, in every other region of the account, the copies in progress (a console copy may go anywhere). Copies in progress of every scanned region
 protect their possible sources in any region (`shared.cleanup.references`). Then one
 DescribeImageSharePermission per image in scope that is ours and not still being created: ECS has no
 listing of share permissions, and a daily run over a bounded set of images can afford it. A managed
@@ -25,7 +26,14 @@ from typing import Any, Protocol
 from shared.cleanup.executor import CleanupExecutor, render
 from shared.cleanup.model import CleanupPlan, ImageFacts, InFlight, Inventory
 from shared.cleanup.planner import build_plan, check_limits
-from shared.cleanup.references import References, ScalingReader, image_references, merge, read_region
+from shared.cleanup.references import (
+    References,
+    ScalingReader,
+    copies_elsewhere,
+    image_references,
+    merge,
+    read_region,
+)
 from shared.cleanup.request import CleanupRequest, deletion_clock
 from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
 from shared.cleanup_policy import CleanupPolicy, cleanup_regions
@@ -46,6 +54,8 @@ class CleanupEcsApi(Protocol):
     """The slice of `EcsGateway` the cleanup needs."""
 
     calls: int
+
+    def regions(self, region: str = ...) -> list[str]: ...
 
     def list_images(self, region: str, **filters: Any) -> list[Image]: ...
 
@@ -140,7 +150,7 @@ def take_inventory(ctx: CleanupContext, policy: CleanupPolicy) -> Inventory:
     """Scan every cleanup region, then judge each image in scope against all regions' references."""
     regions = tuple(cleanup_regions(ctx.policy))
     scans = [scan_region(ctx.ecs, ctx.ess, region, policy) for region in regions]
-    refs = merge(scan.references for scan in scans)
+    refs = merge([*(scan.references for scan in scans), copies_elsewhere(ctx.ecs, regions)])
     known: dict[tuple[str, str], Image | None] = {(i.region, i.image_id): i for s in scans for i in s.owned}
     facts: list[ImageFacts] = []
     for scan in scans:

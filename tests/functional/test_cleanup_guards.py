@@ -140,6 +140,19 @@ def test_the_source_of_a_console_copy_in_progress_is_never_deleted(world: Any) -
     assert deletes(world) == ["m-bp1guardcc001"]
 
 
+def test_a_console_copy_to_a_region_outside_the_cleanup_still_protects_its_source(world: Any) -> None:
+    # cn-shanghai is enabled but in no rule: the cleanup does not scan it, except for copies in progress
+    world.emu.control.seed({"regions": [HZ, BJ, "ap-southeast-1", "cn-shanghai"],
+                            "images": [scratch("m-bp1guardcc002", size_gib=78)]})
+    copy_id = world.ecs().copy_image(CopyImageSpec(source_region=HZ, image_id="m-bp1guardcc002",
+                                                   destination_region="cn-shanghai", name="console-copy-sh",
+                                                   client_token="console-2"))
+    report = run(world)
+    assert decision(report, "m-bp1guardcc002")["reason"] == (
+        f"possibly the source of copy {copy_id} in progress in cn-shanghai (started outside image-relay)")
+    assert deletes(world) == [] and exists(world, HZ, "m-bp1guardcc002")
+
+
 # --- defects 4 and 5: refusals before any API call -----------------------------------------------------------
 
 
