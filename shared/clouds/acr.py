@@ -48,6 +48,9 @@ def cr_config(region: str, credentials: Credentials, endpoint: str | None) -> An
 class AcrGateway(RpcGateway):
     """Container Registry EE for one set of credentials; `client_for(region)` is injectable."""
 
+    API_VERSION = "2018-12-01"
+    RAW_METHODS = frozenset({"list_repo_sync_task"})
+
     @classmethod
     def connect(cls, credentials: Credentials, *, endpoint: str | None = None, retry: RetryPolicy | None = None,
                 deadline: Deadline | None = None) -> AcrGateway:

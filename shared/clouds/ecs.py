@@ -47,6 +47,9 @@ def _tags(tags: dict[str, str] | None, cls: Any) -> list[Any] | None:
 class EcsGateway(RpcGateway):
     """ECS for one set of credentials; `client_for(region)` is injectable for tests."""
 
+    API_VERSION = "2014-05-26"
+    RAW_METHODS = frozenset({"describe_images", "describe_snapshots", "describe_tasks"})
+
     @classmethod
     def connect(
         cls,

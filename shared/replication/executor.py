@@ -94,6 +94,10 @@ class CopyExecutor:
         self.limits = limits or CopyLimits()
         self.slots = RegionSlots(ledger, now)
         self.outcomes: Counter[str] = Counter()
+        # (region, large) found full in this invocation: later starts there stay queued without a ledger
+        # read (a tick with thousands queued behind 5 slots would read and re-read the slot record for
+        # each). A slot this invocation frees clears its region; one freed elsewhere waits a tick.
+        self._full: set[tuple[str, bool]] = set()
 
     def apply(self, actions: Iterable[Action]) -> Counter[str]:
         """Apply every action until the deadline (see `shared.apply`)."""
@@ -105,6 +109,9 @@ class CopyExecutor:
         if isinstance(action, RecordIntent):
             _, created = self.ledger.ensure(new_record(action.target, self.now()))
             self.outcomes["recorded" if created else "already_recorded"] += 1
+            return
+        if isinstance(action, StartCopy) and self._known_full(action.target):
+            self.outcomes["queued"] += 1
             return
         record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
         if record is None:
@@ -143,6 +150,7 @@ class CopyExecutor:
         large = target.size_gib > self.limits.large_image_gib
         if not self.slots.acquire(target.target_region, record.key, limit=self.limits.per_region, large=large,
                                   large_limit=self.limits.large_per_region):
+            self._full.add((target.target_region, large))
             self.outcomes["queued"] += 1
             return
         try:
@@ -164,7 +172,14 @@ class CopyExecutor:
         by_key = {r.key: r for r in records}
         regions = {CopyTarget.model_validate(r.data["target"]).target_region for r in records}
         for region in sorted(regions):
-            self.outcomes["slots_healed"] += self.slots.heal(region, by_key, self.now())
+            healed = self.slots.heal(region, by_key, self.now())
+            if healed:
+                self._full -= {(region, False), (region, True)}
+            self.outcomes["slots_healed"] += healed
+
+    def _known_full(self, target: CopyTarget) -> bool:
+        large = target.size_gib > self.limits.large_image_gib
+        return (target.target_region, False) in self._full or (target.target_region, large) in self._full
 
     def _copy(self, record: Record, target: CopyTarget, attempt: int) -> None:
         if target.size_gib > COPY_IMAGE_MAX_GIB or record.data.get("path") == "snapshot":
@@ -258,7 +273,9 @@ class CopyExecutor:
         log.warning("copy.failed", extra={"key": record.key, "reason": action.reason, "retryable": retryable})
 
     def _release(self, record: Record) -> None:
-        self.slots.release(CopyTarget.model_validate(record.data["target"]).target_region, [record.key])
+        region = CopyTarget.model_validate(record.data["target"]).target_region
+        self.slots.release(region, [record.key])
+        self._full -= {(region, False), (region, True)}
 
     def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
         """Compare-and-set `record`; data keys (status, progress, timestamps, failed_copy) go into `data`."""
