@@ -126,20 +126,22 @@ def bench_cold_start(sizes: Sizes, work: Path, log: Path) -> list[Row]:
 
 
 def bench_makespan(sizes: Sizes) -> list[Row]:
-    """500 images x 10 regions at 5 per region; the API calls of the same run per copied pair."""
+    """500 images x 10 regions at 5 per region, with wake-ups; the API calls of the same run per copied pair."""
     from scripts.bench_scale import makespan
 
     ms = makespan(n_images=sizes.makespan_images, n_regions=sizes.makespan_regions, limit=sizes.per_region,
                   reset=_reset)
     pairs = ms["images"] * ms["regions"]
-    _table(f"makespan: {ms['images']} images to {ms['regions']} regions, per_region {sizes.per_region}",
-           ("makespan (virtual min)", "lower bound (min)", "ratio", "invocations", "ECS API calls", "pairs",
-            "calls per pair", "wall (s)"),
-           [(f"{ms['makespan_min']:.1f}", f"{ms['bound_min']:.1f}", f"{ms['ratio']:.2f}", ms["invocations"],
-             ms["api_calls"], pairs, f"{ms['api_calls'] / pairs:.2f}", f"{ms['wall_s']:.0f}")])
+    _table(f"makespan: {ms['images']} images to {ms['regions']} regions, per_region {sizes.per_region}, "
+           "timer every 5 min + wake-ups at the ETA",
+           ("makespan (virtual min)", "lower bound (min)", "ratio", "FC invokes (wake-ups)", "timer deliveries",
+            "ECS API calls", "pairs", "ECS calls per pair", "wall (s)"),
+           [(f"{ms['makespan_min']:.1f}", f"{ms['bound_min']:.1f}", f"{ms['ratio']:.2f}", ms["wakes"],
+             ms["timer_deliveries"], ms["api_calls"], pairs, f"{ms['api_calls'] / pairs:.2f}",
+             f"{ms['wall_s']:.0f}")])
     return [Row("makespan (virtual min)", f"{ms['makespan_min']:.1f}", f"<= 1.05 x bound {ms['bound_min']:.1f}",
                 ms["ratio"]),
-            Row("API calls per copied pair", f"{ms['api_calls']} calls / {pairs} pairs", "<= 2.5",
+            Row("API calls per copied pair (ECS)", f"{ms['api_calls']} calls / {pairs} pairs", "<= 2.5",
                 ms["api_calls"] / pairs)]
 
 

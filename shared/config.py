@@ -30,6 +30,7 @@ ENV_RETRY_BASE = "IMAGE_RELAY_RETRY_BASE_SECONDS"
 ENV_RETRY_MAX = "IMAGE_RELAY_RETRY_MAX_ATTEMPTS"
 ENV_FANOUT = "IMAGE_RELAY_FANOUT_THRESHOLD"
 ENV_ACCOUNT = "IMAGE_RELAY_ACCOUNT_ID"
+ENV_WAKEUPS = "IMAGE_RELAY_WAKEUPS"
 ENV_AK_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_AK_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
@@ -48,6 +49,7 @@ _FIELD_TO_ENV = {
     "retry_max_attempts": ENV_RETRY_MAX,
     "fanout_threshold": ENV_FANOUT,
     "account_id": ENV_ACCOUNT,
+    "wakeups": ENV_WAKEUPS,
 }
 _ENDPOINT_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?/?\Z")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -75,6 +77,9 @@ class Settings(BaseModel):
     # The function's own Alibaba Cloud account, for runs without an FC context (the CLI); in FC the
     # context's account_id is used. Events from any other account are refused (invariant 8).
     account_id: str | None = Field(default=None, pattern=r"^[0-9]{1,40}$")  # pydantic: Rust regex, $ = end of text
+    # reconcile schedules itself (FC async InvokeFunction with x-fc-async-delay) at each destination
+    # region's earliest expected copy end, instead of waiting for the next timer tick.
+    wakeups: bool = False
 
     @field_validator("policy", "endpoint", "account_id", mode="before")
     @classmethod

@@ -112,14 +112,37 @@ def acr_context(context: Any, settings: Settings | None = None, *, now: dt.datet
     return AcrContext(policy=policy, ledger=ledger_from(settings), cr=gw["cr"], now=clock, deadline=deadline)
 
 
-def copy_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> CopyContext:
-    """Policy, ledger and the ECS adapter for one invocation, bounded by the function's timeout."""
+def copy_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,
+                 wake: bool = False) -> CopyContext:
+    """Policy, ledger and the ECS adapter for one invocation, bounded by the function's timeout.
+
+    `wake` (the reconcile function) adds the FC waker when IMAGE_RELAY_WAKEUPS is on: reconcile invokes
+    itself, delayed, at each region's expected copy end (shared/replication/wake.py).
+    """
     settings = settings or get_settings()
     logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
     policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
     deadline, gw = _gateways(context, settings, ("ecs",))
     clock = (lambda: now) if now is not None else utcnow
-    return CopyContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=clock, deadline=deadline)
+    waker = _waker(context, settings) if wake and settings.wakeups else None
+    return CopyContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=clock, deadline=deadline,
+                       waker=waker)
+
+
+def _waker(context: Any, settings: Settings) -> Any:
+    """An FC waker that invokes this very function (service, name, region and account from FC's context)."""
+    from shared.clouds._retry import RetryPolicy
+    from shared.clouds.credentials import resolve_credentials
+    from shared.clouds.fc import FcGateway
+    from shared.replication.wake import FcWaker
+
+    retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
+    fc = FcGateway.connect(resolve_credentials(context), region=str(getattr(context, "region", "") or "cn-hangzhou"),
+                           account_id=str(getattr(context, "account_id", "") or "local"), endpoint=settings.endpoint,
+                           retry=retry)
+    service = getattr(getattr(context, "service", None), "name", None) or "image-relay"
+    function = getattr(getattr(context, "function", None), "name", None) or "reconcile"
+    return FcWaker(fc, service, function)
 
 
 def cleanup_context(context: Any, settings: Settings | None = None) -> CleanupContext:

@@ -22,6 +22,13 @@ UNCONFIRMED choices:
 * times (``startedTime``, ``endTime``) are the virtual clock in epoch milliseconds;
 * an async invocation without a stateful id is recorded too, under its request id (not answered by
   GetStatefulAsyncInvocation, which sees stateful ones only);
+* ``X-Fc-Async-Delay: <seconds>`` (async, documented range [0, 3600], help.aliyun.com/document_detail/181866):
+  the invocation is recorded ``Enqueued`` at once (a repeated stateful id is a 409 at once) and handed to a
+  worker when the virtual clock reaches ``now + delay`` (``FcService.settle``; with a running clock the
+  router's ticker fires it). A value outside the range, or not an integer, is 400 ``InvalidArgument``
+  (UNCONFIRMED: the documentation gives the range, not the error). ``dueTime`` (epoch ms) in the invocation
+  JSON is the emulator's own field (UNCONFIRMED name), for tests and drivers; a delayed invocation is not
+  counted by ``wait_idle`` until it fires, so a driver advances the clock to ``next_due()`` first;
 * ``X-Fc-Log-Type: Tail`` (sync) answers ``X-Fc-Log-Result``: base64 of the last 4 KB of
   ``FC Invoke Start RequestId: <id>`` + the log records the handler's thread emitted + ``FC Invoke End …``.
 """
@@ -29,6 +36,7 @@ UNCONFIRMED choices:
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 import logging
 import threading
@@ -79,6 +87,7 @@ class Invocation:
     error_message: str = ""
     return_payload: str = ""
     events: list[dict[str, Any]] = field(default_factory=list)
+    due_time: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The ``StatefulAsyncInvocation`` JSON (camelCase, alibaba-api.md §5)."""
@@ -99,6 +108,7 @@ class Invocation:
             "serviceName": self.service,
             "functionName": self.function,
             "events": list(self.events),
+            "dueTime": self.due_time,
         }
 
 
@@ -163,6 +173,9 @@ class FcBackend:
         """Forget every invocation (registered functions stay: they are code, not state)."""
         with self._lock:
             self.invocations: dict[tuple[str, str, str], Invocation] = {}
+            # (due epoch, sequence, spec, invocation, credentials) of delayed async invocations
+            self._delayed: list[tuple[float, int, FunctionSpec, Invocation, tuple[str, str, str]]] = []
+            self._sequence = 0
 
     def register(
         self, service: str, function: str, runner: Runner, timeout: int = 60, handler: str = "", memory: int = 512
@@ -233,9 +246,10 @@ class FcBackend:
 
     def submit_async(
         self, spec: FunctionSpec, body: bytes, request_id: str, credentials: tuple[str, str, str], qualifier: str,
-        stateful_id: str | None = None,
+        stateful_id: str | None = None, delay: float = 0.0,
     ) -> Invocation:
-        """Record an async invocation (409 on a duplicate stateful id) and queue it on a worker thread."""
+        """Record an async invocation (409 on a duplicate stateful id) and queue it on a worker thread, or,
+        with a ``delay`` in seconds, keep it until the virtual clock reaches its due time (``fire_due``)."""
         invocation_id = stateful_id or request_id
         key = (spec.service, spec.name, invocation_id)
         with self._lock:
@@ -244,7 +258,33 @@ class FcBackend:
             inv = Invocation(invocation_id, request_id, spec.service, spec.name, qualifier, body, stateful_id is not None)
             inv.events.append(self._event("Enqueued"))
             self.invocations[key] = inv
+            if delay > 0:
+                due = self.state.clock.now() + delay
+                inv.due_time = int(due * 1000)
+                self._sequence += 1
+                heapq.heappush(self._delayed, (due, self._sequence, spec, inv, credentials))
+                return inv
             self._pending += 1
+        self._start(spec, inv, credentials)
+        return inv
+
+    def next_due(self) -> float | None:
+        """The virtual epoch at which the next delayed invocation is due, or None."""
+        with self._lock:
+            return self._delayed[0][0] if self._delayed else None
+
+    def fire_due(self, now: float) -> int:
+        """Hand every delayed invocation due at ``now`` to a worker, oldest first; return how many."""
+        due = []
+        with self._lock:
+            while self._delayed and self._delayed[0][0] <= now:
+                due.append(heapq.heappop(self._delayed))
+            self._pending += len(due)
+        for _, _, spec, inv, credentials in due:
+            self._start(spec, inv, credentials)
+        return len(due)
+
+    def _start(self, spec: FunctionSpec, inv: Invocation, credentials: tuple[str, str, str]) -> None:
         try:
             self._pool.submit(self._run_async, spec, inv, credentials)
         except RuntimeError:  # pool shut down
@@ -252,7 +292,6 @@ class FcBackend:
                 self._pending -= 1
                 self._idle.notify_all()
             raise
-        return inv
 
     def _event(self, status: str, detail: str = "") -> dict[str, Any]:
         return {"eventId": 0, "status": status, "timestamp": self._ms(), "eventDetail": detail}

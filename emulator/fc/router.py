@@ -403,7 +403,7 @@ class EventRouter:
     def _tick(self) -> None:
         while not self._stop.wait(0.5):
             with self.state.lock:
-                self.on_time(self.state.clock.now())
+                self.fc.settle(self.state.clock.now())  # delayed invocations, then timers
 
     def stop(self) -> None:
         """Stop the ticker thread."""

@@ -7,6 +7,7 @@ which claims every non-RPC request). Answered:
   Headers: ``X-Fc-Invocation-Type: Sync|Async`` (default Sync), ``X-Fc-Stateful-Async-Invocation-Id``,
   ``X-Fc-Log-Type: Tail|None``. Sync → 200 with the return value; async → 202 empty body + ``X-Fc-Request-Id``;
   a stateful id seen before for that function → 409 ``StatefulAsyncInvocationAlreadyExists``.
+  ``X-Fc-Async-Delay: <0..3600>`` delays an async invocation on the virtual clock (see ``emulator.fc.models``).
 * ``GET …/functions/{function}/stateful-async-invocations/{id}`` — GetStatefulAsyncInvocation.
 * any other ``/2021-04-06/`` path → 404 ``InvalidAction.NotFound`` (UNCONFIRMED; not emulated).
 
@@ -59,6 +60,15 @@ def _header(request: HttpRequest, name: str) -> str | None:
     return next((v for k, v in request.headers.items() if k.lower() == name), None)
 
 
+def _delay(raw: str) -> float:
+    """``X-Fc-Async-Delay`` in seconds: an integer in [0, 3600] (help.aliyun.com/document_detail/181866)."""
+    if not raw:
+        return 0.0
+    if not raw.isdigit() or int(raw) > 3600:
+        raise exc.InvalidArgumentError(f"X-Fc-Async-Delay must be an integer from 0 to 3600 seconds, got {raw[:40]!r}")
+    return float(int(raw))
+
+
 class FcService:
     """The FC plug-in: an ``HttpService`` and ``ControlService`` over :class:`FcBackend`."""
 
@@ -90,7 +100,8 @@ class FcService:
         """Nothing to seed."""
 
     def settle(self, now: float) -> None:
-        """Fire the router's timers up to ``now``."""
+        """Fire delayed invocations due by ``now``, then the router's timers up to ``now``."""
+        self.backend.fire_due(now)
         if self.router is not None:
             self.router.on_time(now)
 
@@ -156,9 +167,11 @@ class FcService:
     ) -> HttpResponse:
         kind = (_header(request, "x-fc-invocation-type") or "Sync").strip()
         stateful_id = (_header(request, "x-fc-stateful-async-invocation-id") or "").strip() or None
+        raw_delay = (_header(request, "x-fc-async-delay") or "").strip()
         entry.update(action="InvokeFunction", params={
             "service": service, "function": function, "qualifier": qualifier, "invocationType": kind,
             **({"statefulInvocationId": stateful_id} if stateful_id else {}),
+            **({"asyncDelay": raw_delay} if raw_delay else {}),
         })
         with self.state.lock:
             credentials = self._admit(request, {k: v for k, v in parse_qsl(urlsplit(request.target).query)},
@@ -170,7 +183,7 @@ class FcService:
                 if stateful_id is not None and not _STATEFUL_ID.match(stateful_id):
                     raise exc.InvalidArgumentError(f"invalid stateful async invocation id {stateful_id[:140]!r}")
                 invocation = self.backend.submit_async(spec, request.body, request_id, credentials, qualifier,
-                                                       stateful_id)
+                                                       stateful_id, _delay(raw_delay))
                 self._lose("InvokeFunction")
                 return async_response(request_id, invocation)
         tail = (_header(request, "x-fc-log-type") or "").strip().lower() == "tail"

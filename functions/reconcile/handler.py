@@ -34,7 +34,7 @@ def handler(event: bytes, context: Any, fanout: FanOut | None = None) -> str:
     The timer's inner payload is empty, or exactly `{"regions": [...]}` (a partition); anything else is
     refused with `EventValidationError` before any call."""
     tick, scope = parse_reconcile_event(event)
-    ctx = copy_context(context, now=tick.trigger_time)
+    ctx = copy_context(context, now=tick.trigger_time, wake=True)
     if scope is not None:
         return json.dumps(reconcile_tick(ctx, set(scope.regions), sweep_sources=False), default=str)
     records = list(ctx.ledger.scan("copy/"))

@@ -22,6 +22,9 @@ from shared.clouds._retry import RetryPolicy, call_with_retry
 from shared.config import Credentials
 from shared.runtime import Deadline
 
+#: The longest `x-fc-async-delay` FC accepts, in seconds.
+MAX_ASYNC_DELAY = 3600
+
 
 class FcGateway:
     """FC for one region and set of credentials."""
@@ -54,9 +57,16 @@ class FcGateway:
         return call_with_retry(once, self.retry, self.deadline)
 
     def invoke(self, service: str, function: str, payload: bytes, *, asynchronous: bool = False,
-               invocation_id: str | None = None) -> dict[str, Any]:
-        """Invoke; sync answers the function's output, async (202) the request id."""
+               invocation_id: str | None = None, delay_seconds: int | None = None) -> dict[str, Any]:
+        """Invoke; sync answers the function's output, async (202) the request id.
+
+        `delay_seconds` (async only) runs it that much later: the `x-fc-async-delay` header, an integer
+        in [0, 3600] (help.aliyun.com/document_detail/181866), which the SDK has no field for.
+        """
+        if delay_seconds is not None and not 0 <= delay_seconds <= MAX_ASYNC_DELAY:
+            raise ValueError(f"delay_seconds must be 0..{MAX_ASYNC_DELAY}, got {delay_seconds}")
         headers = fc_models.InvokeFunctionHeaders(
+            common_headers={"x-fc-async-delay": str(delay_seconds)} if asynchronous and delay_seconds else None,
             x_fc_invocation_type="Async" if asynchronous else "Sync",
             x_fc_stateful_async_invocation_id=invocation_id if asynchronous else None,
         )

@@ -62,15 +62,13 @@ class CopyApi(Protocol):
     def delete_snapshot(self, region: str, snapshot_id: str) -> None: ...
 
 
-def new_record(target: CopyTarget, now: dt.datetime) -> Record:
-    """The PENDING intent for one target."""
-    return Record(
-        key=target.key,
-        kind="copy",
-        created_at=now,
-        updated_at=now,
-        data={"target": target.model_dump(mode="json"), "status": None, "progress": 0},
-    )
+def new_record(target: CopyTarget, now: dt.datetime, source_status: str | None = None) -> Record:
+    """The PENDING intent for one target; `source_status` is the source image's status when it was seen
+    (an intent whose source was Available may start in a tick that does not list the source region)."""
+    data: dict[str, Any] = {"target": target.model_dump(mode="json"), "status": None, "progress": 0}
+    if source_status is not None:
+        data["source_status"] = source_status
+    return Record(key=target.key, kind="copy", created_at=now, updated_at=now, data=data)
 
 
 class CopyExecutor:
@@ -107,7 +105,7 @@ class CopyExecutor:
 
     def _apply_one(self, action: Action) -> None:
         if isinstance(action, RecordIntent):
-            _, created = self.ledger.ensure(new_record(action.target, self.now()))
+            _, created = self.ledger.ensure(new_record(action.target, self.now(), action.source_status))
             self.outcomes["recorded" if created else "already_recorded"] += 1
             return
         if isinstance(action, StartCopy) and self._known_full(action.target):

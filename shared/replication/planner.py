@@ -41,6 +41,7 @@ class RecordIntent(Step):
     """A matching image has no record yet (missed event): write a PENDING intent."""
 
     target: CopyTarget
+    source_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class Observed:
     scanned_sources: frozenset[str] = frozenset()
     copies: Mapping[str, Mapping[str, Image]] = field(default_factory=dict)
     snapshots: Mapping[str, Mapping[str, Snapshot]] = field(default_factory=dict)
+    # True: a PENDING record starts only once its source was listed in this tick (the plain timer tick)
+    sources_required: bool = True
 
     def copy_by_key(self, region: str, key: str) -> Image | None:
         """A live managed copy in `region` whose provenance names `key`."""
@@ -151,6 +154,10 @@ def _next_step(record: Record, observed: Observed, now: dt.datetime, backoff: Ba
         if record.next_attempt_at and record.next_attempt_at > now:
             return None
         if target.source_region not in observed.scanned_sources:
+            if record.data.get("source_status") == "Available" and not observed.sources_required:
+                # A wake or partition tick does not list sources: the source was Available when the intent
+                # was written, and CopyImage itself refuses a source that is gone (the copy then fails).
+                return StartCopy(record.key, target, record.attempt + 1)
             return None
         source = observed.sources.get((target.source_region, target.image_id))
         if source is None:
@@ -229,7 +236,7 @@ def sweep(policy: Policy, observed: Observed, known_keys: set[str]) -> list[Reco
             continue
         for target in targets_for(policy, image):
             if target.key not in known_keys:
-                intents.append(RecordIntent(target.key, target))
+                intents.append(RecordIntent(target.key, target, image.status))
     return intents
 
 

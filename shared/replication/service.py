@@ -33,6 +33,15 @@ from shared.replication.planner import (
 from shared.replication.provenance import MANAGED_FILTER
 from shared.replication.queue import window_closed
 from shared.replication.targets import CopyTarget, targets_for
+from shared.replication.wake import (
+    Waker,
+    earliest_end,
+    plan_wake,
+    progress_rate,
+    region_is_due,
+    remembered_rate,
+    scheduled_wake,
+)
 from shared.runtime import Deadline
 
 log = get_logger(__name__)
@@ -72,6 +81,7 @@ class CopyContext:
     now: Callable[[], dt.datetime]
     deadline: Deadline | None = None
     backoff: Backoff = Backoff()
+    waker: Waker | None = None  # wake-ups at the ETA (shared/replication/wake.py); None: the timer only
 
     def executor(self) -> CopyExecutor:
         return CopyExecutor(self.ecs, self.ledger, now=self.now, backoff=self.backoff, deadline=self.deadline,
@@ -120,7 +130,7 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
     executor = ctx.executor()
     records = []
     for target in targets_for(ctx.policy, image):
-        record, _ = ctx.ledger.ensure(new_record(target, ctx.now()))
+        record, _ = ctx.ledger.ensure(new_record(target, ctx.now(), image.status))
         if event.source == "manual" and record.state is State.FAILED:
             # A person asked again: re-open the failure, removing a failed copy first.
             executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True, version=record.version)])
@@ -142,7 +152,7 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
 
 
 def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
-            snapshot_regions: set[str] | None = None) -> Observed:
+            snapshot_regions: set[str] | None = None, *, sources_required: bool = True) -> Observed:
     """Paged region scans: one listing per source region, one per destination region, and one snapshot
     listing per region where the snapshot path is copying disks."""
     seen: dict[tuple[str, str], Image] = {}
@@ -166,7 +176,8 @@ def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
             snapshots[region] = {s.snapshot_id: s for s in ctx.ecs.iter_snapshots(region, tags=MANAGED_FILTER)}
         except CloudError as exc:
             log.warning("scan.failed", extra={"region": region, **exc.log_fields()})
-    return Observed(sources=seen, scanned_sources=frozenset(scanned), copies=copies, snapshots=snapshots)
+    return Observed(sources=seen, scanned_sources=frozenset(scanned), copies=copies, snapshots=snapshots,
+                    sources_required=sources_required)
 
 
 def active_destinations(records: list[Record]) -> list[str]:
@@ -178,20 +189,33 @@ def active_destinations(records: list[Record]) -> list[str]:
 def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sources: bool = True) -> dict[str, Any]:
     """Drive every copy record one step, and sweep for matching images that never sent an event.
 
-    `scope` limits the tick to copies into those destination regions (a fanned-out partition);
-    `sweep_sources=False` skips the sweep (the parent tick sweeps once for all partitions).
+    `scope` limits the tick to copies into those destination regions (a fanned-out partition or a
+    wake-up); `sweep_sources=False` skips the sweep (the parent tick sweeps once for all partitions) and
+    lists a source region only for queued copies whose source was not seen Available.
+    With `ctx.waker`, a plain tick skips destination regions whose wake is still ahead and that have
+    nothing else to do, and every scanned region gets one wake at its earliest expected copy end.
     """
     calls_before = ctx.ecs.calls
+    now = ctx.now()
     records = [r for r in ctx.ledger.scan("copy/")
                if scope is None or CopyTarget.model_validate(r.data["target"]).target_region in scope]
     sources, destinations = regions_to_scan(records, ctx.policy)
     if not sweep_sources:
         sources = {CopyTarget.model_validate(r.data["target"]).source_region for r in records
-                   if r.state is State.PENDING}
+                   if r.state is State.PENDING and r.data.get("source_status") != "Available"}
+    by_region: dict[str, list[Record]] = {}
+    for record in records:
+        by_region.setdefault(CopyTarget.model_validate(record.data["target"]).target_region, []).append(record)
+    skipped: list[str] = []
+    if ctx.waker is not None and scope is None:
+        limit = ctx.policy.copy_limits.per_region
+        skipped = sorted(r for r in destinations
+                         if not region_is_due(by_region.get(r, []), scheduled_wake(ctx.ledger, r), now, limit))
+        destinations -= set(skipped)
     building = {CopyTarget.model_validate(r.data["target"]).target_region for r in records
                 if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")}
-    observed = observe(ctx, sources, destinations, building)
-    now = ctx.now()
+    observed = observe(ctx, sources, destinations, building, sources_required=sweep_sources)
+    # A skipped region is not in `observed.copies`: its running copies wait for the wake (plan_record).
     actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff, sweep_sources=sweep_sources)
     executor = ctx.executor()
     outcomes = executor.apply(actions)
@@ -200,8 +224,11 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     fresh = [r for r in (ctx.ledger.get(k) for k in new_keys) if r is not None and r.state is State.PENDING]
     follow_up = order_starts([(r, plan_record(r, observed, now, ctx.backoff)) for r in fresh], ctx.policy, now)
     outcomes = executor.apply(follow_up)
-    executor.heal_slots(list(ctx.ledger.scan("copy/")))
-    states = Counter(r.state.value for r in ctx.ledger.scan("copy/"))
+    after = list(ctx.ledger.scan("copy/"))
+    executor.heal_slots([r for r in after
+                         if scope is None or CopyTarget.model_validate(r.data["target"]).target_region in scope])
+    wakes = _schedule_wakes(ctx, after, observed, now, scope, set(skipped)) if ctx.waker is not None else []
+    states = Counter(r.state.value for r in after)
     summary = {
         "status": "ok",
         "scope": sorted(scope) if scope is not None else None,
@@ -210,8 +237,34 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
         "records": dict(sorted(states.items())),
         "api_calls": ctx.ecs.calls - calls_before,
     }
+    if ctx.waker is not None:
+        summary["skipped"] = skipped
+        summary["wakes"] = wakes
     log.info("reconcile.finished", extra=summary)
     return summary
+
+
+def _schedule_wakes(ctx: CopyContext, records: list[Record], observed: Observed, now: dt.datetime,
+                    scope: set[str] | None, skipped: set[str]) -> list[str]:
+    """One wake per destination region this tick looked at or started copies in, at its earliest expected
+    copy end; returns the regions scheduled."""
+    assert ctx.waker is not None
+    by_region: dict[str, list[Record]] = {}
+    for record in records:
+        by_region.setdefault(CopyTarget.model_validate(record.data["target"]).target_region, []).append(record)
+    scheduled = []
+    for region, mine in sorted(by_region.items()):
+        if region in skipped or (scope is not None and region not in scope):
+            continue
+        if not any(r.state is State.STARTED and r.cloud_id for r in mine):
+            continue
+        copies = dict(observed.copies.get(region, {}))
+        seen = progress_rate(mine, copies, now)
+        rate = seen or remembered_rate(ctx.ledger, region) or ctx.policy.copy_limits.gib_per_minute
+        end = earliest_end(mine, copies, now, rate)
+        if plan_wake(ctx.ledger, ctx.waker, region, end, now, seen):
+            scheduled.append(region)
+    return scheduled
 
 
 def cancel_copies(request: CancelCopy, ctx: CopyContext) -> dict[str, Any]:

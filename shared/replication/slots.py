@@ -77,9 +77,17 @@ class RegionSlots:
         """Release keys whose copy record has ended or vanished, or that stayed PENDING past a grace
         period (a crash between acquiring the slot and claiming the record); returns how many."""
         keys, _ = self.held(region)
-        ended = [k for k in keys if k not in records
-                 or records[k].state in (State.DONE, State.FAILED, State.CANCELLED)
-                 or (records[k].state is State.PENDING and now - records[k].updated_at > STALE_PENDING)]
+
+        def ended_in(found: dict[str, Record], key: str) -> bool:
+            record = found.get(key)
+            return (record is None or record.state in (State.DONE, State.FAILED, State.CANCELLED)
+                    or (record.state is State.PENDING and now - record.updated_at > STALE_PENDING))
+
+        # `records` is the caller's snapshot: a concurrent tick may have claimed a key since (a queued record
+        # keeps its creation time while PENDING, so it looks stale the moment it gets a slot). Re-read first.
+        candidates = [k for k in keys if ended_in(records, k)]
+        fresh = {k: r for k in candidates if (r := self.ledger.get(k)) is not None}
+        ended = [k for k in candidates if ended_in(fresh, k)]
         if ended:
             self.release(region, ended)
         return len(ended)
