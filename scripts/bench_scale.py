@@ -57,13 +57,13 @@ def makespan(n_images: int = 500, n_regions: int = 10, limit: int = 5, gib_per_m
                 for i, size in enumerate(sizes)]})
             emu.control.configure(copy_slots=limit, copy_gib_per_minute=gib_per_minute, image_quota=100000)
             ledger = Ledger(open_store(state))
-            first = advance_to_next_event(cloud)
+            first = cloud.advance_to_next_event()
             now = first
             while True:
                 records = list(ledger.by_state("copy/"))
                 if records and all(r.state is State.DONE for r in records):
                     break
-                now = advance_to_next_event(cloud)
+                now = cloud.advance_to_next_event()
                 if now - first > 100 * 24 * 3600:
                     raise SystemExit("bench: makespan did not converge")
             requests = list(emu.state.requests)
@@ -81,22 +81,6 @@ def makespan(n_images: int = 500, n_regions: int = 10, limit: int = 5, gib_per_m
     return {"images": n_images, "regions": len(regions), "makespan_min": minutes, "bound_min": bound,
             "ratio": minutes / bound, "wall_s": time.perf_counter() - started, "wakes": invocations,
             "timer_deliveries": timers, "api_calls": sum(1 for r in requests if r["service"] == "ecs")}
-
-
-def advance_to_next_event(cloud: Any, horizon: float = 3600.0) -> float:
-    """Move the virtual clock to the next timer moment or delayed invocation, let what fires finish, and
-    return the new virtual now."""
-    emu = cloud.emulator
-    now = emu.state.clock.now()
-    moments = [t for timer in (cloud.router.wiring.timers if cloud.router is not None else [])
-               for t in timer.cron.fire_times(now, now + horizon)[:1]]
-    due = emu.fc.backend.next_due()
-    if due is not None:
-        moments.append(max(due, now))
-    target = min(moments) if moments else now + horizon
-    emu.control.advance(max(0.0, target - now))
-    cloud.wait_idle(600)
-    return float(target)
 
 
 def planning_time(n_copies: int = 10_000, n_regions: int = 20) -> dict[str, float]:

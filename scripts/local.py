@@ -214,6 +214,22 @@ class LocalCloud:
         """Wait until no function invocation is queued or running."""
         return self.emulator.fc.backend.wait_idle(timeout)
 
+    def advance_to_next_event(self, horizon: float = 3600.0) -> float:
+        """Move the virtual clock to the next moment something fires (a template timer or a delayed FC
+        invocation such as a wake-up, whichever comes first, at most `horizon` seconds ahead), wait for what
+        fired to finish, and return the new virtual now (epoch seconds)."""
+        emu = self.emulator
+        now = emu.state.clock.now()
+        timers = self.router.wiring.timers if self.router is not None else []
+        moments = [t for timer in timers for t in timer.cron.fire_times(now, now + horizon)[:1]]
+        due = emu.fc.backend.next_due()
+        if due is not None:
+            moments.append(max(due, now))
+        target = min(moments) if moments else now + horizon
+        emu.control.advance(max(0.0, target - now))
+        self.wait_idle(600)
+        return float(target)
+
     def stop(self) -> None:
         """Stop the router, let running invocations finish (briefly), stop serving, restore the environment."""
         self.emulator.fc.backend.wait_idle(5)

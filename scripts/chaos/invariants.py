@@ -99,7 +99,7 @@ def every_target_settles(w: World) -> list[str]:
 
     out: list[str] = []
     for record in w.ledger.scan(""):
-        if record.kind == "event" or record.key.startswith(("event/", "slots/")):
+        if record.kind == "event" or record.key.startswith(("event/", "slots/", "wake/")):
             continue
         state = record.state.value
         if state in ("PENDING", "STARTED"):

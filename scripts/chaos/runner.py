@@ -115,6 +115,9 @@ class Run:
         self.bad_input_calls: list[str] = []
         self.stale_local = threading.local()
         self.setup_calls = 0
+        # Wake-ups at the ETA (reconcile invokes itself, delayed, through the FC emulator): on unless
+        # CHAOS_WAKEUPS=0.
+        self.wakeups = os.environ.get("CHAOS_WAKEUPS", "1") != "0"
 
     # -- time ----------------------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -128,6 +131,8 @@ class Run:
     def advance(self, seconds: float) -> None:
         self.emu.control.advance(seconds)
         self._sync_clock()
+        if self.wakeups:
+            self.emu.fc.backend.wait_idle(120)  # wake-ups due by now run (the FC emulator fired them)
 
     # -- set-up / tear-down ----------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -160,6 +165,7 @@ class Run:
             "IMAGE_RELAY_LOG_LEVEL": "DEBUG",
             "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.secret,
+            "IMAGE_RELAY_WAKEUPS": "true" if self.wakeups else "false",
         }
         self._old_env = {k: os.environ.get(k) for k in [*env, "ALIBABA_CLOUD_SECURITY_TOKEN"]}
         os.environ.pop("ALIBABA_CLOUD_SECURITY_TOKEN", None)
@@ -188,6 +194,9 @@ class Run:
                 if hasattr(mod, "apply_all"):
                     self.patches.set(mod, "apply_all", self._stale_apply(mod.apply_all))
         self._start_console_copies()
+        if self.wakeups:  # the function a wake-up invokes: this run's reconcile, as local contexts name it
+            self.emu.fc.backend.register("image-relay", "reconcile",
+                                         lambda body, _ctx: self.invoke("reconcile", body), timeout=600)
         self._sync_clock()
         self._old_code = record_mod.utcnow.__code__
         record_mod.utcnow.__code__ = _shifted_utcnow.__code__
@@ -423,6 +432,8 @@ class Run:
                     self.advance(self.rng.choice((30, 120, 300)))
             self.set_faults(False)
             self._settle()
+            if self.wakeups:
+                self.emu.fc.backend.wait_idle(120)
             calls = self.emu.control.requests()
             self.result.api_calls = len(calls)
             self.result.faults = sum(1 for c in calls if c["code"] in FAULT_CODES)

@@ -34,6 +34,7 @@ from shared.replication.provenance import MANAGED_FILTER
 from shared.replication.queue import window_closed
 from shared.replication.targets import CopyTarget, targets_for
 from shared.replication.wake import (
+    UNMEASURED_HORIZON,
     Waker,
     earliest_end,
     plan_wake,
@@ -224,7 +225,12 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     fresh = [r for r in (ctx.ledger.get(k) for k in new_keys) if r is not None and r.state is State.PENDING]
     follow_up = order_starts([(r, plan_record(r, observed, now, ctx.backoff)) for r in fresh], ctx.policy, now)
     outcomes = executor.apply(follow_up)
-    after = list(ctx.ledger.scan("copy/"))
+    # The records as this tick left them: re-read only the ones its actions touched (a second scan of the
+    # whole prefix would read every record twice, and on OSS each read is a request).
+    touched = {a.key for a in [*actions, *follow_up]}
+    current = {r.key: r for r in records if r.key not in touched}
+    current.update({r.key: r for r in (ctx.ledger.get(k) for k in sorted(touched)) if r is not None})
+    after = [current[k] for k in sorted(current)]
     executor.heal_slots([r for r in after
                          if scope is None or CopyTarget.model_validate(r.data["target"]).target_region in scope])
     wakes = _schedule_wakes(ctx, after, observed, now, scope, set(skipped)) if ctx.waker is not None else []
@@ -260,8 +266,10 @@ def _schedule_wakes(ctx: CopyContext, records: list[Record], observed: Observed,
             continue
         copies = dict(observed.copies.get(region, {}))
         seen = progress_rate(mine, copies, now)
-        rate = seen or remembered_rate(ctx.ledger, region) or ctx.policy.copy_limits.gib_per_minute
-        end = earliest_end(mine, copies, now, rate)
+        measured = seen or remembered_rate(ctx.ledger, region)
+        end = earliest_end(mine, copies, now, measured or ctx.policy.copy_limits.gib_per_minute)
+        if measured is None and end is not None:
+            end = min(end, now + UNMEASURED_HORIZON)  # a guessed rate: look again soon, with Progress to go by
         if plan_wake(ctx.ledger, ctx.waker, region, end, now, seen):
             scheduled.append(region)
     return scheduled

@@ -4,9 +4,10 @@ Why: ECS publishes no event when a copy ends, so the only way to notice is to lo
 5 minutes leaves a freed slot idle for 2.5 minutes on average and scans regions where nothing can
 have changed. Looking when the copy is expected to end is both faster and cheaper.
 
-- The estimate (`copy_eta`) is the region's observed GiB/min over the copy's size from its start (the
-  policy's `copy_limits.gib_per_minute` until a copy there has finished), or, without a start time,
-  Progress over elapsed time. A small margin puts the wake just after the end rather than before it.
+- The estimate (`copy_eta`) is the copy's size over the region's GiB/min from its start. The rate is
+  the one the region's running copies show (Progress x size over elapsed time), else the last one seen
+  there (kept in the wake record), else the policy's `copy_limits.gib_per_minute`, and then the wake is
+  at most 5 minutes ahead (`UNMEASURED_HORIZON`). A small margin puts the wake just after the end.
 - The wake is an FC async InvokeFunction of `reconcile` itself with `x-fc-async-delay` (at most
   3600 s: a later end gets an earlier wake that simply estimates again) and a stateful invocation id
   per (region, second of the wake): two ticks that see the same copies schedule it once (409).
@@ -34,7 +35,10 @@ from shared.replication.targets import CopyTarget
 log = get_logger(__name__)
 
 MAX_DELAY = 3600  # x-fc-async-delay's documented maximum (help.aliyun.com/document_detail/181866)
-MARGIN = dt.timedelta(seconds=5)  # wake just after the expected end, not just before it
+MARGIN = dt.timedelta(seconds=5)
+# Until a region's copies have shown a rate, its wake is at most one timer period ahead: a guessed rate
+# could otherwise put a completion an hour out of sight.
+UNMEASURED_HORIZON = dt.timedelta(minutes=5)  # wake just after the expected end, not just before it
 BUCKET_SECONDS = 1  # one stateful id per (region, second of the wake): a coarser bucket would
 # refuse (409) the next wake a wake tick schedules within the same bucket
 
