@@ -133,11 +133,11 @@ def _waker(context: Any, settings: Settings) -> Any:
     """An FC waker that invokes this very function (service, name, region and account from FC's context)."""
     from shared.clouds._retry import RetryPolicy
     from shared.clouds.credentials import resolve_credentials
-    from shared.clouds.fc import FcGateway
+    from shared.clouds.fc_invoke import FcInvoker
     from shared.replication.wake import FcWaker
 
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
-    fc = FcGateway.connect(resolve_credentials(context), region=str(getattr(context, "region", "") or "cn-hangzhou"),
+    fc = FcInvoker.connect(resolve_credentials(context), region=str(getattr(context, "region", "") or "cn-hangzhou"),
                            account_id=str(getattr(context, "account_id", "") or "local"), endpoint=settings.endpoint,
                            retry=retry)
     service = getattr(getattr(context, "service", None), "name", None) or "image-relay"

@@ -330,7 +330,7 @@ def test_a_new_sdk_call_in_an_adapter_is_derived(tmp_path, template):
     assert "ecs:DescribeDisks" in derived.actions and derived.problems == []
     others = derive_actions([ROOT / "shared/clouds/acr.py", ROOT / "shared/clouds/oss.py",
                              ROOT / "shared/clouds/ess.py", ROOT / "shared/clouds/ecs_pipelines.py",
-                             ROOT / "shared/clouds/fc.py"]).actions
+                             ROOT / "shared/clouds/fc_invoke.py"]).actions
     assert check_policy_actions(template, derived.actions | others) == [
         "an adapter calls it but the role lacks it: ecs:DescribeDisks"]
 
@@ -355,12 +355,14 @@ def test_action_names_come_from_the_sdk_not_from_case_conversion(tmp_path):
 def test_only_adapters_the_handlers_reach_count():
     reached = reachable_modules(handler_modules())
     assert {"shared.clouds.ecs", "shared.clouds.acr", "shared.clouds.oss"} <= reached
-    # reconcile's wake-ups (shared.wiring._waker) reach the FC adapter, so its actions are granted...
-    assert "shared.clouds.fc" in reached
-    # ...and without that import no handler would reach it (the operator CLI alone does not count).
-    wiring = (ROOT / "shared/wiring.py").read_text().replace("    from shared.clouds.fc import FcGateway\n", "")
-    assert "shared.clouds.fc" not in reachable_modules(handler_modules(), sources={"shared.wiring": wiring})
-    assert {"fc:InvokeFunction", "fc:GetStatefulAsyncInvocation"} <= derive_module(ROOT / "shared/clouds/fc.py").actions
+    # reconcile's wake-ups (shared.wiring._waker) reach the invoke-only FC adapter, so InvokeFunction is granted...
+    assert "shared.clouds.fc_invoke" in reached
+    assert derive_module(ROOT / "shared/clouds/fc_invoke.py").actions == {"fc:InvokeFunction"}
+    # ...but not the CLI's FC adapter (deployment, invocation status)...
+    assert "shared.clouds.fc" not in reached
+    # ...and without the wake-up import no handler would reach FC at all.
+    wiring = (ROOT / "shared/wiring.py").read_text().replace("    from shared.clouds.fc_invoke import FcInvoker\n", "")
+    assert "shared.clouds.fc_invoke" not in reachable_modules(handler_modules(), sources={"shared.wiring": wiring})
 
 
 # -- timers -----------------------------------------------------------------------------------------------
