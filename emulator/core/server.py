@@ -22,6 +22,7 @@ from emulator.core.dispatch import Dispatcher, HttpRequest, HttpResponse
 from emulator.core.state import State
 from emulator.ecs.urls import EcsService
 from emulator.ess.urls import ess_services
+from emulator.fc.api2016 import Fc2016Service
 from emulator.fc.urls import FcService
 from emulator.oss.urls import OssService
 
@@ -32,12 +33,14 @@ if TYPE_CHECKING:
 def default_services(state: State) -> list[Service]:
     """The registry of emulated services.
 
-    OSS is an HTTP service (it claims every request that is not RPC ``POST /``), so the ROA service FC
-    (``/2021-04-06/…``) is listed before it. ECS writes exported images through the OSS backend. CR is RPC
-    (``2018-12-01``); so is ESS (``2022-02-22`` and the legacy ``2014-08-28``, one backend).
+    OSS is an HTTP service (it claims every request that is not an RPC call), so the ROA service FC
+    (``/2021-04-06/…``, and its 2016-08-15 API over the same functions) is listed before it. ECS writes exported
+    images through the OSS backend. CR is RPC (``2018-12-01``); so is ESS (``2022-02-22`` and the legacy
+    ``2014-08-28``, one backend).
     """
     oss = OssService(state)
-    return [EcsService(state, oss.backend), AcrService(state), *ess_services(state), FcService(state, oss.backend), oss]
+    fc = FcService(state, oss.backend)
+    return [EcsService(state, oss.backend), AcrService(state), *ess_services(state), fc, Fc2016Service(fc), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):
