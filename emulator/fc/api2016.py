@@ -26,7 +26,10 @@ table, https://www.alibabacloud.com/help/en/functioncompute/error-codes): no or 
 ``aliyun-fc2`` reads) and ``Code``/``Message``/``RequestId`` (``emulator.fc.exceptions.fc_error_body``); every
 answer has ``X-Fc-Request-Id``.
 
-UNCONFIRMED choices: the service and function fields the emulator cannot know are defaults (``runtime``
+Services and functions are the FC plug-in's: functions registered in-process and what the 2021-04-06
+CreateService/CreateFunction recorded (``emulator.fc.management``), whose fields win.
+
+UNCONFIRMED choices: for an in-process function the fields the emulator cannot know are defaults (``runtime``
 ``python3.10``, ``codeSize`` 0, ``description`` "", ``role`` "", times = the emulator's start as ISO-8601);
 ids are stable UUIDs derived from the names; list order is by name; ``nextToken`` is the next name
 (``limit`` default 20, 1–100); the request-log action names are the 2016 operation names; faults apply to
@@ -202,26 +205,34 @@ class Fc2016Service:
 
     # --- reads ---------------------------------------------------------------------------------------
 
+    def _managed(self) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
+        """Services and function configs recorded by the 2021 CreateService/CreateFunction (if any)."""
+        management = getattr(self.fc, "management", None)
+        return dict(getattr(management, "services", {}) or {}), dict(getattr(management, "configs", {}) or {})
+
+    def _service_names(self) -> list[str]:
+        services, _ = self._managed()
+        return sorted({s for s, _ in self.backend.functions} | set(services))
+
     def _read(self, path: str, query: dict[str, str], entry: dict[str, Any]) -> dict[str, Any] | None:
         """GetService / GetFunction / ListServices / ListFunctions, or None for another path."""
         with self.state.lock:
             if _SERVICES.match(path):
                 entry.update(action="ListServices", params={})
-                names = sorted({s for s, _ in self.backend.functions})
-                page, token = _page(names, query)
+                page, token = _page(self._service_names(), query)
                 return {"services": [self._service(n) for n in page], "nextToken": token}
             if m := _SERVICE.match(path):
                 service = m.group(1).split(".", 1)[0]
                 entry.update(action="GetService", params={"service": service})
-                if not any(s == service for s, _ in self.backend.functions):
+                if service not in self._service_names():
                     raise exc.ServiceNotFoundError(service)
                 return self._service(service)
             if m := _FUNCTIONS.match(path):
                 service = m.group(1).split(".", 1)[0]
                 entry.update(action="ListFunctions", params={"service": service})
-                names = sorted(f for s, f in self.backend.functions if s == service)
-                if not names:
+                if service not in self._service_names():
                     raise exc.ServiceNotFoundError(service)
+                names = sorted(f for s, f in self.backend.functions if s == service)
                 page, token = _page(names, query)
                 return {"functions": [self._function(self.backend.functions[(service, n)]) for n in page],
                         "nextToken": token}
@@ -232,20 +243,23 @@ class Fc2016Service:
         return None
 
     def _service(self, name: str) -> dict[str, Any]:
-        return {
+        services, _ = self._managed()
+        return services.get(name) or {
             "serviceName": name, "serviceId": _stable_id(name), "description": "", "role": "",
             "logConfig": {"project": "", "logstore": ""}, "internetAccess": True,
             "createdTime": self.started, "lastModifiedTime": self.started,
         }
 
     def _function(self, spec: FunctionSpec) -> dict[str, Any]:
-        return {
+        _, configs = self._managed()
+        default = {
             "functionId": _stable_id(spec.service, spec.name), "functionName": spec.name, "description": "",
-            "runtime": getattr(spec, "runtime", "python3.10"), "handler": spec.handler, "timeout": spec.timeout,
+            "runtime": "python3.10", "handler": spec.handler, "timeout": spec.timeout,
             "memorySize": spec.memory, "initializer": "", "initializationTimeout": 3, "codeSize": 0,
             "codeChecksum": "", "environmentVariables": {}, "instanceConcurrency": 1, "instanceType": "e1",
             "createdTime": self.started, "lastModifiedTime": self.started,
         }
+        return {**default, **configs.get((spec.service, spec.name), {})}
 
     # --- InvokeFunction ------------------------------------------------------------------------------
 

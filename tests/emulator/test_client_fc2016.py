@@ -106,3 +106,18 @@ def test_wrong_secret_and_unknown_key(emulator: Emulator) -> None:
         403, "SignatureNotMatch")
     unknown = fc2.Client(endpoint=emulator.url, accessKeyID="nobody", accessKeySecret="x")
     assert _error(unknown.list_services).err_code == "InvalidAccessKeyID"
+
+
+def test_a_service_created_through_the_2021_api_is_read_by_fc2(client: fc2.Client, emulator: Emulator) -> None:
+    from alibabacloud_fc_open20210406 import models as fc_models
+    from alibabacloud_fc_open20210406.client import Client as FcClient
+    from alibabacloud_tea_openapi import models as open_api_models
+    from alibabacloud_tea_util import models as util_models
+
+    tea = FcClient(open_api_models.Config(access_key_id="test-ak", access_key_secret="test-secret",
+                                          endpoint=emulator.endpoint, protocol="http", region_id="cn-hangzhou"))
+    tea.create_service_with_options(fc_models.CreateServiceRequest(service_name="made-2021", description="new"),
+                                    fc_models.CreateServiceHeaders(), util_models.RuntimeOptions())
+    service = client.get_service("made-2021").data
+    assert (service["serviceName"], service["description"]) == ("made-2021", "new")
+    assert client.list_functions("made-2021").data == {"functions": [], "nextToken": ""}
