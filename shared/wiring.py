@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from shared.acr.service import AcrContext
+from shared.builds.service import BuildsContext
 from shared.cleanup.service import CleanupContext
 from shared.config import Settings, get_settings, resolve_code_path
 from shared.exports.service import ExportContext
@@ -154,3 +155,13 @@ def cleanup_context(context: Any, settings: Settings | None = None) -> CleanupCo
     deadline, gw = _gateways(context, settings, ("image_builder", "ess"))
     return CleanupContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=utcnow, deadline=deadline,
                           ess=gw["ess"])
+
+
+def builds_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> BuildsContext:
+    """Policy, ledger and the Image Builder adapter for the build part of a tick (`now` pins the clock)."""
+    settings = settings or get_settings()
+    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
+    policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
+    deadline, gw = _gateways(context, settings, ("image_builder",))
+    clock = (lambda: now) if now is not None else utcnow
+    return BuildsContext(policy=policy, ledger=ledger_from(settings), api=gw["ecs"], now=clock, deadline=deadline)

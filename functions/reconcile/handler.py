@@ -1,9 +1,11 @@
 """FC handler: the reconcile tick (timer trigger, every few minutes, or by hand).
 
-It drives copies one step, follows running exports to completion, and follows ACR sync tasks
-(retrying ERROR with backoff, pacing queued backfill intents). Its "now" is the timer event's
-`triggerTime` when present, so a tick's decisions are reproducible. OSS is wired only when an export
-is in flight and CR only when a sync is active, so a copy-only deployment loads just the ECS SDK.
+It drives copies one step, follows running exports to completion, follows ACR sync tasks
+(retrying ERROR with backoff, pacing queued backfill intents), and starts and follows the Image Builder
+builds of the policy's build_rules (one paged listing per region, shared/builds/). Its "now" is the timer
+event's `triggerTime` when present, so a tick's decisions are reproducible. OSS is wired only when an
+export is in flight, CR only when a sync is active and Image Builder only with build rules or a build in
+flight, so a copy-only deployment loads just the ECS SDK.
 
 With more active copies than IMAGE_RELAY_FANOUT_THRESHOLD, the tick sweeps once and fans the copy
 work out by destination region: each partition is this same handler with a timer payload
@@ -15,6 +17,7 @@ import json
 from typing import Any
 
 from shared.acr.service import follow_syncs
+from shared.builds.service import follow_builds
 from shared.config import get_settings
 from shared.entry import fc_handler
 from shared.events.parse import parse_reconcile_event
@@ -22,7 +25,7 @@ from shared.exports.service import follow_exports
 from shared.fanout import FanOut, LocalFanOut, partitions
 from shared.ledger.record import State
 from shared.replication.service import active_destinations, reconcile_tick
-from shared.wiring import acr_context, copy_context, export_context
+from shared.wiring import acr_context, builds_context, copy_context, export_context
 
 PARTITIONS = 8
 
@@ -47,6 +50,8 @@ def handler(event: bytes, context: Any, fanout: FanOut | None = None) -> str:
         result["exports"] = follow_exports(export_context(context))
     if any(r.is_active or (r.state is State.FAILED and r.retryable) for r in ctx.ledger.scan("acr/")):
         result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
+    if ctx.policy.build_rules or any(r.is_active for r in ctx.ledger.scan("build/")):
+        result["builds"] = follow_builds(builds_context(context, now=tick.trigger_time))
     return json.dumps(result, default=str)
 
 

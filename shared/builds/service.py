@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from shared.builds.executor import BuildExecutor, PipelineApi
 from shared.builds.planner import BUILD_PREFIX, Defer, RecordBuild, StartBuild, plan_builds
@@ -67,6 +68,25 @@ def tick(policy: Policy, ledger: Ledger, api: BuildsApi, *, now: Callable[[], dt
         again = plan_builds(policy.build_rules, windows, list(ledger.scan(BUILD_PREFIX)), executions, now())
         executor.apply(a for a in again if isinstance(a, (StartBuild, Defer)))
     return outcomes
+
+
+@dataclass
+class BuildsContext:
+    """What a build tick needs, wired by `shared.wiring.builds_context` (tests build it directly)."""
+
+    policy: Policy
+    ledger: Ledger
+    api: BuildsApi
+    now: Callable[[], dt.datetime]
+    deadline: Deadline | None = None
+
+
+def follow_builds(ctx: BuildsContext) -> dict[str, Any]:
+    """The reconcile tick's build part: its outcomes, the records by state and the running builds' stages."""
+    outcomes = tick(ctx.policy, ctx.ledger, ctx.api, now=ctx.now, deadline=ctx.deadline)
+    rows = stages(ctx.ledger)
+    return {"outcomes": dict(outcomes), "records": dict(Counter(r["state"] for r in rows)),
+            "active": [r for r in rows if r["state"] in (State.PENDING.value, State.STARTED.value)]}
 
 
 def stages(ledger: Ledger) -> list[dict[str, str]]:

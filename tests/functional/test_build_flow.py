@@ -166,3 +166,29 @@ def test_following_many_builds_is_one_listing_per_region(emu_world: Emulator) ->
     calls = [c["action"] for c in emu_world.control.requests()[before:]]
     assert calls == ["DescribeImagePipelineExecutions"]
     assert {s["stage"] for s in stages(ledger)} == {"BUILDING"}
+
+
+def test_the_reconcile_handler_starts_and_follows_builds(world) -> None:  # type: ignore[no-untyped-def]
+    from scripts import demo_scene
+
+    def tick_at_virtual_now() -> dict[str, object]:
+        now = virtual_now(world.emu).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return world.invoke("reconcile", demo_scene.timer_event(now))["builds"]
+
+    # GIVEN the demo scene plus a template and an hourly build rule, a minute past the hour
+    epoch = world.emu.control.clock()["epoch"]
+    world.emu.control.advance(3600 - epoch % 3600 + 60)
+    world.emu.control.seed({"image_pipelines": [
+        {"region": R, "pipeline_id": "ip-gold", "name": "golden-base", "base_image": "m-bp1demoweb0001",
+         "image_name": "golden"}]})
+    world.set_policy(demo_scene.POLICY_YAML + HOURLY)
+    # WHEN the timer fires twice at the same time (a duplicated tick)
+    first, again = tick_at_virtual_now(), tick_at_virtual_now()
+    # THEN one build starts and both answers show its stage
+    assert first["outcomes"]["started"] == 1 and "started" not in again["outcomes"]
+    assert [b["stage"] for b in again["active"]] == ["PREPARING"]
+    assert len(world.calls("StartImagePipelineExecution", 200)) == 1
+    # and a later tick follows it to its end
+    world.emu.control.advance(4 * 120)
+    done = tick_at_virtual_now()
+    assert done["outcomes"]["finished"] == 1 and done["records"] == {"DONE": 1}
