@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from shared.apply import apply_all
+from shared.builds.handoff import copy_targets, hand_off
 from shared.builds.planner import (
     Action,
     Defer,
@@ -24,11 +25,13 @@ from shared.builds.planner import (
     ResumeStart,
     StartBuild,
 )
+from shared.clouds.ecs_types import Image
 from shared.clouds.pipeline_types import ImagePipeline
 from shared.errors import BuildInProgressError, CloudError
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
+from shared.policy import Policy
 from shared.replication.planner import Backoff
 from shared.replication.provenance import client_token
 from shared.runtime import Deadline
@@ -38,6 +41,8 @@ log = get_logger(__name__)
 
 class PipelineApi(Protocol):
     """The slice of `shared.clouds.ecs_pipelines.ImageBuilderGateway` the executor needs."""
+
+    def get_image(self, region: str, image_id: str) -> Image | None: ...
 
     def describe_pipelines(
         self, region: str, *, pipeline_ids: list[str] | None = None, name: str | None = None
@@ -50,7 +55,9 @@ class BuildExecutor:
     """Runs build actions against a ledger and Image Builder; counts outcomes."""
 
     def __init__(self, ledger: Ledger, api: PipelineApi, *, now: Callable[[], dt.datetime],
-                 backoff: Backoff | None = None, deadline: Deadline | None = None) -> None:
+                 backoff: Backoff | None = None, deadline: Deadline | None = None,
+                 policy: Policy | None = None) -> None:
+        self.policy = policy
         self.ledger = ledger
         self.api = api
         self.now = now
@@ -87,6 +94,8 @@ class BuildExecutor:
         elif isinstance(action, FollowBuild):
             self._move(record, "followed", stage=action.stage)
         elif isinstance(action, FinishBuild):
+            if action.ok and action.distribute:
+                self._hand_off(record, action.image_id)
             self._move(record, "finished" if action.ok else "failed", state=State.DONE if action.ok else State.FAILED,
                        reason=None if action.ok else action.reason, stage=action.status, image_id=action.image_id,
                        distribute=action.distribute, why=action.reason, ended_at=self.now().isoformat())
@@ -112,6 +121,17 @@ class BuildExecutor:
             return
         self._move(record, "started", cloud_id=execution_id, pipeline_id=pipeline_id, stage="PREPARING")
         log.info("build.started", extra={"key": record.key, "execution_id": execution_id, "attempt": record.attempt})
+
+    def _hand_off(self, record: Record, image_id: str) -> None:
+        """Copy intents for the built image, written before the record ends DONE (so a crash repeats them)."""
+        rule = self.policy.build_rule(record.data.get("rule", "")) if self.policy is not None else None
+        if self.policy is None or rule is None or not rule.copy_rules:
+            return
+        image = self.api.get_image(record.data["region"], image_id)
+        if image is None:
+            raise CloudError(f"built image {image_id} not found yet", code="BuiltImageNotFound", retryable=True)
+        targets = copy_targets(self.policy, rule, image, record.data.get("pipeline_id", ""), record.cloud_id or "")
+        self.outcomes["handed_off"] += hand_off(self.ledger, targets, self.now())
 
     def _resolve(self, region: str, ref: str) -> str | None:
         """The template id: as written, or the one template with that name (None: none or several)."""

@@ -61,7 +61,7 @@ def tick(policy: Policy, ledger: Ledger, api: BuildsApi, *, now: Callable[[], dt
     executions = observe(api, records)
     windows = {w.name: w for w in policy.windows}
     actions = plan_builds(policy.build_rules, windows, records, executions, now())
-    executor = BuildExecutor(ledger, api, now=now, backoff=backoff, deadline=deadline)
+    executor = BuildExecutor(ledger, api, now=now, backoff=backoff, deadline=deadline, policy=policy)
     outcomes = executor.apply(actions)
     # A slot recorded in this tick starts in this tick when its template is free.
     if any(isinstance(a, RecordBuild) for a in actions):

@@ -192,3 +192,49 @@ def test_the_reconcile_handler_starts_and_follows_builds(world) -> None:  # type
     world.emu.control.advance(4 * 120)
     done = tick_at_virtual_now()
     assert done["outcomes"]["finished"] == 1 and done["records"] == {"DONE": 1}
+
+
+HANDOFF = """
+copy_rules:
+  - {name: golden-copy, source_regions: [cn-shanghai], match: {name_regex: "^never"}, target_regions: [cn-beijing, ap-southeast-1]}
+build_rules:
+  - name: golden
+    pipeline: {region: cn-hangzhou, id: ip-gold}
+    cron: "0 * * * *"
+    copy_rules: [golden-copy]
+"""
+
+
+@pytest.mark.parametrize("outcome, handed_on", [("SUCCESS", True), ("TEST_FAILED", False)])
+def test_a_finished_build_hands_its_image_to_the_named_copy_rules(world, outcome: str, handed_on: bool) -> None:  # type: ignore[no-untyped-def]
+    from scripts import demo_scene
+
+    def tick_at_virtual_now() -> dict[str, object]:
+        now = virtual_now(world.emu).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return world.invoke("reconcile", demo_scene.timer_event(now))
+
+    # GIVEN a build rule whose copy rule would never match the built image by itself
+    epoch = world.emu.control.clock()["epoch"]
+    world.emu.control.advance(3600 - epoch % 3600 + 60)
+    world.emu.control.seed({"image_pipelines": [
+        {"region": R, "pipeline_id": "ip-gold", "name": "golden-base", "base_image": "m-bp1demoweb0001",
+         "image_name": "golden"}]})
+    world.emu.control.ecs_pipeline_outcome({"pipeline_id": "ip-gold", "outcome": outcome})
+    world.set_policy(HANDOFF)
+    # WHEN the build runs to its end and the copy tick follows
+    tick_at_virtual_now()
+    world.emu.control.advance(5 * 120)
+    builds = tick_at_virtual_now()["builds"]
+    [build] = world.ledger().scan("build/")
+    copies = list(world.ledger().scan("copy/"))
+    # THEN the image goes to both target regions, with its lineage, only when the rule hands it on
+    assert build.state.value == "DONE" and build.data["distribute"] is handed_on
+    assert builds["outcomes"].get("handed_off", 0) == (2 if handed_on else 0)
+    assert sorted(c.data["target"]["target_region"] for c in copies) == (
+        ["ap-southeast-1", "cn-beijing"] if handed_on else [])
+    if handed_on:
+        tick_at_virtual_now()  # the copy tick starts the intents
+        [copy] = [i for i in world.ecs().list_images("cn-beijing") if "image-relay:source-image" in i.tags]
+        assert copy.tags["image-relay:execution"] == build.cloud_id
+        assert copy.tags["image-relay:pipeline"] == "ip-gold"
+        assert copy.tags["image-relay:source-image"] == build.data["image_id"]
