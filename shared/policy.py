@@ -205,6 +205,9 @@ class CopyRule(BaseModel):
     window: str | None = None  # a Policy.windows name; with schedule off-peak, copies start only inside it
     schedule: Literal["immediate", "off-peak"] = "immediate"
     priority: int = Field(default=5, ge=1, le=10)  # higher starts first in a destination region's queue
+    # the source's own tags go onto every copy beside the provenance tags (DLM's CopyTags), within
+    # ECS's limits: reserved prefixes (aliyun, acs:) left out, at most 20 tags per image
+    copy_tags: bool = True
 
     @model_validator(mode="after")
     def _off_peak_needs_window(self) -> CopyRule:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.clouds.ecs_types import CopyImageSpec, Image
 from shared.ledger.record import copy_key
 from shared.policy import Policy
-from shared.replication.provenance import client_token, is_managed_copy, provenance_tags
+from shared.replication.provenance import client_token, copy_tags, is_managed_copy, provenance_tags
 
 
 class CopyTarget(BaseModel):
@@ -73,9 +73,13 @@ def targets_for(policy: Policy, image: Image) -> list[CopyTarget]:
                 encrypted=kms is not None,
                 kms_key_id=kms,
                 size_gib=image.size_gib,
-                tags=provenance_tags(key, image.region, image.image_id, rule.name),
+                tags=_tags(rule.copy_tags, image.tags, provenance_tags(key, image.region, image.image_id, rule.name)),
             )
     return list(chosen.values())
+
+
+def _tags(copy_source: bool, source: dict[str, str], provenance: dict[str, str]) -> dict[str, str]:
+    return copy_tags(source, provenance) if copy_source else provenance
 
 
 def refresh(target: CopyTarget, policy: Policy) -> CopyTarget:
