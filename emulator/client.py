@@ -92,6 +92,11 @@ class EmulatorControl:
         result: list[dict[str, Any]] = self._call("GET", "fc/invocations")
         return result
 
+    def eventbridge_events(self) -> list[dict[str, Any]]:
+        """Every event PutEvents accepted: ``{region, bus, event}``."""
+        result: list[dict[str, Any]] = self._call("GET", "eventbridge/events")
+        return result
+
     def requests(self) -> list[dict[str, Any]]:
         """Return the API call log."""
         result: list[dict[str, Any]] = self._call("GET", "requests")

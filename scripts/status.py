@@ -13,23 +13,14 @@ copy_image_id, reason, retries_at, retry_command, queue_position, eta, waiting_f
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from typing import Any
 
+from shared.alerts.outcomes import clean_reason, copy_retry_command, manual_command
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.policy import Policy
 from shared.render import fmt_time, state_word
 from shared.replication.queue import queue_view
-
-# Reason texts end with "; will retry" whether or not attempts are left; the row says the truth instead.
-_WILL_RETRY = re.compile(r";\s*will retry.*$")
-
-
-def clean_reason(reason: str | None) -> str | None:
-    """The reason without a "will retry" promise the row states (or denies) itself."""
-    return _WILL_RETRY.sub("", reason).strip() if reason else reason
 
 
 def _failure(row: dict[str, Any], record: Record, command: str | None, now: dt.datetime) -> None:
@@ -44,11 +35,6 @@ def _failure(row: dict[str, Any], record: Record, command: str | None, now: dt.d
     else:
         row["detail"] = "will not retry by itself"
     row["retry_command"] = command
-
-
-def manual_command(function: str, request: dict[str, Any]) -> str:
-    """The shell command that sends a manual request to a function (works in any POSIX shell)."""
-    return f"echo '{json.dumps(request)}' | image-relay invoke {function}"
 
 
 def copy_rows(ledger: Ledger, policy: Policy, now: dt.datetime) -> list[dict[str, Any]]:
@@ -77,8 +63,7 @@ def copy_rows(ledger: Ledger, policy: Policy, now: dt.datetime) -> list[dict[str
             row["detail"] = f"#{entry.position} eta {fmt_time(entry.eta, now)}"
             if entry.waiting_for_window:
                 row["detail"] += f" (window {entry.waiting_for_window})"
-        command = (f"image-relay retry {target['source_region']} {target['image_id']} "
-                   f"--target-region {target['target_region']}")
+        command = copy_retry_command(target["source_region"], target["image_id"], target["target_region"])
         _failure(row, record, command, now)
         rows.append(row)
     return rows

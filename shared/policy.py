@@ -66,6 +66,7 @@ from shared.acr_policy import (
     TagFilter,
     check_acr_graph,
 )
+from shared.alerts_policy import AlertsPolicy
 from shared.build_policy import BuildRule, PipelineRef
 from shared.cleanup_policy import CleanupPolicy
 from shared.errors import ConfigError
@@ -381,6 +382,7 @@ class Policy(BaseModel):
     acr_rules: list[AcrRule] = Field(default_factory=list)  # see shared/acr_policy.py
     cleanup: CleanupPolicy | None = None  # see shared/cleanup_policy.py
     build_rules: list[BuildRule] = Field(default_factory=list)  # see shared/build_policy.py
+    alerts: AlertsPolicy | None = None  # see shared/alerts_policy.py
 
     @field_validator("copy_rules", "export_rules", "acr_rules", "build_rules")
     @classmethod

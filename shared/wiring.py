@@ -165,3 +165,58 @@ def builds_context(context: Any, settings: Settings | None = None, *, now: dt.da
     deadline, gw = _gateways(context, settings, ("image_builder",))
     clock = (lambda: now) if now is not None else utcnow
     return BuildsContext(policy=policy, ledger=ledger_from(settings), api=gw["ecs"], now=clock, deadline=deadline)
+
+
+def alert_outcomes(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,
+                   cleanup_report: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Send the alerts the ledger's outcomes call for (and a refused cleanup's), when a sink is configured.
+
+    None without an `alerts:` sink. Never raises: an alert that could not go out is retried by the next
+    tick, and the invocation's own result stands.
+    """
+    from shared.alerts import outcomes, service
+    from shared.errors import ImageRelayError
+
+    settings = settings or get_settings()
+    policy = policy_from(settings)
+    if policy.alerts is None or not policy.alerts.configured:
+        return None
+    ledger, when = ledger_from(settings), now or utcnow()
+    try:
+        sinks = _alert_sinks(context, settings, policy.alerts)
+        result: dict[str, Any] = {}
+        if cleanup_report is not None:
+            if cleanup_report.get("status") == "refused" and not cleanup_report.get("dry_run"):
+                result["sent"] = int(service.send_once(ledger, sinks, outcomes.cleanup_refused(cleanup_report), when))
+            return result
+        return service.sweep(ledger, policy.alerts, sinks, when)
+    except ImageRelayError as exc:
+        logging.getLogger(ROOT_LOGGER).warning("alert.sweep_failed", extra=exc.log_fields())
+        return {"error": exc.to_dict()}
+
+
+def _alert_sinks(context: Any, settings: Settings, alerts: Any) -> list[Any]:
+    """The configured sinks; the webhook's URL and secret come from the environment variables named."""
+    from shared.alerts.service import EventBridgeSinkAdapter, WebhookSinkAdapter
+    from shared.errors import ConfigError
+
+    sinks: list[Any] = []
+    if alerts.eventbridge is not None:
+        from shared.clouds.eventbridge import EventBridgeGateway
+
+        deadline, _ = _gateways(context, settings, ())
+        from shared.clouds.credentials import resolve_credentials
+
+        gateway = EventBridgeGateway.connect(resolve_credentials(context), endpoint=settings.endpoint,
+                                             deadline=deadline)
+        sinks.append(EventBridgeSinkAdapter(gateway, alerts.eventbridge.region, alerts.eventbridge.bus,
+                                            alerts.eventbridge.source))
+    if alerts.webhook is not None:
+        from shared.clouds.webhook import WebhookSender
+
+        url = os.environ.get(alerts.webhook.url_env, "").strip()
+        if not url:
+            raise ConfigError("not set; the policy's alerts.webhook.url_env names it", field=alerts.webhook.url_env)
+        secret = os.environ.get(alerts.webhook.secret_env or "", "").strip() or None
+        sinks.append(WebhookSinkAdapter(WebhookSender(url, secret, alerts.webhook.style)))
+    return sinks

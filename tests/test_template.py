@@ -90,13 +90,18 @@ def render(value: Any, params: dict[str, str] = SAMPLE_PARAMETERS) -> str:
     return str(value)
 
 
+def _policies(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """The role's policies, a conditional one (``Fn::If: [cond, policy, NoValue]``) as its policy."""
+    return [p["Fn::If"][1] if "Fn::If" in p else p for p in role["Policies"]]
+
+
 def adapter_policy_actions(doc: dict[str, Any]) -> set[str]:
-    """Every action of the role's ``<service>-adapters`` policy."""
+    """Every action of the role's ``<service>-adapters`` policy and of its conditional ``-alerts`` policy."""
     role = next(iter(resources(doc, "ALIYUN::RAM::Role").values()))["Properties"]
     found: set[str] = set()
-    for policy in role["Policies"]:
+    for policy in _policies(role):
         name = policy["PolicyName"]
-        if str(name.get("Fn::Sub", name) if isinstance(name, dict) else name).endswith("-adapters"):
+        if str(name.get("Fn::Sub", name) if isinstance(name, dict) else name).endswith(("-adapters", "-alerts")):
             for statement in policy["PolicyDocument"]["Statement"]:
                 actions = statement["Action"]
                 found.update([actions] if isinstance(actions, str) else actions)
@@ -233,7 +238,7 @@ def test_role_is_assumed_by_fc_and_used_by_the_service(template):
 
 def test_oss_grants_are_scoped_to_the_state_and_export_buckets(template):
     role = next(iter(resources(template, "ALIYUN::RAM::Role").values()))["Properties"]
-    for policy in role["Policies"]:
+    for policy in _policies(role):
         for statement in policy["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith("oss:") for a in actions):
@@ -312,6 +317,18 @@ def test_image_builder_actions_are_derived_but_granted_only_once_a_handler_reach
     assert granted == (IMAGE_BUILDER_ACTIONS if reached else set())
 
 
+def test_the_alert_action_is_granted_only_when_an_alert_bus_is_configured(template):
+    role = next(iter(resources(template, "ALIYUN::RAM::Role").values()))["Properties"]
+    conditional = [p["Fn::If"] for p in role["Policies"] if "Fn::If" in p]
+    assert len(conditional) == 1 and conditional[0][0] == "HasAlertBus"
+    assert conditional[0][2] == {"Ref": "ALIYUN::NoValue"}
+    assert conditional[0][1]["PolicyDocument"]["Statement"][0]["Action"] == ["eventbridge:PutEvents"]
+    assert template["Conditions"]["HasAlertBus"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlertBusName"}, ""]}]}
+    assert template["Parameters"]["AlertBusName"]["Default"] == ""
+    unconditional = [p for p in role["Policies"] if "Fn::If" not in p]
+    assert all("eventbridge:PutEvents" not in json.dumps(p) for p in unconditional)
+
+
 def test_policy_check_reports_an_extra_and_a_missing_grant(template):
     broken = copy.deepcopy(template)
     statements = broken["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
@@ -330,7 +347,8 @@ def test_a_new_sdk_call_in_an_adapter_is_derived(tmp_path, template):
     assert "ecs:DescribeDisks" in derived.actions and derived.problems == []
     others = derive_actions([ROOT / "shared/clouds/acr.py", ROOT / "shared/clouds/oss.py",
                              ROOT / "shared/clouds/ess.py", ROOT / "shared/clouds/ecs_pipelines.py",
-                             ROOT / "shared/clouds/fc_invoke.py"]).actions
+                             ROOT / "shared/clouds/fc_invoke.py",
+                             ROOT / "shared/clouds/eventbridge.py"]).actions
     assert check_policy_actions(template, derived.actions | others) == [
         "an adapter calls it but the role lacks it: ecs:DescribeDisks"]
 

@@ -23,6 +23,7 @@ from emulator.core.state import State
 from emulator.ecs.urls import EcsService
 from emulator.ess.urls import ess_services
 from emulator.fc.api2016 import Fc2016Service
+from emulator.eventbridge.urls import EventBridgeService
 from emulator.fc.urls import FcService
 from emulator.oss.urls import OssService
 
@@ -40,7 +41,8 @@ def default_services(state: State) -> list[Service]:
     """
     oss = OssService(state)
     fc = FcService(state, oss.backend)
-    return [EcsService(state, oss.backend), AcrService(state), *ess_services(state), fc, Fc2016Service(fc), oss]
+    return [EcsService(state, oss.backend), AcrService(state), *ess_services(state), EventBridgeService(state), fc,
+            Fc2016Service(fc), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):

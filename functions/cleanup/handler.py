@@ -12,7 +12,7 @@ from typing import Any
 from shared.cleanup.request import parse_cleanup_request
 from shared.cleanup.service import run_cleanup
 from shared.entry import fc_handler
-from shared.wiring import cleanup_context
+from shared.wiring import alert_outcomes, cleanup_context
 
 
 @fc_handler
@@ -20,4 +20,8 @@ def handler(event: bytes, context: Any) -> str:
     """Entry point named in template.yml: `functions/cleanup/handler.handler`."""
     request = parse_cleanup_request(event)
     ctx = cleanup_context(context)
-    return json.dumps(run_cleanup(ctx, request), default=str)
+    report = run_cleanup(ctx, request)
+    alerts = alert_outcomes(context, cleanup_report=report)  # a refused run is an outcome to tell
+    if alerts is not None:
+        report["alerts"] = alerts
+    return json.dumps(report, default=str)

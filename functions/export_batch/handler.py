@@ -11,7 +11,7 @@ from typing import Any
 from shared.entry import fc_handler
 from shared.events.exports import BatchRequest, CancelExport, ExportNow, parse_export_request
 from shared.exports.service import cancel_export, export_now, run_batch
-from shared.wiring import export_context
+from shared.wiring import alert_outcomes, export_context
 
 
 @fc_handler
@@ -27,4 +27,8 @@ def handler(event: bytes, context: Any) -> str:
     else:
         assert isinstance(request, BatchRequest)
         result = run_batch(ctx, request)
+        if not request.dry_run:
+            alerts = alert_outcomes(context, now=request.now)  # skipped exports are outcomes to tell
+            if alerts is not None:
+                result["alerts"] = alerts
     return json.dumps(result, default=str)

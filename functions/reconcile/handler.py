@@ -25,7 +25,7 @@ from shared.exports.service import follow_exports
 from shared.fanout import FanOut, LocalFanOut, partitions
 from shared.ledger.record import State
 from shared.replication.service import active_destinations, reconcile_tick
-from shared.wiring import acr_context, builds_context, copy_context, export_context
+from shared.wiring import acr_context, alert_outcomes, builds_context, copy_context, export_context
 
 PARTITIONS = 8
 
@@ -52,6 +52,9 @@ def handler(event: bytes, context: Any, fanout: FanOut | None = None) -> str:
         result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
     if ctx.policy.build_rules or any(r.is_active for r in ctx.ledger.scan("build/")):
         result["builds"] = follow_builds(builds_context(context, now=tick.trigger_time))
+    alerts = alert_outcomes(context, now=tick.trigger_time)  # None unless an alerts sink is configured
+    if alerts is not None:
+        result["alerts"] = alerts
     return json.dumps(result, default=str)
 
 
