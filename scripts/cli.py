@@ -255,6 +255,58 @@ def status(
         raise typer.Exit(EXIT_PROBLEM)
 
 
+@app.command()
+def doctor(
+    role: Annotated[str, typer.Option(help="The function role to read (RAM) for the actions the code calls.")]
+    = "image-relay-fc-role",
+    as_json: JsonOpt = False,
+    policy: PolicyOpt = None,
+    state: StateOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Read-only pre-flight: regions, KMS keys, export role and buckets, ACR editions, the function role's
+    permissions and the ledger, each ok / problem (with the fix) / unchecked. Exits 5 on any problem."""
+    from scripts.doctor import connect, run_doctor
+    from scripts.invoke import local_credentials
+    from shared.clouds.credentials import resolve_credentials
+    from shared.config import get_settings
+    from shared.runtime import make_local_context
+
+    use(policy, state, profile)
+    try:
+        settings = get_settings()
+        path = settings.require_policy()
+    except ImageRelayError as exc:
+        fail(exc)
+
+    def cloud() -> Any:
+        context = make_local_context("doctor", credentials=local_credentials())
+        return connect(resolve_credentials(context), settings.endpoint)
+
+    def needed() -> set[str]:
+        from scripts.ram import derive_actions
+
+        return derive_actions().actions
+
+    report = run_doctor(path, settings.state, cloud, role, needed)
+    if as_json:
+        echo_json(report)
+    else:
+        from scripts.tables import console
+
+        out = console()
+        marks = {"ok": "ok     ", "problem": "PROBLEM", "unchecked": "unchecked"}
+        for c in report["checks"]:
+            out.print(f"{marks[c['status']]}  {c['check']} {c['subject']}: {c['detail']}", markup=False,
+                      soft_wrap=True)
+            if c["fix"] and c["status"] != "ok":
+                out.print(f"         fix: {c['fix']}", markup=False, soft_wrap=True)
+        problems = sum(1 for c in report["checks"] if c["status"] == "problem")
+        out.print(f"{problems} problem(s)" if problems else "all checks passed", markup=False)
+    if not report["ok"]:
+        raise typer.Exit(EXIT_PROBLEM)
+
+
 from scripts import cli_ops  # noqa: E402  (the operations commands, registered on the same app)
 
 cli_ops.register(app)

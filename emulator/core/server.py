@@ -25,7 +25,9 @@ from emulator.ess.urls import ess_services
 from emulator.fc.api2016 import Fc2016Service
 from emulator.eventbridge.urls import EventBridgeService
 from emulator.fc.urls import FcService
+from emulator.kms.urls import KmsService
 from emulator.oss.urls import OssService
+from emulator.ram.urls import RamService
 
 if TYPE_CHECKING:
     from emulator.core.dispatch import Service
@@ -40,9 +42,9 @@ def default_services(state: State) -> list[Service]:
     ``2014-08-28``, one backend).
     """
     oss = OssService(state)
-    fc = FcService(state, oss.backend)
-    return [EcsService(state, oss.backend), AcrService(state), *ess_services(state), EventBridgeService(state), fc,
-            Fc2016Service(fc), oss]
+    ecs, fc = EcsService(state, oss.backend), FcService(state, oss.backend)
+    return [ecs, AcrService(state), *ess_services(state), EventBridgeService(state), KmsService(state, ecs.backend),
+            RamService(state), fc, Fc2016Service(fc), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):

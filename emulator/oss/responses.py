@@ -181,6 +181,15 @@ class OssResponses:
         self.backend.delete(req.bucket, req.key)
         return HttpResponse(204, raw=b"", content_type=XML)
 
+    def get_bucket_location(self, req: OssRequest) -> HttpResponse:
+        """GetBucketLocation (``GET /<bucket>?location``): ``<LocationConstraint>oss-<region></LocationConstraint>``
+        (https://www.alibabacloud.com/help/en/oss/developer-reference/getbucketlocation); a missing bucket is
+        404 NoSuchBucket."""
+        region = self.backend.bucket_region(req.bucket)
+        if region is None:
+            raise exc.NoSuchBucketError(req.bucket)
+        return HttpResponse(200, raw=xml_document("LocationConstraint", escape(f"oss-{region}")), content_type=XML)
+
     def list_objects(self, req: OssRequest) -> HttpResponse:
         """ListObjects (v1): prefix, delimiter, marker, max-keys, encoding-type."""
         prefix, delimiter = req.param("prefix") or "", req.param("delimiter") or ""

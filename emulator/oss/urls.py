@@ -70,6 +70,7 @@ ACTIONS: dict[str, Handler] = {
     "ListObjects": OssResponses.list_objects,
     "ListObjectsV2": OssResponses.list_objects_v2,
     **{name: _on_backend(fn) for name, fn in multipart.HANDLERS.items()},
+    "GetBucketLocation": OssResponses.get_bucket_location,
 }
 
 # Query keys that make a request another operation (sub-resources the emulator does not implement).
@@ -125,6 +126,8 @@ def operation(req: OssRequest) -> str:
         names = {"PUT": "PutObject", "GET": "GetObject", "DELETE": "DeleteObject"}
         if req.method in names and "objectMeta" not in req.query:
             return names[req.method]
+    if req.bucket and not req.key and req.method == "GET" and sub == {"location"}:
+        return "GetBucketLocation"
     if req.bucket and not req.key and req.method == "GET" and not sub:
         return "ListObjectsV2" if req.query.get("list-type") == "2" else "ListObjects"
     return f"Unsupported:{req.method}"

@@ -45,6 +45,10 @@ _CONFLICT_CODES = frozenset(
 _SPECIFIC: dict[str, type[CloudError]] = {"InvalidImagePipeline.HasRunningExecution": BuildInProgressError}
 _AUTH_PREFIXES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "NoPermission", "InvalidSecurityToken")
 _RETRYABLE_5XX = frozenset({"InternalError", "ServiceUnavailable", "UnknownError"})
+# Missing resources whose codes look otherwise: KMS's `Forbidden.KeyNotFound` (a missing key, not a denied
+# call) and RAM's `EntityNotExist.Role` / `.Policy`.
+_NOT_FOUND_CODES = frozenset({"Forbidden.KeyNotFound", "Forbidden.AliasNotFound"})
+_NOT_FOUND_PREFIXES = ("EntityNotExist",)
 _URL = re.compile(r"https?://\S+")
 
 # OSS answers throttling with 503 and these codes; they are back-off signals, not outages.
@@ -70,6 +74,8 @@ def classify(code: str, status: int | None, message: str, request_id: str | None
         return _SPECIFIC[code](text, **kwargs)
     if code in _RETRYABLE_5XX or (status is not None and status >= 500):
         return ServiceUnavailableError(text, retryable=True, **kwargs)
+    if code in _NOT_FOUND_CODES or code.startswith(_NOT_FOUND_PREFIXES):
+        return ResourceNotFoundError(text, **kwargs)
     if code.endswith("NotFound") and not code.startswith(_AUTH_PREFIXES):
         return ResourceNotFoundError(text, **kwargs)
     if code.startswith(_AUTH_PREFIXES):

@@ -1,0 +1,1 @@
+"""KMS (2016-01-20): DescribeKey over the keys ECS knows."""
