@@ -73,6 +73,7 @@ OSS_SDK_CALLS = {
     "CompleteMultipartUpload": ".complete_multipart_upload(",
     "AbortMultipartUpload": ".abort_multipart_upload(",
     "ListParts": ".list_parts(",
+    "GetBucketLocation": ".get_bucket_location(",
 }
 
 
