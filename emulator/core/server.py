@@ -22,8 +22,8 @@ from emulator.core.dispatch import Dispatcher, HttpRequest, HttpResponse
 from emulator.core.state import State
 from emulator.ecs.urls import EcsService
 from emulator.ess.urls import ess_services
-from emulator.fc.api2016 import Fc2016Service
 from emulator.eventbridge.urls import EventBridgeService
+from emulator.fc.api2016 import Fc2016Service
 from emulator.fc.urls import FcService
 from emulator.kms.urls import KmsService
 from emulator.oss.urls import OssService
