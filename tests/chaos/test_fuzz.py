@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from scripts import demo_scene as scene
@@ -193,19 +193,116 @@ def handler_env(chaos_emu: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 HANDLERS = ["image_created", "acr_push", "export_batch", "cleanup", "reconcile"]
 
+#: Every `status` a handler documents (README "Events and requests"); anything else is a finding.
+DOCUMENTED: dict[str, frozenset[str]] = {
+    "image_created": frozenset({"accepted", "duplicate", "no_matching_rule", "not_owned", "source_not_found",
+                                "cancelled", "nothing_to_cancel", "requeued", "nothing_failed"}),
+    "export_batch": frozenset({"accepted", "cancelled", "nothing_to_cancel", "no_matching_rule", "ok",
+                               "outside_window", "planned", "source_not_found"}),
+    "acr_push": frozenset({"accepted", "duplicate", "no_matching_rule", "planned", "tag_not_found"}),
+    "cleanup": frozenset({"disabled", "refused", "ok", "planned"}),
+    "reconcile": frozenset({"ok", "fanned_out"}),
+}
+ACCOUNTS = [scene.ACCOUNT_ID, "9999888877776666", "123456789012****", "****************", "", "1234567890123456\n"]
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
-@given(function=st.sampled_from(HANDLERS),
-       raw=st.binary(max_size=80) | documents.map(_encode) | _mutated_events())
-def test_a_handler_given_invalid_input_makes_no_api_call(handler_env: Any, function: str, raw: bytes) -> None:
+
+def _timer_with(payload: str) -> bytes:
+    return _encode({"triggerTime": "2026-11-21T17:30:00Z", "triggerName": "fuzz", "payload": payload})
+
+
+_KINDS = {"image_created": ["actiontrail", "manual"], "acr_push": ["push", "manual"], "reconcile": ["timer"],
+          "export_batch": ["timer", "manual"], "cleanup": ["timer", "manual"]}
+
+
+@st.composite
+def _hostile_events(draw: Any, function: str | None = None) -> bytes:
+    """Shapes the parsers must refuse or handle exactly: timer payloads, accounts, ids, trailing newlines."""
+    kind = draw(st.sampled_from(_KINDS[function] if function else ["timer", "actiontrail", "push", "manual"]))
+    if kind == "timer":
+        inner = draw(st.sampled_from(['{"regions": ["cn-beijing"]}', '{"dry_run": true}', '{"dry_run": "false"}',
+                                      "[1]", "{garbage", "[" * 5000, "", '{"regions": []}']) | json_values.map(
+            lambda v: json.dumps(v, allow_nan=True)) | st.text(max_size=30))
+        return _timer_with(inner)
+    # a valid event with at most one hostile field, so the accepted path is explored too
+    if kind == "actiontrail":
+        hostile = draw(st.sampled_from(["none", "region", "image", "id", "account"]))
+        doc = json.loads(scene.create_image_event(
+            draw(st.sampled_from(["eu-central-1", "cn-hangzhou\n"])) if hostile == "region" else "cn-hangzhou",
+            draw(st.sampled_from(["m-abc\n", "m-nothere1"])) if hostile == "image" else "m-bp1demoweb0001",
+            "app-x", event_id=draw(st.sampled_from(["e" * 300, "\u00e9" * 200])) if hostile == "id" else None))
+        if hostile == "account":
+            doc["aliyunaccountid"] = draw(st.sampled_from(ACCOUNTS[1:]))
+        return _encode(doc)
+    if kind == "push":
+        hostile = draw(st.sampled_from(["none", "tag", "account"]))
+        doc = {"id": draw(st.text(min_size=1, max_size=10)), "source": "acs.cr", "type": "cr:Artifact:PushCompleted",
+               "aliyunregionid": "cn-hangzhou",
+               "aliyunaccountid": draw(st.sampled_from(ACCOUNTS[1:])) if hostile == "account" else scene.ACCOUNT_ID,
+               "data": {"InstanceId": scene.ACR_SOURCE, "RepoNamespaceName": "web", "RepoName": "frontend",
+                        "Tag": draw(st.sampled_from(["v1.0.0\n", "latest", "v" + "1" * 40 + "-"]))
+                        if hostile == "tag" else "v1.1.0"}}
+        return _encode(doc)
+    action = draw(st.sampled_from(["replicate", "retry_failed", "cancel_copy", "export", "cancel_export",
+                                   "backfill", "replicate_tag", "export_batch", "cleanup"]))
+    return _encode({"action": action, **draw(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=5))})
+
+
+@pytest.fixture(scope="module")
+def seeded_env(handler_env: Any) -> Any:
+    handler_env.control.seed(scene.seed())
+    handler_env.control.seed(scene.acr_seed())
+    return handler_env
+
+
+def _ledger_state() -> list[tuple[str, int]]:
+    from shared.config import get_settings
+    from shared.wiring import ledger_from
+
+    return [(r.key, r.version) for r in ledger_from(get_settings()).scan("")]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(case=st.sampled_from(HANDLERS).flatmap(lambda f: st.tuples(st.just(f), _hostile_events(f) | _hostile_events(f)
+                                                                  | st.binary(max_size=80) | documents.map(_encode)
+                                                                  | _mutated_events() | _hostile_events())))
+def test_every_handler_answers_exactly_or_refuses_without_side_effect(seeded_env: Any,
+                                                                      case: tuple[str, bytes]) -> None:
+    """For any bytes: a documented answer, or a refusal with no API call and no ledger write (issue #10)."""
     from scripts.invoke import invoke
 
-    emu = handler_env
-    before = len(emu.control.requests())
+    function, raw = case
+    emu = seeded_env
+    calls, ledger = len(emu.control.requests()), _ledger_state()
     try:
-        invoke(function, raw)
-    except (EventValidationError, ConfigError):
-        assert len(emu.control.requests()) == before, f"{function} made an API call before refusing {raw!r}"
-    except ImageRelayError:  # a valid request met an empty world (a cloud error, a ledger conflict): typed
-        pass
+        answer = json.loads(invoke(function, raw))
+    except (EventValidationError, ConfigError) as exc:
+        assert isinstance(exc.field, str) and exc.field, f"{function}: a refusal must name its field: {exc!r}"
+        assert len(emu.control.requests()) == calls, f"{function} made an API call before refusing {raw!r}"
+        assert _ledger_state() == ledger, f"{function} wrote the ledger before refusing {raw!r}"
+        event(f"{function}: refused")
+        return
+    except ImageRelayError as exc:  # a valid request met the world (a cloud error, a lost race): typed
+        assert type(exc).__name__ != "UnexpectedError", f"{function} crashed on {raw!r}: {exc}"
+        return
+    assert isinstance(answer, dict) and answer.get("status") in DOCUMENTED[function], (function, raw, answer)
+    _answered_only_what_is_understood(function, raw)
+    event(f"{function}: {answer['status']}")
+
+
+def _answered_only_what_is_understood(function: str, raw: bytes) -> None:
+    """An answered input was exactly understood: an own-account event, a timer payload of a documented form."""
+    from shared.events.accounts import same_account
+
+    doc = json.loads(raw) if raw.strip() else {}
+    if not isinstance(doc, dict):
+        return
+    if "type" in doc and "data" in doc and function in ("image_created", "acr_push"):
+        account = doc.get("aliyunaccountid")
+        assert isinstance(account, str) and same_account(account, scene.ACCOUNT_ID), f"{function} obeyed {raw!r}"
+    payload = doc.get("payload") if "action" not in doc else None
+    if isinstance(payload, str) and payload.strip() and function in ("reconcile", "export_batch"):
+        inner = json.loads(payload)
+        allowed = {"reconcile": {"regions"}, "export_batch": {"dry_run"}}[function]
+        assert isinstance(inner, dict) and set(inner) <= allowed, f"{function} ran with payload {payload!r}"
+        assert all(isinstance(inner[k], list if k == "regions" else bool) for k in inner), payload
