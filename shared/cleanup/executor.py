@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from shared.apply import StaleStepError
 from shared.cleanup.model import CleanupPlan, Decision
 from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
 from shared.ledger import Ledger
@@ -47,7 +48,11 @@ class CleanupEcs(Protocol):
 
 
 class CleanupExecutor:
-    """Deletes what the plan says; `outcomes` counts deleted / kept_by_ecs / failed / lost_race / deferred."""
+    """Deletes what the plan says; `outcomes` counts deleted / kept_by_ecs / failed / lost_race / stale / deferred.
+
+    A delete bound to a record version (`Decision.record_version`) is skipped as `stale` when another run
+    moved the image's cleanup record since this run read the ledger (invariant 7).
+    """
 
     def __init__(self, ecs: CleanupEcs, ledger: Ledger, *, now: Callable[[], dt.datetime],
                  deadline: Deadline | None = None) -> None:
@@ -72,6 +77,10 @@ class CleanupExecutor:
             return {"outcome": "deferred"}
         try:
             record = self._claim(decision)
+        except StaleStepError as exc:
+            self.outcomes["stale"] += 1
+            log.info("cleanup.stale_step", extra={"image_id": decision.image_id, "detail": exc.message})
+            return {"outcome": "stale"}
         except LedgerConflictError:
             self.outcomes["lost_race"] += 1
             return {"outcome": "lost_race"}
@@ -102,7 +111,12 @@ class CleanupExecutor:
         fresh = Record(key=cleanup_key(decision.region, decision.image_id), kind="cleanup", created_at=now,
                        updated_at=now, data={"region": decision.region, "image_id": decision.image_id,
                                              "name": decision.name, "rule": decision.rule})
-        record, _ = self.ledger.ensure(fresh)
+        record, created = self.ledger.ensure(fresh)
+        planned = decision.record_version
+        if planned is not None and not created and record.version != planned:
+            # Another run acted on this image since this run read the ledger: its plan is stale here.
+            raise StaleStepError(f"{record.key}: planned at version {planned}, now at {record.version} "
+                                 f"({record.state.value})")
         if record.state is not State.PENDING and record.state is not State.STARTED:
             # A previous run kept it (ECS refused) or failed: this run's plan decides afresh.
             record = self.ledger.transition(record.key, record, state=State.PENDING, force=True)

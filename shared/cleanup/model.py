@@ -6,8 +6,8 @@ or the renderer prints it (design.md "Data flow").
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from shared.clouds.ecs_types import Image
@@ -95,6 +95,9 @@ class Decision:
     action: Action
     reason: str
     rule: RuleName = "template_scratch"
+    #: Version of the image's `cleanup/` ledger record when the run read the ledger (0: no record), so a
+    #: delete applies only to the record state it was planned from (invariant 7); None: not checked.
+    record_version: int | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form for reports."""
@@ -107,6 +110,12 @@ class CleanupPlan:
     """Every decision of one run, in (region, image id) order."""
 
     decisions: tuple[Decision, ...] = field(default_factory=tuple)
+
+    def at_versions(self, versions: Mapping[str, int]) -> CleanupPlan:
+        """This plan with each delete bound to its cleanup record's version (`versions` by key, 0 if absent)."""
+        return CleanupPlan(decisions=tuple(
+            replace(d, record_version=versions.get(f"cleanup/{d.region}/{d.image_id}", 0)) if d.action == "delete"
+            else d for d in self.decisions))
 
     @property
     def deletions(self) -> tuple[Decision, ...]:

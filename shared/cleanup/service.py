@@ -185,9 +185,11 @@ def run_cleanup(ctx: CleanupContext, request: CleanupRequest) -> dict[str, Any]:
     if policy is None:
         return {**summary, "status": "disabled", "reason": "the policy has no cleanup: section", "counts": {},
                 "decisions": [], "api_calls": 0}
+    versions = {r.key: r.version for r in ctx.ledger.scan("cleanup/")}  # read before the scans: see at_versions
     inventory = take_inventory(ctx, policy)
     in_flight = InFlight.from_records([*ctx.ledger.scan("copy/"), *ctx.ledger.scan("export/")])
     plan = build_plan(policy, inventory, in_flight, now, rules={r.name for r in ctx.policy.copy_rules})
+    plan = plan.at_versions(versions)
     limits = {"max_deletions": policy.max_deletions, "max_share": policy.max_share,
               "share_floor": policy.share_floor}
     try:

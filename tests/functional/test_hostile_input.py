@@ -373,3 +373,32 @@ def test_cli_errors_are_redacted(world, tmp_path):
     assert b"no such event file" in out
     for form in _every_form(SECRET):
         assert form.encode() not in out
+
+
+def test_a_stale_cleanup_run_does_not_act_on_what_another_run_settled(world, monkeypatch):
+    import shared.cleanup.service as service
+    from tests.functional.test_cleanup_flow import NOW, decision, run, scratch
+
+    monkeypatch.setattr("shared.wiring.utcnow", lambda: NOW)
+    world.emu.control.seed({"images": [scratch("m-bp1stale000001")]})
+    real = service.build_plan
+    state = {"outer": True}
+
+    def slow_plan(*args: Any, **kwargs: Any) -> Any:
+        plan = real(*args, **kwargs)
+        if state["outer"]:
+            state["outer"] = False
+            request = {"action": "cleanup", "now": NOW.isoformat(), "dry_run": False}
+            inner["report"] = world.invoke("cleanup", json.dumps(request).encode())  # meanwhile a quick run
+        return plan
+
+    inner: dict[str, Any] = {}
+    monkeypatch.setattr(service, "build_plan", slow_plan)
+    # WHEN a slow run planned the same delete before the quick run settled it
+    report = run(world)
+    # THEN the quick run deleted it once; the slow run's step is stale: no second DeleteImage, record stays DONE
+    assert decision(inner["report"], "m-bp1stale000001")["outcome"] == "deleted"
+    assert decision(report, "m-bp1stale000001")["outcome"] == "stale"
+    assert [c["params"]["ImageId"] for c in world.calls("DeleteImage")] == ["m-bp1stale000001"]
+    record = world.ledger().get("cleanup/cn-hangzhou/m-bp1stale000001")
+    assert (record.state, record.reason) == (State.DONE, decision(inner["report"], "m-bp1stale000001")["reason"])
