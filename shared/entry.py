@@ -6,6 +6,7 @@ An SDK exception may carry a signed URL or a header, and a bug's ``KeyError`` ma
 invariant 5 (no AccessKey secret or security token in a log line, an output or an error) needs this
 exit guarded too (issue #10, defect 13). The wrapper:
 
+* redacts the JSON answer (a record's reason may quote a cloud error);
 * binds ``request_id``/``function`` on every log line and registers the context's credentials as
   secrets (``shared.logs.bind_invocation``);
 * lets a typed ``ImageRelayError`` through with its type (the CLI maps types to exit codes, FC's
@@ -70,7 +71,9 @@ def fc_handler(fn: Callable[..., R]) -> Callable[..., R]:
     def wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> R:
         with bind_invocation(context):
             try:
-                return fn(event, context, *args, **kwargs)
+                answer = fn(event, context, *args, **kwargs)
+                # the answer is an exit too: a record's reason may quote a cloud error's text
+                return redact(answer) if isinstance(answer, str) else answer  # type: ignore[return-value]
             except Exception as exc:  # noqa: BLE001 - every escape is redacted, then re-raised
                 safe = scrubbed(exc)
                 if not isinstance(safe, (ConfigError, EventValidationError)):  # bad input speaks for itself
