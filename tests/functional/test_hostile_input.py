@@ -402,3 +402,15 @@ def test_a_stale_cleanup_run_does_not_act_on_what_another_run_settled(world, mon
     assert [c["params"]["ImageId"] for c in world.calls("DeleteImage")] == ["m-bp1stale000001"]
     record = world.ledger().get("cleanup/cn-hangzhou/m-bp1stale000001")
     assert (record.state, record.reason) == (State.DONE, decision(inner["report"], "m-bp1stale000001")["reason"])
+
+
+def test_a_handler_answer_quoting_a_secret_is_redacted(world, monkeypatch):
+    import functions.image_created.handler as module
+    from shared.runtime import FCCredentials, make_local_context
+
+    # GIVEN a use case whose answer quotes a cloud error that echoed the token (URL-encoded)
+    monkeypatch.setattr(module, "handle_image_created", lambda *_a: {
+        "status": "accepted", "targets": [{"reason": f"refused: ...&SecurityToken={quote(TOKEN, safe='')}"}]})
+    ctx = make_local_context("image_created", credentials=FCCredentials("STS.ops-ak", SECRET, TOKEN))
+    answer = world.invoke("image_created", world.event(WEB), context=ctx)
+    assert answer["targets"][0]["reason"] == "refused: ...&SecurityToken=***"
