@@ -42,10 +42,10 @@ from shared.regions import region_problem
 
 __all__ = ["BuildAt", "BuildRule", "PipelineRef"]
 
-_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_PIPELINE_ID = re.compile(r"^ip-[A-Za-z0-9]{1,64}$")
+_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
+_PIPELINE_ID = re.compile(r"^ip-[A-Za-z0-9]{1,64}\Z")
 # CreateImagePipeline Name: 2-128 characters, starts with a letter; letters, digits, ':', '_', '.', '-'.
-_PIPELINE_NAME = re.compile(r"^[^\W\d_][\w.:\-]{1,127}$")
+_PIPELINE_NAME = re.compile(r"^[^\W\d_][\w.:\-]{1,127}\Z")
 
 
 class BuildAt(ValueError):
