@@ -427,3 +427,14 @@ def test_no_validation_pattern_of_ours_ends_with_a_dollar():
              for n, line in enumerate(path.read_text().splitlines(), 1)
              if re.search(r"re\.(compile|match|fullmatch|search)\(r?\"[^\"]*\$\"", line)]
     assert not leaks, leaks
+
+
+def test_every_handler_goes_through_the_one_redacting_wrapper():
+    import importlib
+
+    from functions.entrypoint import function_names
+
+    for name in function_names():
+        handler = importlib.import_module(f"functions.{name}.handler").handler
+        assert handler.__module__ == f"functions.{name}.handler" and hasattr(handler, "__wrapped__"), name
+        assert handler.__code__.co_filename.endswith("shared/entry.py"), name
