@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.regions import region_problem
 
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
-_BUS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}\Z")
+_BUS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}\Z")
 
 
 class EventBridgeSink(BaseModel):

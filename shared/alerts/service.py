@@ -8,6 +8,7 @@ called it: errors are logged (never a secret) and left for the next sweep.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -17,7 +18,7 @@ from shared.alerts_policy import AlertsPolicy
 from shared.errors import ImageRelayError, LedgerConflictError
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
-from shared.logs import get_logger
+from shared.logs import get_logger, redact, scrub
 
 log = get_logger(__name__)
 STALE_SECONDS = 600
@@ -86,6 +87,9 @@ def send_once(ledger: Ledger, sinks: list[Sink], alert: Alert, now: dt.datetime)
     record = _claim(ledger, alert, now)
     if record is None:
         return False
+    # An alert is an exit (invariant 5): a quoted reason may carry a cloud error's text.
+    alert = dataclasses.replace(alert, title=redact(alert.title), subject=redact(alert.subject),
+                                data=scrub(alert.data))
     failures = []
     for sink in sinks:
         try:
