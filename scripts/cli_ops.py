@@ -32,7 +32,9 @@ from scripts.cli_common import (
 )
 from scripts.tables import Column, auto_columns, console, fit_table, print_table, sort_rows
 from shared.errors import EventValidationError, ImageRelayError
-from shared.render import fmt_value
+from shared.render import fmt_value, state_word
+
+LEDGER_STATES = frozenset({"PENDING", "STARTED", "DONE", "FAILED", "CANCELLED"})
 
 # Keys a person reads first in a row, most important first (the rest follow, dropped first when narrow).
 FIRST_KEYS = ("rule", "name", "image", "image_name", "source_name", "tag", "target_region", "region", "state",
@@ -68,6 +70,9 @@ def show(result: dict[str, Any], as_json: bool, rows_key: str | None = None, *, 
                 out.print(f"{key.replace('_', ' ')}: {fmt_value(value)}", markup=False, soft_wrap=True)
         rows = result.get(rows_key) if rows_key else None
         if rows:
+            # the same state words as `status` (the JSON keeps the ledger's names)
+            rows = [{**r, "state": state_word(r["state"], retryable=bool(r.get("retryable")))}
+                    if r.get("state") in LEDGER_STATES else r for r in rows]
             print_table(out, fit_table(title or rows_key or "", columns or auto_columns(rows, FIRST_KEYS),
                                        sort_rows(rows), out.width))
         for line in below or []:
