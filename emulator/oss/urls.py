@@ -8,8 +8,9 @@ and path-style URLs"):
   bucket is the first segment and the key the rest; what IP and ``localhost`` endpoints get;
 * virtual-hosted style: the bucket is the first label of the ``Host`` header (or of an absolute-form
   target's authority in forward-proxy mode) when the rest is an OSS host (``oss[-<region>][-internal]
-  .aliyuncs.com``, ``oss-accelerate.aliyuncs.com``), ``localhost`` or an IPv4 address
-  (``my-bucket.oss-cn-hangzhou.aliyuncs.com``, ``my-bucket.localhost:8000``, ``my-bucket.127.0.0.1:8000``);
+  .aliyuncs.com``, ``oss-accelerate.aliyuncs.com``), ``localhost``, an IPv4 address or a wildcard-DNS name of
+  one (``my-bucket.oss-cn-hangzhou.aliyuncs.com``, ``my-bucket.localhost:8000``, ``my-bucket.127.0.0.1:8000``,
+  ``my-bucket.127.0.0.1.nip.io:8000``);
   the path is the key. Such a request is rewritten to path style before the signature check, because both
   OSS signatures sign ``/<bucket>/<key>`` whatever the style.
 
@@ -79,6 +80,7 @@ _PLAIN_OK = frozenset({"objectMeta"})
 
 _OSS_HOST = re.compile(r"^oss(?:-[a-z0-9-]+)?\.aliyuncs\.com$")
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_WILDCARD_DNS = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}\.(?:nip\.io|sslip\.io)$")
 
 
 def virtual_host_bucket(request: HttpRequest) -> str | None:
@@ -90,7 +92,7 @@ def virtual_host_bucket(request: HttpRequest) -> str | None:
     bucket, dot, rest = name.partition(".")
     if not dot or not bucket or _IPV4.match(name):
         return None
-    if rest == "localhost" or _IPV4.match(rest) or _OSS_HOST.match(rest):
+    if rest == "localhost" or _IPV4.match(rest) or _OSS_HOST.match(rest) or _WILDCARD_DNS.match(rest):
         return bucket
     return None
 

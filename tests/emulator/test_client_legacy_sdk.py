@@ -28,7 +28,7 @@ from aliyunsdkecs.request.v20140526.DescribeRegionsRequest import DescribeRegion
 
 from emulator import Emulator, EmulatorControl
 
-from .helpers import image
+from .helpers import CR_SEED, CR_SRC, image
 
 AK, SECRET = "test-ak", "test-secret"
 
@@ -164,3 +164,16 @@ def test_get_without_action_is_not_rpc(emulator: Emulator) -> None:
     status, content_type, raw = _fetch(f"{emulator.url}/")
     assert content_type.startswith("application/xml") and ET.fromstring(raw).tag == "Error"
     assert status == 403
+
+
+def test_cr_format_xml_repeats_bare_array_items(emulator: Emulator, control: EmulatorControl) -> None:
+    # CR answers bare JSON arrays; in XML each item is an element named after the list (UNCONFIRMED rendering)
+    control.seed(CR_SEED)
+    request = CommonRequest(domain=emulator.endpoint, version="2018-12-01", action_name="ListRepoTag")
+    request.set_protocol_type("http")
+    request.set_accept_format("XML")
+    request.add_query_param("InstanceId", CR_SRC)
+    request.add_query_param("RepoId", "crr-app")
+    root = ET.fromstring(_client().do_action(request))
+    assert (root.tag, root.findtext("IsSuccess"), root.findtext("TotalCount")) == ("ListRepoTagResponse", "true", "2")
+    assert sorted(e.findtext("Tag") or "" for e in root.findall("Images")) == ["v1", "v2"]

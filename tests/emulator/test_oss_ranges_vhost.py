@@ -82,7 +82,7 @@ def test_oss2_virtual_host_through_the_emulator_as_proxy(emulator: Emulator, buc
     assert [o.key for o in oss2.ObjectIteratorV2(vhost)] == ["dir/new", "obj"]
 
 
-@pytest.mark.parametrize("host_suffix", ["localhost", "127.0.0.1"])
+@pytest.mark.parametrize("host_suffix", ["localhost", "127.0.0.1", "127.0.0.1.nip.io"])
 def test_bucket_in_a_loopback_host_name(emulator: Emulator, bucket: oss2.Bucket, host_suffix: str) -> None:
     # GIVEN a v1-signed GET whose Host names the bucket (``relay-exports.localhost:PORT``) and whose path is the key
     date = formatdate(usegmt=True)
