@@ -49,12 +49,13 @@ class Sizes:
     tick_regions: int = 20
     ledger_finished: int = 10_000
     ledger_active_images: int = 100  # x 10 regions = 1,000 active records
+    running_builds: int = 250  # Image Builder builds running in one region, one per template
 
 
 FULL = Sizes()
 QUICK = Sizes(cold_runs=1, makespan_images=12, makespan_regions=3, per_region=2, export_images=16,
               export_size_gib=400, backfill_tags=12, tick_images=10, tick_regions=4, ledger_finished=60,
-              ledger_active_images=2)
+              ledger_active_images=2, running_builds=5)
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,50 @@ def bench_tick(sizes: Sizes) -> list[Row]:
                 tick["steady_tick_s"] / before["steady_tick_s"])]
 
 
+# -- Image Builder builds ------------------------------------------------------------------------------
+
+
+def bench_builds(sizes: Sizes) -> list[Row]:
+    """API calls of a build tick that follows n running builds of one region (issue #14): one paged
+    DescribeImagePipelineExecutions per 100 ExecutionIds, never one call per build."""
+    import datetime as dt
+    import math
+
+    from shared.builds.service import tick
+    from shared.clouds._retry import RetryPolicy
+    from shared.clouds.ecs_pipelines import EXECUTION_ID_BATCH, ImageBuilderGateway
+    from shared.config import Credentials
+    from shared.ledger import Ledger, open_store
+    from shared.policy import load_policy
+
+    n, region = sizes.running_builds, "cn-hangzhou"
+    with Emulator(port=0) as emu:
+        emu.control.seed({
+            "images": [{"region": region, "image_id": "m-base"}],
+            "image_pipelines": [{"region": region, "pipeline_id": f"ip-{i}", "name": f"tpl-{i}", "base_image": "m-base"}
+                                for i in range(n)]})
+        policy = load_policy("build_rules:\n" + "".join(
+            f"  - {{name: b{i}, pipeline: {{region: {region}, id: ip-{i}}}, cron: '* * * * *'}}\n" for i in range(n)))
+        creds = Credentials(access_key_id="test-ak", access_key_secret="test-secret")
+        gw = ImageBuilderGateway.connect(creds, endpoint=emu.url, retry=RetryPolicy(sleep=lambda _: None))
+        assert isinstance(gw, ImageBuilderGateway)  # connect() is typed on the base class
+        ledger = Ledger(open_store("memory://"))
+
+        def now() -> dt.datetime:
+            return dt.datetime.fromtimestamp(emu.control.clock()["epoch"], tz=dt.timezone.utc)
+
+        tick(policy, ledger, gw, now=now)  # starts the n builds
+        emu.control.advance(130)  # every build moves to BUILDING; a later slot waits (template busy)
+        gw.calls = 0
+        tick(policy, ledger, gw, now=now)
+        calls = gw.calls
+    goal = math.ceil(n / EXECUTION_ID_BATCH)
+    _table(f"following {n} running builds of one region", ("running builds", "API calls of the tick", "goal"),
+           [(n, calls, goal)])
+    return [Row(f"build tick API calls, {n} running builds", str(calls), f"<= {goal} (one per 100 builds)",
+                calls / goal)]
+
+
 # -- the ledger on OSS ---------------------------------------------------------------------------------
 
 
@@ -302,6 +347,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_makespan(sizes)
         rows += bench_exports(sizes, work)
         rows += bench_tick(sizes)
+        rows += bench_builds(sizes)
         rows += bench_ledger(sizes, work)
         rows += bench_backfill(sizes, work)
         rows += bench_cold_start(sizes, work, log)
