@@ -1,6 +1,9 @@
-"""The one loop every executor runs its actions through, and the planned step it applies.
+"""The kernel every feature applies its plan with: the planned step, the backoff, the claim lease, the
+ClientToken, the one loop every executor runs its actions through, and the executor base that moves a
+record between states (house-style §12).
 
-Why shared: the rules are the same for copies, exports and ACR syncs. Work stops at the invocation
+Why shared: the rules are the same for copies, exports, ACR syncs, builds and cleanup; a feature
+supplies only its planner rules, its typed record payload and its adapter calls. Work stops at the invocation
 deadline (the rest waits for the next tick); a lost compare-and-set means another invocation acted
 first; a cloud error leaves the record where it was for the next tick. None of them aborts the loop.
 
@@ -12,19 +15,46 @@ reads the record (``planned_record``) and every write is a compare-and-set on th
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError, LedgerTransitionError
-from shared.ledger.record import Record
+from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.runtime import Deadline
 
 log = get_logger(__name__)
 A = TypeVar("A")
 S = TypeVar("S")
+
+#: How long a claim without a cloud task id is presumed alive (its invocation may still be calling).
+CLAIM_LEASE = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """When a retryable failure may be tried again, and how many attempts a record gets."""
+
+    base_seconds: float = 120.0
+    cap_seconds: float = 3600.0
+    max_attempts: int = 4
+
+    def next_at(self, key: str, attempt: int, now: dt.datetime) -> dt.datetime:
+        """Exponential, with jitter derived from the key so the plan stays a pure function."""
+        span = min(self.cap_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
+        jitter = int(hashlib.sha256(f"{key}{attempt}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        return now + dt.timedelta(seconds=span * (0.5 + jitter / 2))
+
+
+def client_token(key: str, attempt: int) -> str:
+    """A ≤64-ASCII ClientToken, stable for (business key, attempt): a repeat of the same attempt returns the
+    same cloud task, a deliberate retry gets a new one."""
+    digest = hashlib.sha256(f"{key}#{attempt}".encode()).hexdigest()
+    return f"ir-{digest[:48]}"
 
 
 @dataclass(frozen=True)
@@ -92,3 +122,49 @@ def apply_all(actions: Iterable[A], apply_one: Callable[[A], Any], outcomes: Cou
             log.warning(f"{kind}.action_failed", extra={"key": getattr(action, "key", None),
                                                         "action": type(action).__name__, **exc.log_fields()})
     return outcomes
+
+
+class RecordExecutor(Generic[A]):
+    """Base of every feature's executor: one loop (`apply_all`), one rule for moving a record.
+
+    A subclass sets ``kind`` (the log prefix) and writes ``_apply_one``; it moves records only with
+    ``_move`` and records failures only with ``_fail``, so every feature keeps the same fields.
+    """
+
+    kind: ClassVar[str] = "record"
+
+    def __init__(self, ledger: Any, *, now: Callable[[], dt.datetime], deadline: Deadline | None = None) -> None:
+        self.ledger = ledger
+        self.now = now
+        self.deadline = deadline
+        self.outcomes: Counter[str] = Counter()
+
+    def apply(self, actions: Iterable[A]) -> Counter[str]:
+        """Apply every action until the deadline (see `apply_all`)."""
+        return apply_all(actions, self._apply_one, self.outcomes, self.deadline, kind=self.kind)
+
+    def _apply_one(self, action: A) -> None:
+        raise NotImplementedError
+
+    def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
+        """Compare-and-set ``record`` to its new state, counting ``outcome``.
+
+        The one rule: a change named like a `Record` field (state, attempt, cloud_id, reason, retryable,
+        next_attempt_at) and ``force`` go to the ledger's transition; every other name is the feature's
+        own and is kept in ``data`` beside what is already there. ``updated_at`` is the executor's clock.
+        """
+        fields = set(Record.model_fields)
+        data = dict(record.data)
+        for name in [k for k in changes if k not in fields and k != "force"]:
+            data[name] = changes.pop(name)
+        updated: Record = self.ledger.transition(record.key, record, data=data, updated_at=self.now(), **changes)
+        self.outcomes[outcome] += 1
+        return updated
+
+    def _fail(self, record: Record, reason: str, *, retry_at: dt.datetime | None = None, outcome: str | None = None,
+              **data: Any) -> Record:
+        """What every feature records on failure: FAILED, the reason a person can act on, retryable exactly
+        when a retry time is set (then ``next_attempt_at``); ``outcome`` defaults to failed[_retryable]."""
+        retryable = retry_at is not None
+        return self._move(record, outcome or ("failed_retryable" if retryable else "failed"), state=State.FAILED,
+                          reason=reason, retryable=retryable, next_attempt_at=retry_at, **data)

@@ -171,12 +171,18 @@ class PlanLimitExceededError(ImageRelayError):
     """A plan would act on more resources than its blast-radius limit allows."""
 
 
+class DuplicateInvocationError(ImageRelayError):
+    """A fan-out invocation id was submitted twice (FC answers 409 StatefulAsyncInvocationAlreadyExists)."""
+
+
 __all__ = [
+    "BuildInProgressError",
     "CloudAuthError",
     "CloudConflictError",
     "CloudError",
     "ConfigError",
     "DeadlineExceededError",
+    "DuplicateInvocationError",
     "EventValidationError",
     "ImageRelayError",
     "InvalidCloudRequestError",

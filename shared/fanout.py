@@ -13,11 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
-from shared.errors import ImageRelayError
-
-
-class DuplicateInvocationError(ImageRelayError):
-    """An invocation id was submitted twice (FC answers 409 StatefulAsyncInvocationAlreadyExists)."""
+from shared.errors import DuplicateInvocationError
 
 
 class FanOut(Protocol):

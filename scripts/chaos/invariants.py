@@ -95,7 +95,7 @@ def at_most_one_copy(w: World) -> list[str]:
 
 def every_target_settles(w: World) -> list[str]:
     """2. Once faults stop, every matching target ends DONE or FAILED with a reason a person can act on."""
-    from shared.ledger.record import copy_key
+    from shared.ledger.keys import CLEANUP, copy_key, parse_key
 
     out: list[str] = []
     for record in w.ledger.scan(""):
@@ -103,8 +103,9 @@ def every_target_settles(w: World) -> list[str]:
             continue
         state = record.state.value
         if state in ("PENDING", "STARTED"):
-            _, region, image_id = (record.key.split("/") + ["", ""])[:3]
-            if record.key.startswith("cleanup/") and w.ecs.get_image(region, image_id) is None:
+            kind, parts = parse_key(record.key)
+            region, image_id = (*parts, "", "")[:2]
+            if kind == CLEANUP and w.ecs.get_image(region, image_id) is None:
                 out.append(f"cleanup record left {state} after its image was deleted: {record.key}")
             else:
                 out.append(f"not settled: {record.key} is {state}")

@@ -9,6 +9,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from shared.ledger.keys import copy_key
+
 UTC = dt.timezone.utc
 ACCOUNT_ID = "1234567890123456"
 OTHER_ACCOUNT = "9999888877776666"
@@ -286,7 +288,7 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
         images.append(entry)
     if sc.lineage_trap:
         for source_id, name, age_days, _ in LINEAGE_TRAP:
-            key = f"copy/cn-hangzhou/{source_id}/{TRAP_REGION}"
+            key = copy_key("cn-hangzhou", source_id, TRAP_REGION)
             images.append({"region": TRAP_REGION, "image_id": f"m-copy{source_id[2:]}", "name": name, "size_gib": 40,
                            "creation_time": iso(now - dt.timedelta(days=age_days)),
                            "tags": {"image-relay:managed": "true", "image-relay:key": key,

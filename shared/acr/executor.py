@@ -7,13 +7,12 @@ adopted rather than duplicated (design.md, cloud-side dedupe as a second guard).
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from shared.acr.planner import AcrAction, CompleteSync, FailSync, RequeueSync, StartSync, TrackSync
 from shared.acr.targets import SyncTarget
-from shared.apply import apply_all, planned_record
+from shared.apply import RecordExecutor, planned_record
 from shared.clouds.acr_types import SYNC_ALIVE, AcrInstance, SyncTask, SyncTaskSpec
 from shared.errors import CloudError
 from shared.ledger import Ledger
@@ -42,29 +41,22 @@ def new_sync_record(target: SyncTarget, now: dt.datetime) -> Record:
                   data={"target": target.model_dump(mode="json"), "status": None})
 
 
-class SyncExecutor:
+class SyncExecutor(RecordExecutor[AcrAction]):
     """Runs ACR actions; `outcomes` counts what happened. Instance editions are looked up once each."""
+
+    kind = "acr"
 
     def __init__(self, cr: SyncApi, ledger: Ledger, *, now: Callable[[], dt.datetime],
                  deadline: Deadline | None = None) -> None:
+        super().__init__(ledger, now=now, deadline=deadline)
         self.cr = cr
-        self.ledger = ledger
-        self.now = now
-        self.deadline = deadline
-        self.outcomes: Counter[str] = Counter()
         self._editions: dict[str, str] = {}
         self._listed: dict[tuple[str, str, str, str, str], list[SyncTask]] = {}
 
-    def apply(self, actions: Iterable[AcrAction]) -> Counter[str]:
-        """Apply every action until the deadline (see `shared.apply`)."""
-        return apply_all(actions, self._apply_fresh, self.outcomes, self.deadline, kind="acr")
-
-    def _apply_fresh(self, action: AcrAction) -> None:
+    def _apply_one(self, action: AcrAction) -> None:
         record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
-        if record is not None:
-            self._apply_one(record, action)
-
-    def _apply_one(self, record: Record, action: AcrAction) -> None:
+        if record is None:
+            return
         if isinstance(action, StartSync):
             if record.state is State.PENDING:
                 self.start(record, action.target)
@@ -73,16 +65,14 @@ class SyncExecutor:
         elif isinstance(action, CompleteSync):
             self._move(record, "done", state=State.DONE, status="SUCCESS")
         elif isinstance(action, FailSync):
-            self._move(record, "failed_retryable" if action.retry_at else "failed", state=State.FAILED,
-                       reason=action.reason, retryable=action.retry_at is not None,
-                       next_attempt_at=action.retry_at)
+            self._fail(record, action.reason, retry_at=action.retry_at)
         elif isinstance(action, RequeueSync):
             self._move(record, "requeued", state=State.PENDING, attempt=record.attempt, next_attempt_at=None)
 
     def start(self, record: Record, target: SyncTarget) -> Record:
         """Claim, check the source edition, adopt a live task to this target or create one."""
         if not self._is_advanced(target):
-            return self._move(record, "failed", state=State.FAILED, reason=(
+            return self._fail(record, (
                 f"source instance {target.source.instance_id} is {self._editions[target.source.instance_id]}; "
                 "only Enterprise_Advanced instances can replicate: upgrade it or change rule " + target.rule))
         claimed = self._move(record, "claimed", state=State.STARTED, attempt=record.attempt + 1, cloud_id=None)
@@ -94,8 +84,7 @@ class SyncExecutor:
         except CloudError as exc:
             if exc.retryable:
                 return self._move(claimed, "requeued", state=State.PENDING, attempt=claimed.attempt)
-            return self._move(claimed, "failed", state=State.FAILED,
-                              reason=f"CreateRepoSyncTask refused [{exc.code}]: {exc.message}")
+            return self._fail(claimed, f"CreateRepoSyncTask refused [{exc.code}]: {exc.message}")
         log.info("acr.sync_started", extra={"key": record.key, "sync_task_id": task_id})
         return self._move(claimed, "started", cloud_id=task_id, status="PENDING")
 
@@ -113,12 +102,3 @@ class SyncExecutor:
             self._listed[key] = list(self.cr.iter_sync_tasks(src.region, src.instance_id, namespace=src.namespace,
                                                              repository=src.repository, tag=src.tag))
         return self._listed[key]
-
-    def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
-        """Compare-and-set `record`; `status` goes into `data`."""
-        data = dict(record.data)
-        if "status" in changes:
-            data["status"] = changes.pop("status")
-        updated = self.ledger.transition(record.key, record, data=data, updated_at=self.now(), **changes)
-        self.outcomes[outcome] += 1
-        return updated

@@ -10,15 +10,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.acr.targets import SyncTarget
-from shared.apply import Step, at_version
+from shared.apply import CLAIM_LEASE, Backoff, Step, at_version
 from shared.clouds.acr_types import SyncTask
 from shared.ledger.record import Record, State
-from shared.replication.planner import Backoff
 
 #: Sync tasks started per invocation at most, so a backfill never floods the service.
 DEFAULT_START_BUDGET = 50
-#: How long a claim without a SyncTaskId is presumed alive (its invocation may still be calling).
-CLAIM_LEASE = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)

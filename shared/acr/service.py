@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from shared.acr.executor import SyncExecutor, new_sync_record
 from shared.acr.planner import DEFAULT_START_BUDGET, StartSync, plan_acr, repo_of, target_of
 from shared.acr.targets import SyncTarget, TagRef, targets_for
+from shared.apply import Backoff
 from shared.clouds.acr_types import AcrInstance, AcrRepo, AcrTag, SyncTask, SyncTaskSpec
 from shared.errors import CloudError, ConfigError, LedgerConflictError, ResourceNotFoundError
 from shared.events.acr import BackfillRequest, ReplicateTag, TagPushed
@@ -19,7 +20,6 @@ from shared.ledger.record import Record, State, event_key
 from shared.logs import get_logger
 from shared.patterns import bounded
 from shared.policy import Policy
-from shared.replication.planner import Backoff
 from shared.runtime import Deadline
 
 log = get_logger(__name__)

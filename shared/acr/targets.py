@@ -4,12 +4,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from shared.clouds.acr_types import SyncTask, SyncTaskSpec
+from shared.ledger.keys import acr_key
 from shared.policy import Policy
-
-
-def acr_key(instance_id: str, namespace: str, repository: str, tag: str, target_instance: str) -> str:
-    """Business key (design.md): `acr/<instance>/<namespace>/<repo>:<tag>/<target-instance>`."""
-    return f"acr/{instance_id}/{namespace}/{repository}:{tag}/{target_instance}"
 
 
 class TagRef(BaseModel):

@@ -10,11 +10,10 @@ the next tick (`ResumeStart`).
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from shared.apply import apply_all
+from shared.apply import Backoff, RecordExecutor, client_token, planned_record
 from shared.builds.handoff import copy_targets, hand_off
 from shared.builds.planner import (
     Action,
@@ -32,8 +31,6 @@ from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.policy import Policy
-from shared.replication.planner import Backoff
-from shared.replication.provenance import client_token
 from shared.runtime import Deadline
 
 log = get_logger(__name__)
@@ -51,23 +48,18 @@ class PipelineApi(Protocol):
     def start_pipeline_execution(self, region: str, pipeline_id: str, *, client_token: str | None = None) -> str: ...
 
 
-class BuildExecutor:
+class BuildExecutor(RecordExecutor[Action]):
     """Runs build actions against a ledger and Image Builder; counts outcomes."""
+
+    kind = "build"
 
     def __init__(self, ledger: Ledger, api: PipelineApi, *, now: Callable[[], dt.datetime],
                  backoff: Backoff | None = None, deadline: Deadline | None = None,
                  policy: Policy | None = None) -> None:
+        super().__init__(ledger, now=now, deadline=deadline)
         self.policy = policy
-        self.ledger = ledger
         self.api = api
-        self.now = now
         self.backoff = backoff or Backoff()
-        self.deadline = deadline
-        self.outcomes: Counter[str] = Counter()
-
-    def apply(self, actions: Iterable[Action]) -> Counter[str]:
-        """Apply every action until the deadline (see `shared.apply`)."""
-        return apply_all(actions, self._apply_one, self.outcomes, self.deadline, kind="build")
 
     def _apply_one(self, action: Action) -> None:
         if isinstance(action, RecordBuild):
@@ -77,7 +69,7 @@ class BuildExecutor:
                                                    data=data))
             self.outcomes["recorded" if created else "already_recorded"] += 1
             return
-        record = self.ledger.get(action.key)
+        record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
         if record is None:
             return
         if isinstance(action, StartBuild):
@@ -96,16 +88,19 @@ class BuildExecutor:
         elif isinstance(action, FinishBuild):
             if action.ok and action.distribute:
                 self._hand_off(record, action.image_id)
-            self._move(record, "finished" if action.ok else "failed", state=State.DONE if action.ok else State.FAILED,
-                       reason=None if action.ok else action.reason, stage=action.status, image_id=action.image_id,
-                       distribute=action.distribute, why=action.reason, ended_at=self.now().isoformat())
+            ended: dict[str, Any] = {"stage": action.status, "image_id": action.image_id, "distribute": action.distribute,
+                     "why": action.reason, "ended_at": self.now().isoformat()}
+            if action.ok:
+                self._move(record, "finished", state=State.DONE, reason=None, **ended)
+            else:
+                self._fail(record, action.reason, **ended)
 
     def _start(self, record: Record) -> None:
         region, ref = record.data["region"], record.data["pipeline"]
         try:
             pipeline_id = self._resolve(region, ref)
             if pipeline_id is None:
-                self._move(record, "failed", state=State.FAILED, reason=f"no image template {ref!r} in {region}")
+                self._fail(record, f"no image template {ref!r} in {region}")
                 return
             token = client_token(record.key, record.attempt)
             execution_id = self.api.start_pipeline_execution(region, pipeline_id, client_token=token)
@@ -117,7 +112,7 @@ class BuildExecutor:
         except CloudError as exc:
             if exc.retryable:
                 raise  # stays STARTED without ExecutionId: the next tick repeats the call with the same token
-            self._move(record, "failed", state=State.FAILED, reason=f"{exc.code}: the build could not start")
+            self._fail(record, f"{exc.code}: the build could not start")
             return
         self._move(record, "started", cloud_id=execution_id, pipeline_id=pipeline_id, stage="PREPARING")
         log.info("build.started", extra={"key": record.key, "execution_id": execution_id, "attempt": record.attempt})
@@ -139,10 +134,3 @@ class BuildExecutor:
             return ref
         found = self.api.describe_pipelines(region, name=ref[len("name:"):])
         return found[0].pipeline_id if len(found) == 1 else None
-
-    def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
-        fields = {k: changes.pop(k) for k in ("state", "attempt", "cloud_id", "reason", "next_attempt_at")
-                  if k in changes}
-        moved = self.ledger.transition(record.key, record, data={**record.data, **changes}, **fields)
-        self.outcomes[outcome] += 1
-        return moved

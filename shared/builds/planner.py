@@ -19,26 +19,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from shared.apply import Step, at_version
 from shared.build_policy import BuildRule
 from shared.clouds.pipeline_types import PipelineExecution
+from shared.ledger.keys import BUILD, build_key, prefix
 from shared.ledger.record import Record, State
 from shared.windows import Window
 
-BUILD_PREFIX = "build/"
+BUILD_PREFIX = prefix(BUILD)
 CRON_GRACE = dt.timedelta(hours=1)
 
 
 def slot_id(at: dt.datetime) -> str:
     """A slot's id: its UTC minute, ``2026-11-25T02:00Z``."""
     return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
-
-
-def build_key(region: str, pipeline_ref: str, slot: str) -> str:
-    """``build/<region>/<template id or name:…>/<slot>``; the parts never hold '/'."""
-    for part in (region, pipeline_ref, slot):
-        if not part or "/" in part:
-            raise ValueError(f"a build key part must be non-empty and hold no '/': {part!r}")
-    return f"{BUILD_PREFIX}{region}/{pipeline_ref}/{slot}"
 
 
 @dataclass(frozen=True)
@@ -53,42 +47,37 @@ class RecordBuild:
 
 
 @dataclass(frozen=True)
-class StartBuild:
+class StartBuild(Step):
     """Claim the PENDING record (→ STARTED, ``attempt``) and call StartImagePipelineExecution."""
 
-    key: str
     attempt: int
 
 
 @dataclass(frozen=True)
-class ResumeStart:
+class ResumeStart(Step):
     """A STARTED record without ExecutionId (the start's answer was lost): call again with the same token."""
 
-    key: str
     attempt: int
 
 
 @dataclass(frozen=True)
-class Defer:
+class Defer(Step):
     """A PENDING slot waits for its template; ``reason`` is written once."""
 
-    key: str
     reason: str
 
 
 @dataclass(frozen=True)
-class FollowBuild:
+class FollowBuild(Step):
     """A running build moved to another stage."""
 
-    key: str
     stage: str
 
 
 @dataclass(frozen=True)
-class FinishBuild:
+class FinishBuild(Step):
     """A build ended: DONE when it left an image, FAILED otherwise; ``distribute`` says if it is handed on."""
 
-    key: str
     status: str
     image_id: str
     ok: bool
@@ -170,13 +159,13 @@ def _plan_template(records: list[Record], executions: Mapping[str, PipelineExecu
     for record in (r for r in records if r.state is State.STARTED):
         execution = executions.get(record.cloud_id or "")
         if record.cloud_id is None:
-            actions.append(ResumeStart(record.key, record.attempt))
+            actions.append(at_version(ResumeStart(record.key, record.attempt), record))
             running = record
         elif execution is not None and execution.final:
-            actions.append(finish(record, execution, rules.get(record.data.get("rule", ""))))
+            actions.append(at_version(finish(record, execution, rules.get(record.data.get("rule", ""))), record))
         else:
             if execution is not None and execution.status != record.data.get("stage"):
-                actions.append(FollowBuild(record.key, execution.status))
+                actions.append(at_version(FollowBuild(record.key, execution.status), record))
             running = record
     waiting = [r for r in records if r.state is State.PENDING]
     for record in waiting:
@@ -185,9 +174,9 @@ def _plan_template(records: list[Record], executions: Mapping[str, PipelineExecu
         elif record.next_attempt_at is not None and record.next_attempt_at > now:
             continue  # backing off after a busy answer; its reason is already written
         else:
-            actions.append(StartBuild(record.key, record.attempt + 1))
+            actions.append(at_version(StartBuild(record.key, record.attempt + 1), record))
             running = record
             continue
         if record.reason != reason:
-            actions.append(Defer(record.key, reason))
+            actions.append(at_version(Defer(record.key, reason), record))
     return actions

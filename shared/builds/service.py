@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.apply import Backoff
 from shared.builds.executor import BuildExecutor, PipelineApi
 from shared.builds.planner import BUILD_PREFIX, Defer, RecordBuild, StartBuild, plan_builds
 from shared.clouds.pipeline_types import RUNNING_STATUSES, PipelineExecution
@@ -20,7 +21,6 @@ from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.policy import Policy
-from shared.replication.planner import Backoff
 from shared.runtime import Deadline
 
 log = get_logger(__name__)

@@ -19,6 +19,7 @@ from shared.apply import StaleStepError
 from shared.cleanup.model import CleanupPlan, Decision
 from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
 from shared.ledger import Ledger
+from shared.ledger.keys import cleanup_key
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.runtime import Deadline
@@ -28,17 +29,6 @@ log = get_logger(__name__)
 #: DeleteImage refusals that mean "ECS says this image is still needed" (alibaba-api.md §1.4).
 KEPT_BY_ECS = frozenset({"ImageUsingByInstance", "ImageUseShared", "OperationDenied.ImageCopying",
                          "ImageIsExporting", "ImageIsImporting"})
-
-
-def cleanup_key(region: str, image_id: str) -> str:
-    """Business key of one cleanup decision.
-
-    Examples
-    --------
-    >>> cleanup_key("cn-hangzhou", "m-1")
-    'cleanup/cn-hangzhou/m-1'
-    """
-    return f"cleanup/{region}/{image_id}"
 
 
 class CleanupEcs(Protocol):

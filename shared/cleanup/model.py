@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from shared.clouds.ecs_types import Image
+from shared.ledger.keys import COPY, EXPORT, parse_key
 from shared.ledger.record import Record, State
 
 Action = Literal["delete", "keep"]
@@ -75,13 +76,13 @@ class InFlight:
         exports: list[tuple[str, str, str]] = []
         for record in records:
             working = record.is_active or (record.state is State.FAILED and record.retryable)
-            parts = record.key.split("/")
-            if not working or len(parts) != 4:
+            kind, parts = parse_key(record.key)
+            if not working or len(parts) != 3:
                 continue
-            if parts[0] == "copy":
-                copies.append((parts[1], parts[2], record.key))
-            elif parts[0] == "export":
-                exports.append((parts[1], parts[2], record.key))
+            if kind == COPY:
+                copies.append((parts[0], parts[1], record.key))
+            elif kind == EXPORT:
+                exports.append((parts[0], parts[1], record.key))
         return cls(copies=tuple(sorted(copies)), exports=tuple(sorted(exports)))
 
 

@@ -8,11 +8,10 @@ action never aborts the batch: the record stays where it was and the next tick d
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from shared.apply import apply_all, planned_record
+from shared.apply import RecordExecutor, planned_record
 from shared.clouds.ecs_types import ExportImageSpec, ExportTask
 from shared.clouds.oss_types import ObjectInfo
 from shared.errors import CloudError
@@ -80,22 +79,17 @@ def new_export_record(action: RecordExport, now: dt.datetime) -> Record:
     return Record(key=action.key, kind="export", created_at=now, updated_at=now, data=data)
 
 
-class ExportExecutor:
+class ExportExecutor(RecordExecutor[ExportAction]):
     """Runs export actions; `outcomes` counts what happened, for the summary."""
+
+    kind = "export"
 
     def __init__(self, ecs: ExportEcs, oss: ExportOss, ledger: Ledger, *, now: Callable[[], dt.datetime],
                  owner: str = "", deadline: Deadline | None = None) -> None:
+        super().__init__(ledger, now=now, deadline=deadline)
         self.ecs = ecs
         self.oss = oss
-        self.ledger = ledger
-        self.now = now
         self.owner = owner
-        self.deadline = deadline
-        self.outcomes: Counter[str] = Counter()
-
-    def apply(self, actions: Iterable[ExportAction]) -> Counter[str]:
-        """Apply every action until the deadline (see `shared.apply`)."""
-        return apply_all(actions, self._apply_one, self.outcomes, self.deadline, kind="export")
 
     def _apply_one(self, action: ExportAction) -> None:
         if isinstance(action, RecordExport):
@@ -116,8 +110,10 @@ class ExportExecutor:
         elif isinstance(action, ConcludeExport):
             self._conclude(record, action.target, action.task_id)
         elif isinstance(action, FailExport):
-            state = State.CANCELLED if action.cancelled else State.FAILED
-            self._move(record, "cancelled" if action.cancelled else "failed", state=state, reason=action.reason)
+            if action.cancelled:
+                self._move(record, "cancelled", state=State.CANCELLED, reason=action.reason)
+            else:
+                self._fail(record, action.reason)
 
     def start(self, record: Record, target: ExportTarget) -> Record:
         """Claim a PENDING record and call ExportImage (also used for a manual "export now")."""
@@ -137,7 +133,7 @@ class ExportExecutor:
             return self._recover(record, target)
         hint = _HINTS.get(exc.code or "", "ExportImage refused: {message}").format(
             bucket=target.bucket, region=target.region, rule=target.rule, role=target.role_name, message=exc.message)
-        return self._move(record, "failed", state=State.FAILED, reason=f"{hint} [{exc.code}]")
+        return self._fail(record, f"{hint} [{exc.code}]")
 
     def _recover(self, record: Record, target: ExportTarget) -> Record:
         """Adopt this target's export if one exists, else requeue; the CAS makes racers harmless.
@@ -159,7 +155,7 @@ class ExportExecutor:
     def _conclude(self, record: Record, target: ExportTarget, task_id: str) -> None:
         task = self.ecs.describe_export(target.region, task_id)
         if not task.succeeded:
-            self._move(record, "failed", state=State.FAILED, reason=failure_reason(target, task))
+            self._fail(record, failure_reason(target, task))
             return
         sizes = {}
         for name in task.objects:
@@ -171,13 +167,3 @@ class ExportExecutor:
         self._move(record, "done", state=State.DONE, process=100, manifest=key,
                    finished_at=task.finished_time, **manifest_summary(manifest))
         log.info("export.finished", extra={"key": record.key, "task_id": task_id, "manifest": key})
-
-    def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
-        """Compare-and-set `record`; keys that are not Record fields go into `data`."""
-        fields = set(Record.model_fields)
-        data = dict(record.data)
-        for name in [k for k in changes if k not in fields and k != "force"]:
-            data[name] = changes.pop(name)
-        updated = self.ledger.transition(record.key, record, data=data, updated_at=self.now(), **changes)
-        self.outcomes[outcome] += 1
-        return updated

@@ -12,14 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from shared.apply import Step, at_version
+from shared.apply import CLAIM_LEASE, Step, at_version
 from shared.clouds.ecs_types import ExportTask, Image
 from shared.exports.targets import ExportTarget, refusal, targets_for
 from shared.ledger.record import Record, State
 from shared.policy import Policy
-
-#: How long a claim without a TaskId is presumed alive (an invocation may still be calling ExportImage).
-CLAIM_LEASE = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from shared.exports.planner import (
     target_of,
 )
 from shared.exports.targets import refusal, targets_for
-from shared.ledger import Ledger
+from shared.ledger import Ledger, keys
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.policy import Policy
@@ -188,7 +188,7 @@ def export_now(ctx: ExportContext, request: ExportNow) -> dict[str, Any]:
 
 def cancel_export(ctx: ExportContext, request: CancelExport) -> dict[str, Any]:
     """Cancel the image's exports: CancelTask for running ones, a ledger mark for queued ones."""
-    prefix = f"export/{request.region}/{request.image_id}/"
+    prefix = keys.prefix(keys.EXPORT, request.region, request.image_id)
     views = []
     for record in ctx.ledger.scan(prefix):
         if request.format not in (None, target_of(record).image_format) or not record.is_active:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from shared.clouds.ecs_types import ExportImageSpec, Image
+from shared.ledger.keys import export_key
 from shared.policy import Policy
 
 MAX_DATA_DISK_GIB = 2048
@@ -44,11 +45,6 @@ def format_warnings(policy: Policy) -> list[str]:
                     f"export_rules[{n}].format: {rule.format} is not honoured by ExportImage in {region} "
                     f"(rule {rule.name!r}); ECS exports RAW there and the manifest will say raw")
     return warnings
-
-
-def export_key(region: str, image_id: str, image_format: str) -> str:
-    """Business key of one export (design.md): `export/<region>/<image-id>/<format>`."""
-    return f"export/{region}/{image_id}/{image_format}"
 
 
 class ExportTarget(BaseModel):

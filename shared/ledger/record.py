@@ -14,9 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.ledger.keys import copy_key, event_key
+
+__all__ = ["Record", "State", "copy_key", "event_key", "utcnow"]
 
 
 class State(str, enum.Enum):
@@ -82,35 +85,3 @@ class Record(BaseModel):
     def is_active(self) -> bool:
         """PENDING or STARTED: a tick still has work to do for this record."""
         return self.state in ACTIVE_STATES
-
-
-def _part(name: str, value: str) -> str:
-    if not value or "/" in value:
-        raise ValueError(f"{name} must be non-empty and contain no '/': {value!r}")
-    return value
-
-
-def copy_key(src_region: str, image_id: str, dst_region: str) -> str:
-    """Business key of one image copy.
-
-    Examples
-    --------
-    >>> copy_key("cn-hangzhou", "m-abc", "cn-beijing")
-    'copy/cn-hangzhou/m-abc/cn-beijing'
-    """
-    return "/".join(
-        ("copy", _part("src_region", src_region), _part("image_id", image_id), _part("dst_region", dst_region))
-    )
-
-
-def event_key(event_id: str) -> str:
-    """Key under which a delivered CloudEvent id is remembered (percent-encoded, so any id is safe).
-
-    Examples
-    --------
-    >>> event_key("45ef-7c35/fab****")
-    'event/45ef-7c35%2Ffab%2A%2A%2A%2A'
-    """
-    if not event_id:
-        raise ValueError("event_id must be non-empty")
-    return "event/" + quote(event_id, safe="-_.")

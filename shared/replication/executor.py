@@ -9,11 +9,10 @@ A failing action never aborts the tick; the record stays where it was and the ne
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from shared.apply import apply_all, planned_record
+from shared.apply import Backoff, RecordExecutor, client_token, planned_record
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, SnapshotCopySpec
 from shared.errors import CloudError
 from shared.ledger import Ledger
@@ -23,7 +22,6 @@ from shared.policy import CopyLimits
 from shared.replication.planner import (
     Action,
     Adopt,
-    Backoff,
     BuildImage,
     Complete,
     Fail,
@@ -33,7 +31,6 @@ from shared.replication.planner import (
     Retry,
     StartCopy,
 )
-from shared.replication.provenance import client_token
 from shared.replication.reasons import explain
 from shared.replication.slots import RegionSlots
 from shared.replication.targets import CopyTarget
@@ -71,8 +68,10 @@ def new_record(target: CopyTarget, now: dt.datetime, source_status: str | None =
     return Record(key=target.key, kind="copy", created_at=now, updated_at=now, data=data)
 
 
-class CopyExecutor:
+class CopyExecutor(RecordExecutor[Action]):
     """Runs actions against ECS and the ledger; `outcomes` counts what happened, for the summary."""
+
+    kind = "copy"
 
     def __init__(
         self,
@@ -84,22 +83,15 @@ class CopyExecutor:
         deadline: Deadline | None = None,
         limits: CopyLimits | None = None,
     ) -> None:
+        super().__init__(ledger, now=now, deadline=deadline)
         self.ecs = ecs
-        self.ledger = ledger
-        self.now = now
         self.backoff = backoff or Backoff()
-        self.deadline = deadline
         self.limits = limits or CopyLimits()
         self.slots = RegionSlots(ledger, now)
-        self.outcomes: Counter[str] = Counter()
         # (region, large) found full in this invocation: later starts there stay queued without a ledger
         # read (a tick with thousands queued behind 5 slots would read and re-read the slot record for
         # each). A slot this invocation frees clears its region; one freed elsewhere waits a tick.
         self._full: set[tuple[str, bool]] = set()
-
-    def apply(self, actions: Iterable[Action]) -> Counter[str]:
-        """Apply every action until the deadline (see `shared.apply`)."""
-        return apply_all(actions, self._apply_one, self.outcomes, self.deadline, kind="copy")
 
     # -- one action ---------------------------------------------------------------------------------
 
@@ -129,7 +121,7 @@ class CopyExecutor:
                        done_at=self.now().isoformat())
             self._release(record)
         elif isinstance(action, Fail):
-            self._fail(record, action)
+            self._record_failure(record, action)
         elif isinstance(action, Retry):
             if action.failed_copy:
                 target = CopyTarget.model_validate(record.data["target"])
@@ -195,7 +187,7 @@ class CopyExecutor:
             if retry_in is not None and attempt >= self.backoff.max_attempts:
                 reason, retry_in = f"{reason} (gave up after {attempt} attempts)", None
             retry_at = self.now() + dt.timedelta(seconds=retry_in) if retry_in is not None else None
-            self._fail(record, Fail(record.key, reason, retry_at=retry_at))
+            self._record_failure(record, Fail(record.key, reason, retry_at=retry_at))
             return
         self._move(record, "started", cloud_id=image_id, status="Waiting", progress=0)
         log.info("copy.started", extra={"key": record.key, "copy_image_id": image_id, "attempt": attempt})
@@ -207,7 +199,7 @@ class CopyExecutor:
         """
         source = self.ecs.get_image(target.source_region, target.image_id)
         if source is None or not source.disks:
-            self._fail(record, Fail(record.key, f"source image {target.image_id} or its disks are gone"))
+            self._record_failure(record, Fail(record.key, f"source image {target.image_id} or its disks are gone"))
             return
         copies = []
         for disk in source.disks:
@@ -238,7 +230,7 @@ class CopyExecutor:
             if exc.retryable:
                 raise
             self._discard_snapshots(record)
-            self._fail(record, Fail(record.key, f"CreateImage from the copied snapshots refused [{exc.code}]: "
+            self._record_failure(record, Fail(record.key, f"CreateImage from the copied snapshots refused [{exc.code}]: "
                                                 f"{exc.message}"))
             return
         self._move(record, "image_built", cloud_id=image_id, status="Creating", progress=0)
@@ -249,7 +241,7 @@ class CopyExecutor:
         for item in record.data.get("snapshots") or []:
             self.ecs.delete_snapshot(target.target_region, item["copy"])
 
-    def _fail(self, record: Record, action: Fail) -> None:
+    def _record_failure(self, record: Record, action: Fail) -> None:
         retryable = action.retry_at is not None
         if record.data.get("snapshots"):
             # a failed attempt on the snapshot path cleans up at once (snapshots are billed);
@@ -258,15 +250,7 @@ class CopyExecutor:
                 self.ecs.delete_image(CopyTarget.model_validate(record.data["target"]).target_region,
                                       action.failed_copy)
             self._discard_snapshots(record)
-        self._move(
-            record,
-            "failed_retryable" if retryable else "failed",
-            state=State.FAILED,
-            reason=action.reason,
-            retryable=retryable,
-            next_attempt_at=action.retry_at,
-            failed_copy=action.failed_copy,
-        )
+        self._fail(record, action.reason, retry_at=action.retry_at, failed_copy=action.failed_copy)
         self._release(record)
         log.warning("copy.failed", extra={"key": record.key, "reason": action.reason, "retryable": retryable})
 
@@ -274,13 +258,3 @@ class CopyExecutor:
         region = CopyTarget.model_validate(record.data["target"]).target_region
         self.slots.release(region, [record.key])
         self._full -= {(region, False), (region, True)}
-
-    def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
-        """Compare-and-set `record`; data keys (status, progress, timestamps, failed_copy) go into `data`."""
-        data_keys = {"status", "progress", "failed_copy", "started_at", "done_at", "target", "path", "snapshots"}
-        data = dict(record.data)
-        for name in data_keys & changes.keys():
-            data[name] = changes.pop(name)
-        updated = self.ledger.transition(record.key, record, data=data, updated_at=self.now(), **changes)
-        self.outcomes[outcome] += 1
-        return updated

@@ -7,11 +7,10 @@ cloud call and one compare-and-set on the ledger.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from shared.apply import Step, at_version
+from shared.apply import Backoff, Step, at_version
 from shared.clouds.ecs_types import Image, Snapshot
 from shared.ledger.record import Record, State
 from shared.policy import Policy
@@ -19,21 +18,6 @@ from shared.replication.provenance import TAG_KEY
 from shared.replication.targets import CopyTarget, refresh, targets_for
 
 FAILED_SOURCE_STATUSES = frozenset({"CreateFailed", "UnAvailable", "Deprecated"})
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """When a retryable failure may be tried again, and how many attempts a copy gets."""
-
-    base_seconds: float = 120.0
-    cap_seconds: float = 3600.0
-    max_attempts: int = 4
-
-    def next_at(self, key: str, attempt: int, now: dt.datetime) -> dt.datetime:
-        """Exponential, with jitter derived from the key so the plan stays a pure function."""
-        span = min(self.cap_seconds, self.base_seconds * 2 ** max(attempt - 1, 0))
-        jitter = int(hashlib.sha256(f"{key}{attempt}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-        return now + dt.timedelta(seconds=span * (0.5 + jitter / 2))
 
 
 @dataclass(frozen=True)

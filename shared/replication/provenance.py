@@ -1,4 +1,4 @@
-"""Provenance tags and ClientTokens: the cloud-side half of exactly-once.
+"""Provenance tags: the cloud-side half of exactly-once (the ClientToken is the kernel's, `shared.apply`).
 
 Every copy carries tags set in the CopyImage call itself (atomic with its birth), so a copy whose
 ledger write was lost is found again by a region scan and adopted instead of copied twice.
@@ -6,8 +6,6 @@ The ClientToken is derived from the business key and the attempt number: a repea
 attempt returns the same ImageId; a deliberate retry after a failed copy gets a new token.
 """
 from __future__ import annotations
-
-import hashlib
 
 TAG_MANAGED = "image-relay:managed"
 TAG_KEY = "image-relay:key"
@@ -65,9 +63,3 @@ def copy_tags(source: dict[str, str], provenance: dict[str, str]) -> dict[str, s
 def is_managed_copy(tags: dict[str, str]) -> bool:
     """True for an image image-relay made (it is never itself a source to replicate)."""
     return TAG_SOURCE_IMAGE in tags or tags.get(TAG_MANAGED) == "true"
-
-
-def client_token(key: str, attempt: int) -> str:
-    """A ≤64-ASCII ClientToken, stable for (business key, attempt)."""
-    digest = hashlib.sha256(f"{key}#{attempt}".encode()).hexdigest()
-    return f"ir-{digest[:48]}"

@@ -11,19 +11,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shared.apply import Backoff
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, Snapshot, SnapshotCopySpec
 from shared.errors import CloudError, EventValidationError, LedgerConflictError
 from shared.events.copy_requests import CancelCopy, RetryFailed
 from shared.events.models import ImageCreated
 from shared.ledger import Ledger
-from shared.ledger.record import Record, State, event_key
+from shared.ledger.keys import COPY, event_key, prefix
+from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.policy import Policy
 from shared.render import render_action
 from shared.replication.executor import CopyExecutor, new_record
 from shared.replication.planner import (
-    Backoff,
     Observed,
+    RecordIntent,
     Retry,
     order_starts,
     plan_record,
@@ -221,7 +223,7 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     executor = ctx.executor()
     outcomes = executor.apply(actions)
     # Intents the sweep just wrote can start in this same tick.
-    new_keys = [a.key for a in actions if type(a).__name__ == "RecordIntent"]
+    new_keys = [a.key for a in actions if isinstance(a, RecordIntent)]
     fresh = [r for r in (ctx.ledger.get(k) for k in new_keys) if r is not None and r.state is State.PENDING]
     follow_up = order_starts([(r, plan_record(r, observed, now, ctx.backoff)) for r in fresh], ctx.policy, now)
     outcomes = executor.apply(follow_up)
@@ -278,7 +280,7 @@ def _schedule_wakes(ctx: CopyContext, records: list[Record], observed: Observed,
 def cancel_copies(request: CancelCopy, ctx: CopyContext) -> dict[str, Any]:
     """CancelCopyImage for the image's running copies, a ledger mark for queued ones."""
     executor, views = ctx.executor(), []
-    for record in ctx.ledger.scan(f"copy/{request.region}/{request.image_id}/"):
+    for record in ctx.ledger.scan(prefix(COPY, request.region, request.image_id)):
         target = CopyTarget.model_validate(record.data["target"])
         if not record.is_active or request.target_region not in (None, target.target_region):
             continue
@@ -301,7 +303,7 @@ def retry_failed(request: RetryFailed, ctx: CopyContext) -> dict[str, Any]:
     reconcile (or this call, if the source is ready) starts them."""
     executor, views = ctx.executor(), []
     reopen = {State.FAILED, State.CANCELLED} if request.include_cancelled else {State.FAILED}
-    for record in ctx.ledger.scan(f"copy/{request.region}/{request.image_id}/"):
+    for record in ctx.ledger.scan(prefix(COPY, request.region, request.image_id)):
         target_region = CopyTarget.model_validate(record.data["target"]).target_region
         if record.state not in reopen or request.target_region not in (None, target_region):
             continue

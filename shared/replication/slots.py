@@ -13,15 +13,11 @@ from collections.abc import Callable, Iterable
 
 from shared.errors import LedgerConflictError
 from shared.ledger import Ledger
+from shared.ledger.keys import slots_key
 from shared.ledger.record import Record, State
 
 _TRIES = 8
 STALE_PENDING = dt.timedelta(minutes=5)
-
-
-def slots_key(region: str) -> str:
-    """The semaphore record of one destination region."""
-    return f"slots/copy/{region}"
 
 
 class RegionSlots:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.apply import client_token
 from shared.clouds.ecs_types import CopyImageSpec, Image
 from shared.ledger.record import copy_key
 from shared.policy import Policy
-from shared.replication.provenance import client_token, copy_tags, is_managed_copy, provenance_tags
+from shared.replication.provenance import copy_tags, is_managed_copy, provenance_tags
 
 
 class CopyTarget(BaseModel):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulator import Emulator
+from shared.apply import Backoff
 from shared.builds.service import stages, tick
 from shared.clouds._clients import reset_clients
 from shared.clouds._retry import RetryPolicy
@@ -18,7 +19,6 @@ from shared.config import Credentials
 from shared.ledger import Ledger, open_store
 from shared.ledger.record import State
 from shared.policy import Policy, load_policy
-from shared.replication.planner import Backoff
 
 R = "cn-hangzhou"
 HOURLY = """

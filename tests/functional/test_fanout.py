@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from scripts import demo_scene as scene
-from shared.fanout import DuplicateInvocationError, LocalFanOut, partitions
+from shared.errors import DuplicateInvocationError
+from shared.fanout import LocalFanOut, partitions
 
 
 def test_partitions_are_stable_and_cover_every_region():

@@ -14,10 +14,11 @@ from shared.acr.planner import (
     plan_acr,
     repo_of,
 )
-from shared.acr.targets import SyncTarget, TagRef, acr_key
+from shared.acr.targets import SyncTarget, TagRef
+from shared.apply import Backoff
 from shared.clouds.acr_types import ImageRef, SyncTask
+from shared.ledger.keys import acr_key
 from shared.ledger.record import State
-from shared.replication.planner import Backoff
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 BACKOFF = Backoff(base_seconds=60, max_attempts=3)

@@ -12,10 +12,10 @@ from shared.builds.planner import (
     RecordBuild,
     ResumeStart,
     StartBuild,
-    build_key,
     plan_builds,
 )
 from shared.clouds.pipeline_types import PipelineExecution
+from shared.ledger.keys import build_key
 from shared.ledger.record import Record, State
 from shared.windows import Window
 

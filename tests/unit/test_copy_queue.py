@@ -6,12 +6,13 @@ import threading
 
 from shared.clouds.ecs_types import Image
 from shared.ledger import Ledger
+from shared.ledger.keys import slots_key
 from shared.ledger.record import State
 from shared.ledger.store.memory import MemoryStore
 from shared.policy import load_policy
 from shared.replication.executor import new_record
 from shared.replication.queue import fairness_order, observed_rate, queue_view, window_closed
-from shared.replication.slots import RegionSlots, slots_key
+from shared.replication.slots import RegionSlots
 from shared.replication.targets import targets_for
 
 NOW = dt.datetime(2026, 11, 21, 4, 0, tzinfo=dt.timezone.utc)  # 12:00 Shanghai

@@ -17,7 +17,8 @@ from shared.exports.planner import (
     plan_batch,
     plan_follow,
 )
-from shared.exports.targets import export_key, refusal, targets_for
+from shared.exports.targets import refusal, targets_for
+from shared.ledger.keys import export_key
 from shared.ledger.record import State
 from shared.policy import load_policy
 

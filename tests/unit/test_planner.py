@@ -5,13 +5,13 @@ import datetime as dt
 
 import pytest
 
+from shared.apply import Backoff, client_token
 from shared.clouds.ecs_types import Image
 from shared.ledger.record import Record, State
 from shared.policy import load_policy
 from shared.replication.executor import new_record
 from shared.replication.planner import (
     Adopt,
-    Backoff,
     Complete,
     Fail,
     Observed,
@@ -24,7 +24,7 @@ from shared.replication.planner import (
     plan_tick,
     regions_to_scan,
 )
-from shared.replication.provenance import TAG_KEY, client_token
+from shared.replication.provenance import TAG_KEY
 from shared.replication.targets import targets_for
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
