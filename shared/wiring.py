@@ -10,12 +10,13 @@ import datetime as dt
 import logging
 import os
 import threading
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.acr.service import AcrContext
 from shared.builds.service import BuildsContext
 from shared.cleanup.service import CleanupContext
 from shared.config import Settings, get_settings, resolve_code_path
+from shared.context import FeatureContext
 from shared.exports.service import ExportContext
 from shared.ledger import Ledger, open_store
 from shared.ledger.record import utcnow
@@ -23,6 +24,8 @@ from shared.logs import ROOT_LOGGER
 from shared.policy import Policy, load_policy
 from shared.replication.service import CopyContext
 from shared.runtime import Deadline
+
+C = TypeVar("C", bound=FeatureContext)
 
 _POLICIES: dict[tuple[str, float], Policy] = {}
 _STORES: dict[str, Any] = {}
@@ -69,12 +72,12 @@ def _gateways(context: Any, settings: Settings, services: tuple[str, ...]) -> tu
     credentials = resolve_credentials(context)  # FC's context first, then the official chain
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
     built: dict[str, Any] = {}
-    if "image_builder" in services:  # ECS plus Image Builder's reads, as the "ecs" adapter
+    if "image_builder" in services:  # ECS plus Image Builder's reads
         from shared.clouds.ecs_pipelines import ImageBuilderGateway
 
-        built["ecs"] = ImageBuilderGateway.connect(credentials, endpoint=settings.endpoint, retry=retry,
+        built["image_builder"] = ImageBuilderGateway.connect(credentials, endpoint=settings.endpoint, retry=retry,
                                                    deadline=deadline)
-    elif "ecs" in services:
+    if "ecs" in services:
         from shared.clouds.ecs import EcsGateway
 
         built["ecs"] = EcsGateway.connect(credentials, endpoint=settings.endpoint, retry=retry, deadline=deadline)
@@ -93,41 +96,50 @@ def _gateways(context: Any, settings: Settings, services: tuple[str, ...]) -> tu
     return deadline, built
 
 
-def export_context(context: Any, settings: Settings | None = None) -> ExportContext:
-    """Policy, ledger, ECS and OSS for an export invocation."""
+def wire(cls: type[C], context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,
+         **extra: Any) -> C:
+    """The one wiring factory: a feature context with the policy, the ledger, a clock (`now` pins it), the
+    function's deadline and the adapters its class names in ``adapters``; ``extra`` fills its own fields.
+
+    The policy is read before any client exists, so a bad policy makes no API call.
+    """
     settings = settings or get_settings()
     logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
     policy = policy_from(settings)
-    deadline, gw = _gateways(context, settings, ("ecs", "oss"))
-    return ExportContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], oss=gw["oss"], now=utcnow,
-                         owner=str(getattr(context, "request_id", "")), deadline=deadline)
+    deadline, gw = _gateways(context, settings, tuple(cls.adapters.values()))
+    clock = (lambda: now) if now is not None else utcnow
+    adapters = {name: gw[kind] for name, kind in cls.adapters.items()}
+    return cls(policy=policy, ledger=ledger_from(settings), now=clock, deadline=deadline, **adapters, **extra)
+
+
+def export_context(context: Any, settings: Settings | None = None) -> ExportContext:
+    """An export invocation's context; the claim owner is the invocation's request id."""
+    return wire(ExportContext, context, settings, owner=str(getattr(context, "request_id", "")))
 
 
 def acr_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> AcrContext:
-    """Policy, ledger and the Container Registry adapter for an ACR invocation (`now` pins the clock)."""
-    settings = settings or get_settings()
-    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
-    policy = policy_from(settings)
-    deadline, gw = _gateways(context, settings, ("cr",))
-    clock = (lambda: now) if now is not None else utcnow
-    return AcrContext(policy=policy, ledger=ledger_from(settings), cr=gw["cr"], now=clock, deadline=deadline)
+    """An ACR invocation's context (`now` pins the clock)."""
+    return wire(AcrContext, context, settings, now=now)
 
 
 def copy_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,
                  wake: bool = False) -> CopyContext:
-    """Policy, ledger and the ECS adapter for one invocation, bounded by the function's timeout.
-
-    `wake` (the reconcile function) adds the FC waker when IMAGE_RELAY_WAKEUPS is on: reconcile invokes
-    itself, delayed, at each region's expected copy end (shared/replication/wake.py).
-    """
+    """A copy invocation's context. `wake` (the reconcile function) adds the FC waker when
+    IMAGE_RELAY_WAKEUPS is on: reconcile invokes itself, delayed, at each region's expected copy end
+    (shared/replication/wake.py)."""
     settings = settings or get_settings()
-    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
-    policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
-    deadline, gw = _gateways(context, settings, ("ecs",))
-    clock = (lambda: now) if now is not None else utcnow
-    waker = _waker(context, settings) if wake and settings.wakeups else None
-    return CopyContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=clock, deadline=deadline,
-                       waker=waker)
+    return wire(CopyContext, context, settings, now=now,
+                waker=_waker(context, settings) if wake and settings.wakeups else None)
+
+
+def cleanup_context(context: Any, settings: Settings | None = None) -> CleanupContext:
+    """A cleanup run's context (ECS with Image Builder's reads, and ESS)."""
+    return wire(CleanupContext, context, settings)
+
+
+def builds_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> BuildsContext:
+    """The build part of a tick (`now` pins the clock)."""
+    return wire(BuildsContext, context, settings, now=now)
 
 
 def _waker(context: Any, settings: Settings) -> Any:
@@ -144,27 +156,6 @@ def _waker(context: Any, settings: Settings) -> Any:
     service = getattr(getattr(context, "service", None), "name", None) or "image-relay"
     function = getattr(getattr(context, "function", None), "name", None) or "reconcile"
     return FcWaker(fc, service, function)
-
-
-def cleanup_context(context: Any, settings: Settings | None = None) -> CleanupContext:
-    """Policy, ledger, the ECS (with Image Builder's reads) and ESS adapters for a cleanup run, bounded by the
-    function's timeout."""
-    settings = settings or get_settings()
-    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
-    policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
-    deadline, gw = _gateways(context, settings, ("image_builder", "ess"))
-    return CleanupContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"], now=utcnow, deadline=deadline,
-                          ess=gw["ess"])
-
-
-def builds_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> BuildsContext:
-    """Policy, ledger and the Image Builder adapter for the build part of a tick (`now` pins the clock)."""
-    settings = settings or get_settings()
-    logging.getLogger(ROOT_LOGGER).setLevel(settings.log_level_number)
-    policy = policy_from(settings)  # before any client exists: a bad policy makes no API call
-    deadline, gw = _gateways(context, settings, ("image_builder",))
-    clock = (lambda: now) if now is not None else utcnow
-    return BuildsContext(policy=policy, ledger=ledger_from(settings), api=gw["ecs"], now=clock, deadline=deadline)
 
 
 def alert_outcomes(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,

@@ -38,7 +38,7 @@ class SyncApi(Protocol):
 def new_sync_record(target: SyncTarget, now: dt.datetime) -> Record:
     """The PENDING intent for one target."""
     return Record(key=target.key, kind="acr", created_at=now, updated_at=now,
-                  data={"target": target.model_dump(mode="json"), "status": None})
+                  data={"target": target.to_data(), "status": None})
 
 
 class SyncExecutor(RecordExecutor[AcrAction]):

@@ -55,7 +55,7 @@ AcrAction = StartSync | TrackSync | CompleteSync | FailSync | RequeueSync
 
 def target_of(record: Record) -> SyncTarget:
     """The sync target a record was written for."""
-    return SyncTarget.model_validate(record.data["target"])
+    return SyncTarget.of(record)
 
 
 def repo_of(record: Record) -> tuple[str, str, str, str]:

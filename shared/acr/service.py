@@ -4,23 +4,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from shared.acr.executor import SyncExecutor, new_sync_record
 from shared.acr.planner import DEFAULT_START_BUDGET, StartSync, plan_acr, repo_of, target_of
 from shared.acr.targets import SyncTarget, TagRef, targets_for
 from shared.apply import Backoff
 from shared.clouds.acr_types import AcrInstance, AcrRepo, AcrTag, SyncTask, SyncTaskSpec
+from shared.context import FeatureContext
 from shared.errors import CloudError, ConfigError, LedgerConflictError, ResourceNotFoundError
 from shared.events.acr import BackfillRequest, ReplicateTag, TagPushed
-from shared.ledger import Ledger
 from shared.ledger.record import Record, State, event_key
 from shared.logs import get_logger
 from shared.patterns import bounded
-from shared.policy import Policy
-from shared.runtime import Deadline
 
 log = get_logger(__name__)
 
@@ -44,15 +42,13 @@ class AcrApi(Protocol):
                         repository: str | None = None, tag: str | None = None) -> Iterator[SyncTask]: ...
 
 
-@dataclass
-class AcrContext:
+@dataclass(kw_only=True)
+class AcrContext(FeatureContext):
     """Everything an ACR use case needs, injected."""
 
-    policy: Policy
-    ledger: Ledger
+    adapters: ClassVar[dict[str, str]] = {"cr": "cr"}
+
     cr: AcrApi
-    now: Callable[[], dt.datetime]
-    deadline: Deadline | None = None
     backoff: Backoff = dataclasses.field(default_factory=lambda: Backoff(base_seconds=60, max_attempts=4))
     budget: int = DEFAULT_START_BUDGET
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from shared.clouds.acr_types import SyncTask, SyncTaskSpec
+from shared.context import Payload
 from shared.ledger.keys import acr_key
 from shared.policy import Policy
 
@@ -22,7 +23,7 @@ class TagRef(BaseModel):
     digest: str = ""
 
 
-class SyncTarget(BaseModel):
+class SyncTarget(Payload):
     """One desired sync task; stored as the ledger record's `data["target"]`."""
 
     model_config = ConfigDict(frozen=True)

@@ -10,12 +10,13 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from shared.apply import Backoff
 from shared.builds.executor import BuildExecutor, PipelineApi
 from shared.builds.planner import BUILD_PREFIX, Defer, RecordBuild, StartBuild, plan_builds
 from shared.clouds.pipeline_types import RUNNING_STATUSES, PipelineExecution
+from shared.context import FeatureContext
 from shared.errors import CloudError
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
@@ -70,15 +71,13 @@ def tick(policy: Policy, ledger: Ledger, api: BuildsApi, *, now: Callable[[], dt
     return outcomes
 
 
-@dataclass
-class BuildsContext:
-    """What a build tick needs, wired by `shared.wiring.builds_context` (tests build it directly)."""
+@dataclass(kw_only=True)
+class BuildsContext(FeatureContext):
+    """What a build tick needs, wired by `shared.wiring.wire` (tests build it directly)."""
 
-    policy: Policy
-    ledger: Ledger
+    adapters: ClassVar[dict[str, str]] = {"api": "image_builder"}
+
     api: BuildsApi
-    now: Callable[[], dt.datetime]
-    deadline: Deadline | None = None
 
 
 def follow_builds(ctx: BuildsContext) -> dict[str, Any]:

@@ -17,11 +17,10 @@ DeleteImage call; the dry-run report shows the same refusal.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from shared.cleanup.executor import CleanupExecutor, render
 from shared.cleanup.model import CleanupPlan, ImageFacts, InFlight, Inventory
@@ -39,13 +38,11 @@ from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
 from shared.cleanup_policy import CleanupPolicy, cleanup_regions
 from shared.clouds.ecs_types import ExportTask, Image, Instance, LaunchTemplateVersion
 from shared.clouds.pipeline_types import ImagePipeline
+from shared.context import FeatureContext
 from shared.errors import CloudError, LedgerConflictError, PlanLimitExceededError
-from shared.ledger import Ledger
 from shared.ledger.record import State
 from shared.logs import get_logger
-from shared.policy import Policy
 from shared.replication.provenance import TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
-from shared.runtime import Deadline
 
 log = get_logger(__name__)
 
@@ -77,15 +74,13 @@ class CleanupEcsApi(Protocol):
     def iter_pipelines(self, region: str) -> Iterator[ImagePipeline]: ...
 
 
-@dataclass
-class CleanupContext:
+@dataclass(kw_only=True)
+class CleanupContext(FeatureContext):
     """Everything a cleanup run needs, injected; without `ess` every image counts as referenced."""
 
-    policy: Policy
-    ledger: Ledger
+    adapters: ClassVar[dict[str, str]] = {"ecs": "image_builder", "ess": "ess"}
+
     ecs: CleanupEcsApi
-    now: Callable[[], dt.datetime]
-    deadline: Deadline | None = None
     ess: ScalingReader | None = None
 
 

@@ -69,7 +69,7 @@ class ExportOss(Protocol):
 
 def new_export_record(action: RecordExport, now: dt.datetime) -> Record:
     """The record an intent, a skip, or an export found in OSS starts as."""
-    data: dict[str, Any] = {"target": action.target.model_dump(mode="json"), "process": 0}
+    data: dict[str, Any] = {"target": action.target.to_data(), "process": 0}
     if action.skip_reason:
         return Record(key=action.key, kind="export", state=State.FAILED, reason=f"skipped: {action.skip_reason}",
                       created_at=now, updated_at=now, data={**data, "skipped": True})

@@ -71,7 +71,7 @@ ExportAction = RecordExport | StartExport | RecoverExport | TrackExport | Conclu
 
 def target_of(record: Record) -> ExportTarget:
     """The export target a record was written for."""
-    return ExportTarget.model_validate(record.data["target"])
+    return ExportTarget.of(record)
 
 
 def open_rules(policy: Policy, now: dt.datetime) -> list[str]:

@@ -6,14 +6,14 @@ makes no API call at all.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from shared.clouds.ecs_types import ExportImageSpec, ExportTask, Image
 from shared.clouds.oss_types import ObjectInfo
+from shared.context import FeatureContext
 from shared.errors import CloudError, ConfigError, EventValidationError, LedgerConflictError
 from shared.events.exports import BatchRequest, CancelExport, ExportNow
 from shared.exports.executor import ExportExecutor, new_export_record
@@ -26,12 +26,10 @@ from shared.exports.planner import (
     target_of,
 )
 from shared.exports.targets import refusal, targets_for
-from shared.ledger import Ledger, keys
+from shared.ledger import keys
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
-from shared.policy import Policy
 from shared.render import render_action
-from shared.runtime import Deadline
 
 log = get_logger(__name__)
 
@@ -68,17 +66,15 @@ class ExportOssApi(Protocol):
     def iter_objects(self, region: str, bucket: str, prefix: str, delimiter: str = "") -> Iterator[ObjectInfo]: ...
 
 
-@dataclass
-class ExportContext:
-    """Everything an export use case needs, injected."""
+@dataclass(kw_only=True)
+class ExportContext(FeatureContext):
+    """Everything an export use case needs, injected; ``owner`` names the claiming invocation."""
 
-    policy: Policy
-    ledger: Ledger
+    adapters: ClassVar[dict[str, str]] = {"ecs": "ecs", "oss": "oss"}
+
     ecs: ExportEcsApi
     oss: ExportOssApi
-    now: Callable[[], dt.datetime]
     owner: str = ""
-    deadline: Deadline | None = None
 
     def executor(self) -> ExportExecutor:
         return ExportExecutor(self.ecs, self.oss, self.ledger, now=self.now, owner=self.owner,

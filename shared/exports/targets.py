@@ -15,9 +15,10 @@ ask for another format where it cannot be had.
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.clouds.ecs_types import ExportImageSpec, Image
+from shared.context import Payload
 from shared.ledger.keys import export_key
 from shared.policy import Policy
 
@@ -47,7 +48,7 @@ def format_warnings(policy: Policy) -> list[str]:
     return warnings
 
 
-class ExportTarget(BaseModel):
+class ExportTarget(Payload):
     """One desired export; stored as the ledger record's `data["target"]`."""
 
     model_config = ConfigDict(frozen=True)

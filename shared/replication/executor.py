@@ -62,7 +62,7 @@ class CopyApi(Protocol):
 def new_record(target: CopyTarget, now: dt.datetime, source_status: str | None = None) -> Record:
     """The PENDING intent for one target; `source_status` is the source image's status when it was seen
     (an intent whose source was Available may start in a tick that does not list the source region)."""
-    data: dict[str, Any] = {"target": target.model_dump(mode="json"), "status": None, "progress": 0}
+    data: dict[str, Any] = {"target": target.to_data(), "status": None, "progress": 0}
     if source_status is not None:
         data["source_status"] = source_status
     return Record(key=target.key, kind="copy", created_at=now, updated_at=now, data=data)
@@ -124,7 +124,7 @@ class CopyExecutor(RecordExecutor[Action]):
             self._record_failure(record, action)
         elif isinstance(action, Retry):
             if action.failed_copy:
-                target = CopyTarget.model_validate(record.data["target"])
+                target = CopyTarget.of(record)
                 self.ecs.delete_image(target.target_region, action.failed_copy)
             self._discard_snapshots(record)
             # The attempt number moves on only when the copy is started again (StartCopy), not here.
@@ -160,7 +160,7 @@ class CopyExecutor(RecordExecutor[Action]):
     def heal_slots(self, records: list[Record]) -> None:
         """Free slots whose copy already ended (see `RegionSlots.heal`)."""
         by_key = {r.key: r for r in records}
-        regions = {CopyTarget.model_validate(r.data["target"]).target_region for r in records}
+        regions = {CopyTarget.of(r).target_region for r in records}
         for region in sorted(regions):
             healed = self.slots.heal(region, by_key, self.now())
             if healed:
@@ -237,7 +237,7 @@ class CopyExecutor(RecordExecutor[Action]):
 
     def _discard_snapshots(self, record: Record) -> None:
         """Delete a failed attempt's snapshot copies (a failed CreateImage must not leave them billed)."""
-        target = CopyTarget.model_validate(record.data["target"])
+        target = CopyTarget.of(record)
         for item in record.data.get("snapshots") or []:
             self.ecs.delete_snapshot(target.target_region, item["copy"])
 
@@ -247,7 +247,7 @@ class CopyExecutor(RecordExecutor[Action]):
             # a failed attempt on the snapshot path cleans up at once (snapshots are billed);
             # the failed image first, since it holds the snapshots
             if action.failed_copy:
-                self.ecs.delete_image(CopyTarget.model_validate(record.data["target"]).target_region,
+                self.ecs.delete_image(CopyTarget.of(record).target_region,
                                       action.failed_copy)
             self._discard_snapshots(record)
         self._fail(record, action.reason, retry_at=action.retry_at, failed_copy=action.failed_copy)
@@ -255,6 +255,6 @@ class CopyExecutor(RecordExecutor[Action]):
         log.warning("copy.failed", extra={"key": record.key, "reason": action.reason, "retryable": retryable})
 
     def _release(self, record: Record) -> None:
-        region = CopyTarget.model_validate(record.data["target"]).target_region
+        region = CopyTarget.of(record).target_region
         self.slots.release(region, [record.key])
         self._full -= {(region, False), (region, True)}

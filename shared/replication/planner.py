@@ -123,7 +123,7 @@ class Observed:
 
 
 def _target(record: Record) -> CopyTarget:
-    return CopyTarget.model_validate(record.data["target"])
+    return CopyTarget.of(record)
 
 
 def plan_record(record: Record, observed: Observed, now: dt.datetime, backoff: Backoff) -> Action | None:

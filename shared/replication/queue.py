@@ -32,7 +32,7 @@ class QueueEntry:
 
 
 def _target(record: Record) -> CopyTarget:
-    return CopyTarget.model_validate(record.data["target"])
+    return CopyTarget.of(record)
 
 
 def window_closed(policy: Policy, rule_name: str, now: dt.datetime) -> str | None:

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from shared.apply import Backoff
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, Snapshot, SnapshotCopySpec
+from shared.context import FeatureContext
 from shared.errors import CloudError, EventValidationError, LedgerConflictError
 from shared.events.copy_requests import CancelCopy, RetryFailed
 from shared.events.models import ImageCreated
-from shared.ledger import Ledger
 from shared.ledger.keys import COPY, event_key, prefix
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
-from shared.policy import Policy
 from shared.render import render_action
 from shared.replication.executor import CopyExecutor, new_record
 from shared.replication.planner import (
@@ -45,7 +44,6 @@ from shared.replication.wake import (
     remembered_rate,
     scheduled_wake,
 )
-from shared.runtime import Deadline
 
 log = get_logger(__name__)
 
@@ -74,15 +72,13 @@ class EcsApi(Protocol):
     def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
 
 
-@dataclass
-class CopyContext:
+@dataclass(kw_only=True)
+class CopyContext(FeatureContext):
     """Everything a use case needs, injected (real adapters in FC, the same against the emulator)."""
 
-    policy: Policy
-    ledger: Ledger
+    adapters: ClassVar[dict[str, str]] = {"ecs": "ecs"}
+
     ecs: EcsApi
-    now: Callable[[], dt.datetime]
-    deadline: Deadline | None = None
     backoff: Backoff = Backoff()
     waker: Waker | None = None  # wake-ups at the ETA (shared/replication/wake.py); None: the timer only
 
@@ -92,7 +88,7 @@ class CopyContext:
 
 
 def _target_view(record: Record) -> dict[str, Any]:
-    target = CopyTarget.model_validate(record.data["target"])
+    target = CopyTarget.of(record)
     return {
         "key": record.key,
         "rule": target.rule,
@@ -185,7 +181,7 @@ def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
 
 def active_destinations(records: list[Record]) -> list[str]:
     """Destination regions with copy work left (queued, running or due for a retry)."""
-    return sorted({CopyTarget.model_validate(r.data["target"]).target_region for r in records
+    return sorted({CopyTarget.of(r).target_region for r in records
                    if r.is_active or (r.state is State.FAILED and r.retryable)})
 
 
@@ -201,21 +197,21 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     calls_before = ctx.ecs.calls
     now = ctx.now()
     records = [r for r in ctx.ledger.scan("copy/")
-               if scope is None or CopyTarget.model_validate(r.data["target"]).target_region in scope]
+               if scope is None or CopyTarget.of(r).target_region in scope]
     sources, destinations = regions_to_scan(records, ctx.policy)
     if not sweep_sources:
-        sources = {CopyTarget.model_validate(r.data["target"]).source_region for r in records
+        sources = {CopyTarget.of(r).source_region for r in records
                    if r.state is State.PENDING and r.data.get("source_status") != "Available"}
     by_region: dict[str, list[Record]] = {}
     for record in records:
-        by_region.setdefault(CopyTarget.model_validate(record.data["target"]).target_region, []).append(record)
+        by_region.setdefault(CopyTarget.of(record).target_region, []).append(record)
     skipped: list[str] = []
     if ctx.waker is not None and scope is None:
         limit = ctx.policy.copy_limits.per_region
         skipped = sorted(r for r in destinations
                          if not region_is_due(by_region.get(r, []), scheduled_wake(ctx.ledger, r), now, limit))
         destinations -= set(skipped)
-    building = {CopyTarget.model_validate(r.data["target"]).target_region for r in records
+    building = {CopyTarget.of(r).target_region for r in records
                 if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")}
     observed = observe(ctx, sources, destinations, building, sources_required=sweep_sources)
     # A skipped region is not in `observed.copies`: its running copies wait for the wake (plan_record).
@@ -234,7 +230,7 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     current.update({r.key: r for r in (ctx.ledger.get(k) for k in sorted(touched)) if r is not None})
     after = [current[k] for k in sorted(current)]
     executor.heal_slots([r for r in after
-                         if scope is None or CopyTarget.model_validate(r.data["target"]).target_region in scope])
+                         if scope is None or CopyTarget.of(r).target_region in scope])
     wakes = _schedule_wakes(ctx, after, observed, now, scope, set(skipped)) if ctx.waker is not None else []
     states = Counter(r.state.value for r in after)
     summary = {
@@ -259,7 +255,7 @@ def _schedule_wakes(ctx: CopyContext, records: list[Record], observed: Observed,
     assert ctx.waker is not None
     by_region: dict[str, list[Record]] = {}
     for record in records:
-        by_region.setdefault(CopyTarget.model_validate(record.data["target"]).target_region, []).append(record)
+        by_region.setdefault(CopyTarget.of(record).target_region, []).append(record)
     scheduled = []
     for region, mine in sorted(by_region.items()):
         if region in skipped or (scope is not None and region not in scope):
@@ -281,7 +277,7 @@ def cancel_copies(request: CancelCopy, ctx: CopyContext) -> dict[str, Any]:
     """CancelCopyImage for the image's running copies, a ledger mark for queued ones."""
     executor, views = ctx.executor(), []
     for record in ctx.ledger.scan(prefix(COPY, request.region, request.image_id)):
-        target = CopyTarget.model_validate(record.data["target"])
+        target = CopyTarget.of(record)
         if not record.is_active or request.target_region not in (None, target.target_region):
             continue
         if record.state is State.STARTED and record.cloud_id:
@@ -304,7 +300,7 @@ def retry_failed(request: RetryFailed, ctx: CopyContext) -> dict[str, Any]:
     executor, views = ctx.executor(), []
     reopen = {State.FAILED, State.CANCELLED} if request.include_cancelled else {State.FAILED}
     for record in ctx.ledger.scan(prefix(COPY, request.region, request.image_id)):
-        target_region = CopyTarget.model_validate(record.data["target"]).target_region
+        target_region = CopyTarget.of(record).target_region
         if record.state not in reopen or request.target_region not in (None, target_region):
             continue
         executor.apply([Retry(record.key, record.data.get("failed_copy"), by_person=True, version=record.version)])
@@ -319,7 +315,7 @@ def plan_reconcile(ctx: CopyContext) -> dict[str, Any]:
 
     records = list(ctx.ledger.scan("copy/"))
     sources, destinations = regions_to_scan(records, ctx.policy)
-    building = {CopyTarget.model_validate(r.data["target"]).target_region for r in records
+    building = {CopyTarget.of(r).target_region for r in records
                 if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")}
     now = ctx.now()
     observed = observe(ctx, sources, destinations, building)

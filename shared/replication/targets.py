@@ -6,16 +6,17 @@ the others are listed in `also_matched`; an image is never copied twice into one
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.apply import client_token
 from shared.clouds.ecs_types import CopyImageSpec, Image
+from shared.context import Payload
 from shared.ledger.record import copy_key
 from shared.policy import Policy
 from shared.replication.provenance import copy_tags, is_managed_copy, provenance_tags
 
 
-class CopyTarget(BaseModel):
+class CopyTarget(Payload):
     """One desired copy; stored as the ledger record's `data`, so it survives policy edits."""
 
     model_config = ConfigDict(frozen=True)

@@ -80,7 +80,7 @@ def _when(raw: object) -> dt.datetime | None:
 
 def copy_eta(record: Record, image: Image | None, now: dt.datetime, gib_per_minute: float) -> dt.datetime:
     """When the running copy of `record` should be Available (see the module docstring)."""
-    target = CopyTarget.model_validate(record.data["target"])
+    target = CopyTarget.of(record)
     size = target.size_gib or (image.size_gib if image is not None else 0) or 1
     started = _when(record.data.get("started_at"))
     if started is not None and started <= now:
@@ -105,7 +105,7 @@ def progress_rate(records: Iterable[Record], copies: dict[str, Image], now: dt.d
         if record.state is not State.STARTED or image is None or started is None or not 0 < image.progress < 100:
             continue
         elapsed = (now - started).total_seconds() / 60
-        size = CopyTarget.model_validate(record.data["target"]).size_gib or image.size_gib
+        size = CopyTarget.of(record).size_gib or image.size_gib
         if elapsed > 0 and size:
             gib += size * (image.progress + 0.5) / 100  # Progress is a whole percent, rounded down
             minutes += elapsed

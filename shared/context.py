@@ -1,0 +1,50 @@
+"""The base of every feature's injected context, and of its typed record payload (house-style §12).
+
+Why one base: every use case needs the same four things (the policy, the ledger, a clock, the invocation's
+deadline) plus its own adapters; ``shared.wiring.wire`` builds any context from ``adapters`` (field name →
+adapter kind), so a new feature declares its adapters instead of writing a fifth wiring function.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from shared.ledger import Ledger
+    from shared.ledger.record import Record
+    from shared.policy import Policy
+    from shared.runtime import Deadline
+
+P = TypeVar("P", bound="Payload")
+
+
+@dataclass(kw_only=True)
+class FeatureContext:
+    """Policy, ledger, clock and deadline; a subclass adds its adapters and names them in ``adapters``."""
+
+    #: field name → adapter kind ("ecs", "image_builder", "oss", "cr", "ess") that wiring connects.
+    adapters: ClassVar[dict[str, str]] = {}
+
+    policy: Policy
+    ledger: Ledger
+    now: Callable[[], dt.datetime]
+    deadline: Deadline | None = None
+
+
+class Payload(BaseModel):
+    """A record kind's typed payload, stored as the record's ``data["target"]`` (JSON)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def of(cls: type[P], record: Record) -> P:
+        """The payload of ``record``, validated."""
+        return cls.model_validate(record.data["target"])
+
+    def to_data(self) -> dict[str, Any]:
+        """The JSON form kept in ``data["target"]``."""
+        return self.model_dump(mode="json")

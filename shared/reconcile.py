@@ -1,0 +1,74 @@
+"""The reconcile tick across features: copies (swept, maybe fanned out by destination region), then running
+exports, active ACR syncs and Image Builder builds, each wired only when it has work.
+
+Why here and not in the handler: the handler only decodes, wires and encodes (house-style §6.1); the
+scans that decide which feature has work and the fan-out are use-case logic, called by the handler, the
+CLI and the tests alike. OSS is wired only when an export is in flight, CR only when a sync is active and
+Image Builder only with build rules or a build in flight, so a copy-only deployment loads just the ECS SDK.
+
+With more active copies than IMAGE_RELAY_FANOUT_THRESHOLD, the tick sweeps once and fans the copy work out
+by destination region: each partition is the same handler with a timer payload ``{"regions": [...]}`` and
+a stateful invocation id ``reconcile-<tick>-<n>`` (see shared/fanout.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+from shared.acr.service import follow_syncs
+from shared.builds.service import follow_builds
+from shared.config import get_settings
+from shared.events.models import TimerTick
+from shared.events.parse import ReconcileScope
+from shared.exports.service import follow_exports
+from shared.fanout import FanOut, LocalFanOut, partitions
+from shared.ledger import keys
+from shared.ledger.record import State
+from shared.replication.service import CopyContext, active_destinations, reconcile_tick
+from shared.wiring import acr_context, alert_outcomes, builds_context, copy_context, export_context
+
+PARTITIONS = 8
+
+
+def reconcile(context: Any, tick: TimerTick, scope: ReconcileScope | None, *, run_partition: Callable[[bytes], Any],
+              fanout: FanOut | None = None) -> dict[str, Any]:
+    """One reconcile invocation: a partition's copies, or the whole tick (copies, exports, ACR syncs).
+
+    ``run_partition`` runs a partition's timer body in-process when no ``fanout`` is given.
+    """
+    ctx = copy_context(context, now=tick.trigger_time, wake=True)
+    if scope is not None:
+        return reconcile_tick(ctx, set(scope.regions), sweep_sources=False)
+    active = sum(1 for r in ctx.ledger.scan(keys.prefix(keys.COPY)) if r.is_active)
+    if active > get_settings().fanout_threshold:
+        runner = fanout or LocalFanOut(lambda _fn, body: run_partition(body))
+        result = fan_out(ctx, tick.trigger_time, str(getattr(context, "request_id", "")), runner, wait=fanout is None)
+    else:
+        result = reconcile_tick(ctx)
+    if any(r.state is State.STARTED for r in ctx.ledger.scan(keys.prefix(keys.EXPORT))):
+        result["exports"] = follow_exports(export_context(context))
+    if any(r.is_active or (r.state is State.FAILED and r.retryable) for r in ctx.ledger.scan(keys.prefix(keys.ACR))):
+        result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
+    if ctx.policy.build_rules or any(r.is_active for r in ctx.ledger.scan(keys.prefix(keys.BUILD))):
+        result["builds"] = follow_builds(builds_context(context, now=tick.trigger_time))
+    alerts = alert_outcomes(context, now=tick.trigger_time)  # None unless an alerts sink is configured
+    if alerts is not None:
+        result["alerts"] = alerts
+    return result
+
+
+def fan_out(ctx: CopyContext, trigger_time: dt.datetime | None, request_id: str, runner: FanOut, *,
+            wait: bool) -> dict[str, Any]:
+    """Sweep here, then one partition per group of destination regions (``wait``: for in-process ones)."""
+    swept = reconcile_tick(ctx, set(), sweep_sources=True)  # an empty scope: the sweep and nothing else
+    groups = partitions(active_destinations(list(ctx.ledger.scan(keys.prefix(keys.COPY)))), PARTITIONS)
+    tick_id = trigger_time.strftime("%Y%m%dT%H%M%S") if trigger_time else request_id
+    for n, group in enumerate(groups):
+        payload = {"triggerTime": trigger_time.strftime("%Y-%m-%dT%H:%M:%SZ") if trigger_time else None,
+                   "triggerName": "reconcile-partition", "payload": json.dumps({"regions": group})}
+        runner.submit("reconcile", payload, f"reconcile-{tick_id}-{n}")
+    results = runner.wait() if wait and isinstance(runner, LocalFanOut) else []
+    return {"status": "fanned_out", "partitions": [len(g) for g in groups], "swept": swept["actions"],
+            "records": swept["records"], "partition_results": [json.loads(r) for r in results]}
