@@ -13,6 +13,6 @@ The emulator imports no ``alibabacloud_*`` or ``oss2`` module: it is the other s
 from __future__ import annotations
 
 from emulator.client import EmulatorControl, EmulatorControlError
-from emulator.core.server import Emulator
+from emulator.server import Emulator
 
 __all__ = ["Emulator", "EmulatorControl", "EmulatorControlError"]

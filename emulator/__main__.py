@@ -13,7 +13,7 @@ import sys
 import threading
 from types import FrameType
 
-from emulator.core.server import Emulator
+from emulator.server import Emulator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

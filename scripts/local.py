@@ -34,7 +34,8 @@ from typing import Any
 import yaml
 
 from emulator import Emulator
-from emulator.fc.router import DEFAULT_SERVICE, EventRouter, read_template
+from emulator.fc.router import EventRouter
+from emulator.fc.template import DEFAULT_SERVICE, read_template
 from scripts import demo_scene
 from scripts.invoke import EMULATOR_CREDENTIALS, FUNCTIONS, load_handler
 from scripts.local_deploy import Deployment, deploy_stack

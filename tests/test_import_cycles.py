@@ -118,3 +118,11 @@ def test_the_checker_sees_a_cycle() -> None:
 @pytest.mark.parametrize("package", ["shared", "emulator"])
 def test_no_import_cycle(package: str) -> None:
     assert cycles(import_graph(package)) == []
+
+
+def test_emulator_core_imports_no_service() -> None:
+    # GIVEN the emulator's import graph WHEN core's imports are listed THEN none is a service package
+    graph = import_graph("emulator")
+    outside = {(module, target) for module, targets in graph.items() if module.startswith("emulator.core")
+               for target in targets if not target.startswith("emulator.core")}
+    assert outside == set()

@@ -228,7 +228,7 @@ class FcManagement:
                        "invocationRole": body.get("invocationRole", ""), "sourceArn": body.get("sourceArn", ""),
                        "createdTime": now, "lastModifiedTime": now}
             self.triggers[(service, function, name)] = trigger
-        from emulator.fc.router import EventRouter
+        from emulator.fc.router import EventRouter  # a trigger created with no template wires a router
 
         with self.fc.state.lock:
             router = self.fc.router or EventRouter(self.fc, {})

@@ -87,6 +87,10 @@ class FcService:
 
     # --- Service protocol ----------------------------------------------------------------------------
 
+    def attach(self, router: EventRouter) -> None:
+        """Settle, reset and describe ``router`` with this service (the router holds only the backend)."""
+        self.router = router
+
     def reset(self) -> None:
         """Forget invocations (registered functions and the router's wiring stay)."""
         self.backend.reset()

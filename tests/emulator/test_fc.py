@@ -18,7 +18,9 @@ from alibabacloud_tea_util import models as util_models
 
 from emulator import Emulator, EmulatorControl
 from emulator.fc.cron import Cron
-from emulator.fc.router import EventRouter, pattern_matches, read_template
+from emulator.fc.patterns import pattern_matches
+from emulator.fc.router import EventRouter
+from emulator.fc.template import read_template
 
 SVC = "image-relay"
 RT = util_models.RuntimeOptions()

@@ -81,7 +81,7 @@ def test_a_pushed_acr_tag_is_replicated_by_acr_push_through_the_router(cloud_fac
 
 
 def test_the_real_template_wires_every_trigger() -> None:
-    from emulator.fc.router import read_template
+    from emulator.fc.template import read_template
 
     wiring = read_template(load_template(TEMPLATE))
     assert wiring.ignored == []

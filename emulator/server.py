@@ -1,4 +1,5 @@
-"""The threaded HTTP server and the public ``Emulator`` class (moto's ``ThreadedMotoServer``).
+"""The threaded HTTP server, the registry of emulated services and the public ``Emulator`` class (moto's
+``ThreadedMotoServer``). Outside ``emulator.core`` because it imports every service; core stays service-agnostic.
 
 ``/_emulator/*`` goes to the control plane; every other request is an API call for the dispatcher.
 Parameters are the query string merged with an ``application/x-www-form-urlencoded`` body (§7.2).
