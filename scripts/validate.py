@@ -13,7 +13,7 @@ from scripts.tables import console
 from shared.errors import ConfigError
 from shared.exports.targets import format_warnings
 from shared.policy import Policy, check_policy
-from shared.policy_errors import Problem
+from shared.policy.errors import Problem
 
 SCHEMA_ID = "https://image-relay.local/policy.schema.json"
 

@@ -45,6 +45,20 @@ class ImageRelayError(Exception):
         return out
 
 
+def field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
+    """The dotted path a field error names: ``("copy_rules", 0, "match")`` → ``copy_rules[0].match``.
+
+    Examples
+    --------
+    >>> field_path(("data", "referencedResources", "ACS::ECS::Image", 0))
+    'data.referencedResources.ACS::ECS::Image[0]'
+    """
+    path = prefix
+    for part in loc:
+        path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else str(part))
+    return path
+
+
 class _FieldError(ImageRelayError):
     """Base for errors about one input field; ``str(err)`` starts with the field path."""
 

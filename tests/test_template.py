@@ -28,7 +28,7 @@ from scripts.ram import (
     reachable_modules,
 )
 from shared.config import _FIELD_TO_ENV, Settings
-from shared.windows import Window
+from shared.policy.windows import Window
 
 TEMPLATE = ROOT / "template.yml"
 REQUIRED_ENV = ("IMAGE_RELAY_POLICY", "IMAGE_RELAY_STATE")

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from shared.alerts.outcomes import ALERT_PREFIX, Alert, record_outcomes, summary
-from shared.alerts_policy import AlertsPolicy
 from shared.errors import ImageRelayError, LedgerConflictError
 from shared.ledger import Ledger
 from shared.ledger.record import Record, State
 from shared.logs import get_logger, redact, scrub
+from shared.policy.alerts import AlertsPolicy
 
 log = get_logger(__name__)
 STALE_SECONDS = 600

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.build_policy import BuildRule
 from shared.clouds.ecs_types import Image
 from shared.ledger import Ledger
 from shared.policy import ImageMatch, Policy
+from shared.policy.builds import BuildRule
 from shared.replication.executor import new_record
 from shared.replication.targets import CopyTarget, targets_for
 

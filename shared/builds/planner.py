@@ -20,11 +20,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.apply import Step, at_version
-from shared.build_policy import BuildRule
 from shared.clouds.pipeline_types import PipelineExecution
 from shared.ledger.keys import BUILD, build_key, prefix
 from shared.ledger.record import Record, State
-from shared.windows import Window
+from shared.policy.builds import BuildRule
+from shared.policy.windows import Window
 
 BUILD_PREFIX = prefix(BUILD)
 CRON_GRACE = dt.timedelta(hours=1)

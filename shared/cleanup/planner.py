@@ -13,7 +13,7 @@ Example
 -------
 >>> import datetime as dt
 >>> from shared.clouds.ecs_types import Image
->>> from shared.cleanup_policy import CleanupPolicy, TemplateScratch
+>>> from shared.policy.cleanup import CleanupPolicy, TemplateScratch
 >>> now = dt.datetime(2026, 11, 21, tzinfo=dt.timezone.utc)
 >>> old = Image(region="cn-hangzhou", image_id="m-1", name="TemplateScratch-1", creation_time=now - dt.timedelta(days=2))
 >>> policy = CleanupPolicy(template_scratch=TemplateScratch(min_age_hours=24), max_share=1.0)
@@ -37,8 +37,8 @@ from shared.cleanup.rules import (
     scratch_reason,
     unknown_lineage_reason,
 )
-from shared.cleanup_policy import CleanupPolicy, Retention
 from shared.errors import PlanLimitExceededError
+from shared.policy.cleanup import CleanupPolicy, Retention
 from shared.replication.provenance import TAG_RULE, TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
 
 DEFAULT_SCRATCH_PREFIX = "TemplateScratch-"

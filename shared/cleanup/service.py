@@ -35,13 +35,13 @@ from shared.cleanup.references import (
 )
 from shared.cleanup.request import CleanupRequest, deletion_clock
 from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
-from shared.cleanup_policy import CleanupPolicy, cleanup_regions
 from shared.clouds.ecs_types import ExportTask, Image, Instance, LaunchTemplateVersion
 from shared.clouds.pipeline_types import ImagePipeline
 from shared.context import FeatureContext
 from shared.errors import CloudError, LedgerConflictError, PlanLimitExceededError
 from shared.ledger.record import State
 from shared.logs import get_logger
+from shared.policy.cleanup import CleanupPolicy, cleanup_regions
 from shared.replication.provenance import TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
 
 log = get_logger(__name__)

@@ -37,8 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, envelope_kind, require_object, validate
-from shared.events.models import CloudEvent, is_region
+from shared.events.models import CloudEvent
 from shared.patterns import check_pattern
+from shared.values import MAX_REGEX_LENGTH, RULE_NAME_RE, is_region
 
 __all__ = [
     "ACR_PUSH_COMPLETED",
@@ -57,7 +58,6 @@ __all__ = [
 ACR_SOURCE = "acs.cr"
 ACR_PUSH_COMPLETED = "cr:Artifact:PushCompleted"
 MAX_NAME_LENGTH = 255  # a defensive cap before any regex, not a documented service limit
-MAX_REGEX_LENGTH = 256
 
 _INSTANCE_ID = re.compile(r"^cri-[a-z0-9]+\Z")
 _REPO_ID = re.compile(r"^crr-[a-z0-9]+\Z")
@@ -70,7 +70,6 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}\Z")
 # Digits, optionally masked with trailing or inner '*' as in documentation samples.
 _ACCOUNT = re.compile(r"^[0-9][0-9*]{0,39}\Z")
-_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 
 
 def is_acr_instance_id(value: str) -> bool:
@@ -126,7 +125,7 @@ class BackfillRequest(_Manual):
     @field_validator("rule")
     @classmethod
     def _rule(cls, value: str) -> str:
-        if not _RULE_NAME.match(value):
+        if not RULE_NAME_RE.match(value):
             raise ValueError(f"not a rule name: {value[:80]!r}")
         return value
 

@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import EventValidationError
+from shared.errors import EventValidationError, field_path
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,23 +61,12 @@ def envelope_kind(doc: dict[str, Any]) -> EventKind:
     )
 
 
-def loc_to_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
-    """``("data", "referencedResources", "ACS::ECS::Image", 0)`` -> ``data.referencedResources.ACS::ECS::Image[0]``."""
-    path = prefix
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path = f"{path}.{part}" if path else str(part)
-    return path
-
-
 def validate(model: type[M], doc: dict[str, Any], prefix: str = "") -> M:
     """Validate ``doc`` against ``model``; the first error names its field under ``prefix``."""
     try:
         return model.model_validate(doc)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise EventValidationError(first["msg"], field=loc_to_path(tuple(first["loc"]), prefix)) from None
+        raise EventValidationError(first["msg"], field=field_path(tuple(first["loc"]), prefix)) from None
     except RecursionError:
         raise EventValidationError("nested too deeply", field=prefix or "event") from None

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, require_object, validate
-from shared.events.models import TimerTick, is_image_id, is_region
+from shared.events.models import TimerTick
 from shared.events.parse import StrictPayload, parse_timer_event, parse_timer_payload
+from shared.values import is_image_id, is_region
 
 FORMATS = ("raw", "vhd", "qcow2", "vdi", "vmdk")
 

@@ -8,31 +8,16 @@ and region/image id formats are checked before anything touches the cloud (invar
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.ledger.record import MAX_KEY_LENGTH, event_key
 
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+\Z")
-IMAGE_ID_RE = re.compile(r"^m-[a-z0-9]+\Z")
-MAX_ID_LENGTH = 64
-
 ACTIONTRAIL_API_CALL = "ecs:ActionTrail:ApiCall"
 # ActionTrail events whose call leaves a new custom image behind.
 IMAGE_CREATING_EVENTS = frozenset({"CreateImage", "CopyImage"})
 IMAGE_RESOURCE_TYPE = "ACS::ECS::Image"
-
-
-def is_region(value: str) -> bool:
-    """True for a well-formed region id such as ``cn-hangzhou`` or ``ap-southeast-1``."""
-    return len(value) <= MAX_ID_LENGTH and REGION_RE.match(value) is not None
-
-
-def is_image_id(value: str) -> bool:
-    """True for a well-formed custom image id such as ``m-bp1abc``."""
-    return len(value) <= MAX_ID_LENGTH and IMAGE_ID_RE.match(value) is not None
 
 
 class _Lenient(BaseModel):

@@ -30,9 +30,8 @@ from shared.events.models import (
     ManualRequest,
     TimerPayload,
     TimerTick,
-    is_image_id,
-    is_region,
 )
+from shared.values import is_image_id, is_region
 
 RawEvent = bytes | bytearray | str | dict[str, Any]
 _DATETIME = TypeAdapter(dt.datetime)

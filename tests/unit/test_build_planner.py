@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from shared.build_policy import BuildRule
 from shared.builds.planner import (
     Defer,
     FinishBuild,
@@ -17,7 +16,8 @@ from shared.builds.planner import (
 from shared.clouds.pipeline_types import PipelineExecution
 from shared.ledger.keys import build_key
 from shared.ledger.record import Record, State
-from shared.windows import Window
+from shared.policy.builds import BuildRule
+from shared.policy.windows import Window
 
 R = "cn-hangzhou"
 NOW = dt.datetime(2026, 11, 24, 18, 5, tzinfo=dt.timezone.utc)  # 02:05 in Shanghai

@@ -8,11 +8,11 @@ import pytest
 
 from shared.cleanup.model import CleanupPlan, Decision, ImageFacts, InFlight, Inventory
 from shared.cleanup.planner import build_plan, check_limits, plan_cleanup
-from shared.cleanup_policy import CleanupPolicy, Retention, TemplateScratch
 from shared.clouds.ecs_types import Image
 from shared.errors import ConfigError, PlanLimitExceededError
 from shared.ledger.record import Record, State
 from shared.policy import load_policy
+from shared.policy.cleanup import CleanupPolicy, Retention, TemplateScratch
 from shared.replication.provenance import provenance_tags
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
@@ -240,7 +240,7 @@ def test_an_empty_plan_passes_every_limit():
 
 
 def test_the_cleanup_section_parses_and_defaults_regions_to_the_copy_rules():
-    from shared.cleanup_policy import cleanup_regions
+    from shared.policy.cleanup import cleanup_regions
 
     policy = load_policy("""
 copy_rules:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.windows import Window
+from shared.policy.windows import Window
 
 UTC = timezone.utc
 

@@ -46,11 +46,10 @@ import re
 import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -59,31 +58,28 @@ from pydantic import (
     model_validator,
 )
 
-from shared.acr_policy import (
+from shared.errors import ConfigError
+from shared.patterns import bounded, check_pattern
+from shared.policy.acr import (
     AcrInstanceRef,
     AcrRule,
     AcrTarget,
     TagFilter,
     check_acr_graph,
 )
-from shared.alerts_policy import AlertsPolicy
-from shared.build_policy import BuildRule, PipelineRef
-from shared.cleanup_policy import CleanupPolicy
-from shared.errors import ConfigError
-from shared.events.models import is_region
-from shared.patterns import bounded, check_pattern
-from shared.policy_errors import Problem, problems, yaml_problem
-from shared.regions import region_problem
-from shared.windows import Window
+from shared.policy.alerts import AlertsPolicy
+from shared.policy.builds import BuildRule, PipelineRef
+from shared.policy.cleanup import CleanupPolicy
+from shared.policy.errors import Problem, problems, yaml_problem
+from shared.policy.windows import Window
+from shared.values import MAX_REGEX_LENGTH, At, RegionId, check_rule_name
 
 __all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "BuildRule", "CleanupPolicy", "PipelineRef", "CopyRule", "ExportFormat", "ExportRule",
            "ImageMatch", "Policy", "TagFilter", "Window", "load_policy"]
 
-MAX_REGEX_LENGTH = 256
 NAME_MAX = 128  # ECS image name: 2-128 characters
 DESCRIPTION_MAX = 256  # ECS description: 2-256 characters
 PLACEHOLDERS = frozenset({"name", "image_id", "source_region", "target_region", "rule"})
-_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 # OSS bucket names: 3-63 characters, lowercase letters, digits and hyphens, no hyphen at either end.
 _OSS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 # ExportImage OSSPrefix: 1-30 letters or digits (alibaba-api.md section 1.5).
@@ -104,31 +100,14 @@ _SAMPLE = {
 }
 
 
-class _At(ValueError):
-    """A ValueError that points below the field it was raised for (e.g. one list index)."""
-
-    def __init__(self, message: str, *loc: str | int) -> None:
-        super().__init__(message)
-        self.loc = loc
-
-
-def _region(value: str) -> str:
-    if not is_region(value):
-        raise ValueError(f"not a region id: {value!r}")
-    problem = region_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-Region = Annotated[str, AfterValidator(_region)]
+Region = RegionId
 
 
 def _unique(values: list[str], what: str) -> list[str]:
     seen: set[str] = set()
     for i, value in enumerate(values):
         if value in seen:
-            raise _At(f"duplicate {what} {value!r}", i)
+            raise At(f"duplicate {what} {value!r}", i)
         seen.add(value)
     return values
 
@@ -177,17 +156,11 @@ def _check_template(template: str, max_len: int, *, ecs_name: bool) -> str:
     return template
 
 
-def _check_rule_name(value: str) -> str:
-    if not _RULE_NAME.match(value):
-        raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
-    return value
-
-
 def _unique_rule_names(rules: list[Any]) -> None:
     seen: set[str] = set()
     for i, rule in enumerate(rules):
         if rule.name in seen:
-            raise _At(f"duplicate rule name {rule.name!r}", i, "name")
+            raise At(f"duplicate rule name {rule.name!r}", i, "name")
         seen.add(rule.name)
 
 
@@ -213,13 +186,13 @@ class CopyRule(BaseModel):
     @model_validator(mode="after")
     def _off_peak_needs_window(self) -> CopyRule:
         if self.schedule == "off-peak" and self.window is None:
-            raise _At("schedule off-peak needs a window", "window")
+            raise At("schedule off-peak needs a window", "window")
         return self
 
     @field_validator("name")
     @classmethod
     def _rule_name(cls, value: str) -> str:
-        return _check_rule_name(value)
+        return check_rule_name(value)
 
     @field_validator("source_regions")
     @classmethod
@@ -236,7 +209,7 @@ class CopyRule(BaseModel):
     def _kms_ids(cls, value: dict[str, str]) -> dict[str, str]:
         for region, key_id in value.items():
             if not key_id.strip():
-                raise _At("KMS key id must not be empty", region)
+                raise At("KMS key id must not be empty", region)
         return value
 
     @field_validator("name_template")
@@ -253,11 +226,11 @@ class CopyRule(BaseModel):
     def _cross_checks(self) -> CopyRule:
         for region in self.encrypt:
             if region not in self.target_regions:
-                raise _At(f"{region!r} is not one of target_regions", "encrypt", region)
+                raise At(f"{region!r} is not one of target_regions", "encrypt", region)
         for i, region in enumerate(self.target_regions):
             # ECS copies within one region only to encrypt the copy.
             if region in self.source_regions and region not in self.encrypt:
-                raise _At(
+                raise At(
                     f"{region!r} is also a source region; a same-region copy needs an encrypt entry",
                     "target_regions",
                     i,
@@ -308,7 +281,7 @@ class ExportRule(BaseModel):
     @field_validator("name")
     @classmethod
     def _rule_name(cls, value: str) -> str:
-        return _check_rule_name(value)
+        return check_rule_name(value)
 
     @field_validator("source_regions")
     @classmethod
@@ -320,7 +293,7 @@ class ExportRule(BaseModel):
     def _bucket_names(cls, value: dict[str, str]) -> dict[str, str]:
         for region, bucket in value.items():
             if not _OSS_BUCKET.match(bucket):
-                raise _At(
+                raise At(
                     f"not an OSS bucket name: {bucket!r} (3-63 lowercase letters, digits, hyphens; "
                     "no hyphen at either end)",
                     region,
@@ -350,10 +323,10 @@ class ExportRule(BaseModel):
     def _cross_checks(self) -> ExportRule:
         for region in self.bucket:
             if region not in self.source_regions:
-                raise _At(f"{region!r} is not one of source_regions", "bucket", region)
+                raise At(f"{region!r} is not one of source_regions", "bucket", region)
         missing = [region for region in self.source_regions if region not in self.bucket]
         if missing:
-            raise _At(f"no bucket for source region(s) {', '.join(missing)}", "bucket")
+            raise At(f"no bucket for source region(s) {', '.join(missing)}", "bucket")
         return self
 
 
@@ -379,10 +352,10 @@ class Policy(BaseModel):
     copy_limits: CopyLimits = Field(default_factory=CopyLimits)
     windows: list[Window] = Field(default_factory=list)
     export_rules: list[ExportRule] = Field(default_factory=list)
-    acr_rules: list[AcrRule] = Field(default_factory=list)  # see shared/acr_policy.py
-    cleanup: CleanupPolicy | None = None  # see shared/cleanup_policy.py
-    build_rules: list[BuildRule] = Field(default_factory=list)  # see shared/build_policy.py
-    alerts: AlertsPolicy | None = None  # see shared/alerts_policy.py
+    acr_rules: list[AcrRule] = Field(default_factory=list)  # see shared/policy/acr.py
+    cleanup: CleanupPolicy | None = None  # see shared/policy/cleanup.py
+    build_rules: list[BuildRule] = Field(default_factory=list)  # see shared/policy/builds.py
+    alerts: AlertsPolicy | None = None  # see shared/policy/alerts.py
 
     @field_validator("copy_rules", "export_rules", "acr_rules", "build_rules")
     @classmethod
@@ -401,7 +374,7 @@ class Policy(BaseModel):
         seen: set[str] = set()
         for i, window in enumerate(windows):
             if window.name in seen:
-                raise _At(f"duplicate window name {window.name!r}", i, "name")
+                raise At(f"duplicate window name {window.name!r}", i, "name")
             seen.add(window.name)
         return windows
 
@@ -415,7 +388,7 @@ class Policy(BaseModel):
         for key, i, window in refs:
             if window is not None and window not in defined:
                 known = ", ".join(sorted(defined)) or "none"
-                raise _At(f"unknown window {window!r} (defined: {known})", key, i, "window")
+                raise At(f"unknown window {window!r} (defined: {known})", key, i, "window")
         return self
 
     @model_validator(mode="after")
@@ -427,7 +400,7 @@ class Policy(BaseModel):
                 for j, name in enumerate(getattr(rule, key)):
                     if name not in names:
                         known = ", ".join(sorted(names)) or "none"
-                        raise _At(f"unknown {key[:-1].replace('_', ' ')} {name!r} (defined: {known})",
+                        raise At(f"unknown {key[:-1].replace('_', ' ')} {name!r} (defined: {known})",
                                   "build_rules", i, key, j)
         return self
 

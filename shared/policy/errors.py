@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from shared.acr_policy import acr_rule_label
+from shared.errors import field_path
+from shared.policy.acr import acr_rule_label
 
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
@@ -36,14 +37,6 @@ class Problem:
         """``policy.yml:4:21: copy_rules[0].target_regions[0]: unknown region …``."""
         where = f"{source}:{self.line}:{self.column}: " if self.line is not None else (f"{source}: " if source else "")
         return f"{where}{self.field + ': ' if self.field else ''}{self.message}"
-
-
-def dotted(loc: tuple[str | int, ...]) -> str:
-    """``("copy_rules", 0, "match")`` → ``copy_rules[0].match``."""
-    path = ""
-    for part in loc:
-        path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else str(part))
-    return path
 
 
 def _loc_and_message(error: Any, doc: Any) -> tuple[tuple[str | int, ...], str]:
@@ -99,7 +92,7 @@ def problems(exc: ValidationError, doc: Any, text: str | None = None) -> list[Pr
     for error in exc.errors():
         loc, message = _loc_and_message(error, doc)
         mark = _mark(root, loc) if root is not None else None
-        out.append(Problem(dotted(loc), message, mark.line + 1 if mark else None, mark.column + 1 if mark else None))
+        out.append(Problem(field_path(loc), message, mark.line + 1 if mark else None, mark.column + 1 if mark else None))
     return out
 
 

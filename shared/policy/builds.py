@@ -31,38 +31,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.events.models import is_region
-from shared.regions import region_problem
+from shared.values import RULE_NAME_RE, At, RegionId
 
-__all__ = ["BuildAt", "BuildRule", "PipelineRef"]
+__all__ = ["BuildRule", "PipelineRef"]
 
-_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 _PIPELINE_ID = re.compile(r"^ip-[A-Za-z0-9]{1,64}\Z")
 # CreateImagePipeline Name: 2-128 characters, starts with a letter; letters, digits, ':', '_', '.', '-'.
 _PIPELINE_NAME = re.compile(r"^[^\W\d_][\w.:\-]{1,127}\Z")
-
-
-class BuildAt(ValueError):
-    """A ValueError that points below the field it was raised for (``shared.policy`` reads ``loc``)."""
-
-    def __init__(self, message: str, *loc: str | int) -> None:
-        super().__init__(message)
-        self.loc = loc
-
-
-def _region(value: str) -> str:
-    if not is_region(value):
-        raise ValueError(f"not a region id: {value[:80]!r}")
-    problem = region_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
 
 
 class PipelineRef(BaseModel):
@@ -70,7 +51,7 @@ class PipelineRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    region: Annotated[str, AfterValidator(_region)]
+    region: RegionId
     id: str | None = None
     name: str | None = None
 
@@ -92,7 +73,7 @@ class PipelineRef(BaseModel):
     @model_validator(mode="after")
     def _one_of(self) -> PipelineRef:
         if (self.id is None) == (self.name is None):
-            raise BuildAt("give exactly one of id or name", "id")
+            raise At("give exactly one of id or name", "id")
         return self
 
     @property
@@ -119,7 +100,7 @@ class BuildRule(BaseModel):
     @field_validator("name")
     @classmethod
     def _rule_name(cls, value: str) -> str:
-        if not _RULE_NAME.match(value):
+        if not RULE_NAME_RE.match(value):
             raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
         return value
 
@@ -150,13 +131,13 @@ class BuildRule(BaseModel):
     def _unique(cls, names: list[str]) -> list[str]:
         for i, name in enumerate(names):
             if name in names[:i]:
-                raise BuildAt(f"duplicate rule name {name!r}", i)
+                raise At(f"duplicate rule name {name!r}", i)
         return names
 
     @model_validator(mode="after")
     def _one_schedule(self) -> BuildRule:
         if self.cron is not None and self.window is not None:
-            raise BuildAt("give cron or window, not both (neither: on demand)", "window")
+            raise At("give cron or window, not both (neither: on demand)", "window")
         return self
 
     @property

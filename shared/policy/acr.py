@@ -47,7 +47,6 @@ this module exposes nothing for it.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import (
@@ -61,23 +60,13 @@ from pydantic import (
 )
 
 from shared.events.acr import is_acr_instance_id, is_acr_name
-from shared.events.models import is_region
 from shared.patterns import BoundedPattern, bounded, check_pattern
 from shared.regions import region_problem
+from shared.values import MAX_REGEX_LENGTH, At, check_rule_name, is_region
 
 __all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "TagFilter"]
 
-MAX_REGEX_LENGTH = 256
-_RULE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 _RESTRICTED_MARKERS = ("-finance-", "-gov-")
-
-
-class AcrAt(ValueError):
-    """A ValueError that points below the field it was raised for (``shared.policy`` reads ``loc``)."""
-
-    def __init__(self, message: str, *loc: str | int) -> None:
-        super().__init__(message)
-        self.loc = loc
 
 
 def _restricted(region: str) -> bool:
@@ -115,7 +104,7 @@ def _unique_names(values: list[str] | None, what: str) -> list[str] | None:
     seen: set[str] = set()
     for i, value in enumerate(values or []):
         if value in seen:
-            raise AcrAt(f"duplicate {what} {value!r}", i)
+            raise At(f"duplicate {what} {value!r}", i)
         seen.add(value)
     return values
 
@@ -167,12 +156,6 @@ class TagFilter(BaseModel):
         return self._exclude is None or not self._exclude.search(tag)
 
 
-def _check_rule_name(value: str) -> str:
-    if not _RULE_NAME.match(value):
-        raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
-    return value
-
-
 class AcrRule(BaseModel):
     """Replicate tags pushed to ``source`` (optionally only some namespaces/repositories/tags) to
     every target instance. ``namespaces`` / ``repositories`` None means every one; repository
@@ -194,7 +177,7 @@ class AcrRule(BaseModel):
     @field_validator("name")
     @classmethod
     def _rule_name(cls, value: str) -> str:
-        return _check_rule_name(value)
+        return check_rule_name(value)
 
     @field_validator("namespaces")
     @classmethod
@@ -211,30 +194,30 @@ class AcrRule(BaseModel):
         seen: set[str] = set()
         for j, target in enumerate(self.targets):
             if target.instance_id == self.source.instance_id:
-                raise AcrAt(
+                raise At(
                     f"acr rule {self.name!r}: target {target.instance_id!r} is the source instance itself",
                     "targets", j, "instance_id",
                 )
             if target.instance_id in seen:
-                raise AcrAt(
+                raise At(
                     f"acr rule {self.name!r}: target instance {target.instance_id!r} is listed twice",
                     "targets", j, "instance_id",
                 )
             seen.add(target.instance_id)
             if _restricted(target.region) and not _restricted(self.source.region):
-                raise AcrAt(
+                raise At(
                     f"acr rule {self.name!r}: no replication from public region {self.source.region!r} "
                     f"into finance/government region {target.region!r}",
                     "targets", j, "region",
                 )
             if target.namespace is not None and (self.namespaces is None or len(self.namespaces) != 1):
-                raise AcrAt(
+                raise At(
                     f"acr rule {self.name!r}: a namespace rename needs exactly one source namespace "
                     "(several would be merged into one)",
                     "targets", j, "namespace",
                 )
             if target.repository is not None and (self.repositories is None or len(self.repositories) != 1):
-                raise AcrAt(
+                raise At(
                     f"acr rule {self.name!r}: a repository rename needs exactly one source repository "
                     "(several would be merged into one)",
                     "targets", j, "repository",
@@ -261,12 +244,12 @@ class AcrRule(BaseModel):
 
 
 def check_acr_graph(rules: list[AcrRule]) -> list[AcrRule]:
-    """Checks across rules (module docstring); raises ``AcrAt`` located below ``acr_rules``."""
+    """Checks across rules (module docstring); raises ``At`` located below ``acr_rules``."""
     sources: dict[str, tuple[int, AcrRule]] = {}
     for i, rule in enumerate(rules):
         first = sources.setdefault(rule.source.instance_id, (i, rule))
         if first[1].source.region != rule.source.region:
-            raise AcrAt(
+            raise At(
                 f"acr rules {first[1].name!r} and {rule.name!r} give source instance "
                 f"{rule.source.instance_id!r} different regions ({first[1].source.region!r}, "
                 f"{rule.source.region!r})",
@@ -278,14 +261,14 @@ def check_acr_graph(rules: list[AcrRule]) -> list[AcrRule]:
             where = (i, "targets", j, "instance_id")
             if target.instance_id in sources:
                 other = sources[target.instance_id][1]
-                raise AcrAt(
+                raise At(
                     f"instance {target.instance_id!r} is a destination of acr rule {rule.name!r} and the "
                     f"source of acr rule {other.name!r}; a destination instance cannot be a source elsewhere",
                     *where,
                 )
             if target.instance_id in destinations:
                 other = destinations[target.instance_id]
-                raise AcrAt(
+                raise At(
                     f"instance {target.instance_id!r} is a destination of acr rule {other.name!r} and of acr "
                     f"rule {rule.name!r}; a destination instance cannot be a destination elsewhere",
                     *where,

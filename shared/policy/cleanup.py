@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.events.models import is_region
 from shared.regions import region_problem
+from shared.values import is_region
 
 if TYPE_CHECKING:
     from shared.policy import Policy
