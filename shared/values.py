@@ -39,6 +39,16 @@ class At(ValueError):
         self.loc = loc
 
 
+def check_unique(values: list[str], what: str) -> list[str]:
+    """``values`` unchanged when no value repeats; else ``At`` pointing at the first repeat's index."""
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise At(f"duplicate {what} {value!r}", i)
+        seen.add(value)
+    return values
+
+
 def is_region(value: str) -> bool:
     """True for a well-formed region id such as ``cn-hangzhou`` or ``ap-southeast-1``."""
     return len(value) <= MAX_ID_LENGTH and REGION_RE.match(value) is not None

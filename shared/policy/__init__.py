@@ -72,7 +72,7 @@ from shared.policy.builds import BuildRule, PipelineRef
 from shared.policy.cleanup import CleanupPolicy
 from shared.policy.errors import Problem, problems, yaml_problem
 from shared.policy.windows import Window
-from shared.values import MAX_REGEX_LENGTH, At, RegionId, check_rule_name
+from shared.values import MAX_REGEX_LENGTH, At, RegionId, check_rule_name, check_unique
 
 __all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "BuildRule", "CleanupPolicy", "PipelineRef", "CopyRule", "ExportFormat", "ExportRule",
            "ImageMatch", "Policy", "TagFilter", "Window", "load_policy"]
@@ -101,15 +101,6 @@ _SAMPLE = {
 
 
 Region = RegionId
-
-
-def _unique(values: list[str], what: str) -> list[str]:
-    seen: set[str] = set()
-    for i, value in enumerate(values):
-        if value in seen:
-            raise At(f"duplicate {what} {value!r}", i)
-        seen.add(value)
-    return values
 
 
 class ImageMatch(BaseModel):
@@ -197,12 +188,12 @@ class CopyRule(BaseModel):
     @field_validator("source_regions")
     @classmethod
     def _unique_sources(cls, value: list[str]) -> list[str]:
-        return _unique(value, "source region")
+        return check_unique(value, "source region")
 
     @field_validator("target_regions")
     @classmethod
     def _unique_targets(cls, value: list[str]) -> list[str]:
-        return _unique(value, "target region")
+        return check_unique(value, "target region")
 
     @field_validator("encrypt")
     @classmethod
@@ -286,7 +277,7 @@ class ExportRule(BaseModel):
     @field_validator("source_regions")
     @classmethod
     def _unique_sources(cls, value: list[str]) -> list[str]:
-        return _unique(value, "source region")
+        return check_unique(value, "source region")
 
     @field_validator("bucket")
     @classmethod

@@ -62,7 +62,7 @@ from pydantic import (
 from shared.events.acr import is_acr_instance_id, is_acr_name
 from shared.patterns import BoundedPattern, bounded, check_pattern
 from shared.regions import region_problem
-from shared.values import MAX_REGEX_LENGTH, At, check_rule_name, is_region
+from shared.values import MAX_REGEX_LENGTH, At, check_rule_name, check_unique, is_region
 
 __all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "TagFilter"]
 
@@ -101,12 +101,7 @@ AcrName = Annotated[str, AfterValidator(_name)]
 
 
 def _unique_names(values: list[str] | None, what: str) -> list[str] | None:
-    seen: set[str] = set()
-    for i, value in enumerate(values or []):
-        if value in seen:
-            raise At(f"duplicate {what} {value!r}", i)
-        seen.add(value)
-    return values
+    return None if values is None else check_unique(values, what)
 
 
 class AcrInstanceRef(BaseModel):
