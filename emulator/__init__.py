@@ -1,4 +1,5 @@
-"""Local Alibaba Cloud emulator for image-relay (ECS and OSS today; CR and FC plug into the same core).
+"""Local Alibaba Cloud emulator for image-relay: ECS, OSS, CR, ESS, FC and more on one service-agnostic core
+(``emulator.core``); ``emulator.server`` registers the services.
 
 Public API::
 

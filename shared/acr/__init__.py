@@ -1,1 +1,2 @@
-"""ACR Enterprise Edition cross-region replication: targets, the pure planner, executor and use cases."""
+"""ACR Enterprise Edition cross-region replication: targets (``SyncTarget`` payload), the pure planner, the
+executor (a ``shared.apply.RecordExecutor``) and the use cases (``service``)."""

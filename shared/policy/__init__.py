@@ -1,4 +1,6 @@
-"""The copy policy: YAML validated by pydantic, every error naming its dotted field.
+"""The policy file: its loader and the copy/export rules; each other section is a module of this package
+(``acr``, ``cleanup``, ``builds``, ``windows``, ``alerts``; ``errors`` turns validation errors into problems
+with line numbers). YAML validated by pydantic, every error naming its dotted field.
 
 Why so strict (``extra="forbid"``, checks across fields): a typo such as ``target_region:``
 or an ``encrypt`` entry for a region that is not a target would otherwise silently copy
