@@ -94,34 +94,52 @@ def planned_record(ledger: _Reader, step: Step) -> Record | None:
 
 
 def apply_all(actions: Iterable[A], apply_one: Callable[[A], Any], outcomes: Counter[str],
-              deadline: Deadline | None, *, kind: str) -> Counter[str]:
-    """Run `apply_one` on each action, counting deferrals, lost races and cloud errors in `outcomes`."""
+              deadline: Deadline | None, *, kind: str,
+              on_skip: Callable[[A, str], Any] | None = None) -> Counter[str]:
+    """Run `apply_one` on each action, counting deferrals, lost races and cloud errors in `outcomes`;
+    `on_skip(action, outcome)` hears of every action not applied (a report row per action, for cleanup)."""
     for action in actions:
-        if deadline is not None and deadline.expired():
-            outcomes["deferred"] += 1
-            continue
-        try:
-            apply_one(action)
-        except StaleStepError as exc:
-            outcomes["stale"] += 1
-            log.info(f"{kind}.stale_step", extra={"key": getattr(action, "key", None),
-                                                  "action": type(action).__name__, "detail": exc.message})
-        except LedgerConflictError:
-            outcomes["lost_race"] += 1
-        except LedgerTransitionError as exc:
-            # A step the state machine refuses (e.g. re-queueing a running copy) is skipped; the rest of
-            # the tick goes on.
-            outcomes["refused_transition"] += 1
-            log.warning(f"{kind}.transition_refused", extra={"key": getattr(action, "key", None),
-                                                             "action": type(action).__name__,
-                                                             "detail": exc.message})
-        except DeadlineExceededError:
-            outcomes["deferred"] += 1
-        except CloudError as exc:
-            outcomes["cloud_error"] += 1
-            log.warning(f"{kind}.action_failed", extra={"key": getattr(action, "key", None),
-                                                        "action": type(action).__name__, **exc.log_fields()})
+        skipped = _apply_guarded(action, apply_one, outcomes, deadline, kind)
+        if skipped is not None and on_skip is not None:
+            on_skip(action, skipped)
     return outcomes
+
+
+def _apply_guarded(action: A, apply_one: Callable[[A], Any], outcomes: Counter[str], deadline: Deadline | None,
+                   kind: str) -> str | None:
+    """Apply one action; the outcome counted when it was not applied, else None."""
+    outcome: str | None = None
+    if deadline is not None and deadline.expired():
+        outcome = "deferred"
+    else:
+        outcome = _try(action, apply_one, kind)
+    if outcome is not None:
+        outcomes[outcome] += 1
+    return outcome
+
+
+def _try(action: A, apply_one: Callable[[A], Any], kind: str) -> str | None:
+    try:
+        apply_one(action)
+    except StaleStepError as exc:
+        log.info(f"{kind}.stale_step", extra={"key": getattr(action, "key", None),
+                                              "action": type(action).__name__, "detail": exc.message})
+        return "stale"
+    except LedgerConflictError:
+        return "lost_race"
+    except LedgerTransitionError as exc:
+        # A step the state machine refuses (e.g. re-queueing a running copy) is skipped; the rest of
+        # the tick goes on.
+        log.warning(f"{kind}.transition_refused", extra={"key": getattr(action, "key", None),
+                                                         "action": type(action).__name__, "detail": exc.message})
+        return "refused_transition"
+    except DeadlineExceededError:
+        return "deferred"
+    except CloudError as exc:
+        log.warning(f"{kind}.action_failed", extra={"key": getattr(action, "key", None),
+                                                    "action": type(action).__name__, **exc.log_fields()})
+        return "cloud_error"
+    return None
 
 
 class RecordExecutor(Generic[A]):

@@ -47,8 +47,9 @@ from scripts.chaos.scenario import (
 )
 
 #: the executors whose `apply_all` a slow tick pauses in (every executor runs its actions through it)
-EXECUTOR_MODULES = ("shared.replication.executor", "shared.exports.executor", "shared.acr.executor",
-                    "shared.cleanup.executor")
+# The kernel's loop, which every RecordExecutor (copies, exports, ACR syncs, builds) runs its actions through.
+# The cleanup executor imports its own reference and is not paused, as before the kernel (issue #12).
+EXECUTOR_MODULES = ("shared.apply",)
 STALE_WAIT_SECONDS = 30.0
 
 
@@ -291,14 +292,14 @@ class Run:
 
     def _stale_apply(self, original: Callable[..., Any]) -> Callable[..., Any]:
         """`apply_all` that, on a slow tick's thread, fixes the plan, then waits while the world moves on."""
-        def apply_all(actions: Any, apply_one: Any, outcomes: Any, deadline: Any, *, kind: str) -> Any:
+        def apply_all(actions: Any, apply_one: Any, outcomes: Any, deadline: Any, *, kind: str, **more: Any) -> Any:
             gate: StaleGate | None = getattr(self.stale_local, "gate", None)
             if gate is not None:
                 self.stale_local.gate = None
                 actions = list(actions)
                 gate.paused.set()
                 gate.release.wait(STALE_WAIT_SECONDS)
-            return original(actions, apply_one, outcomes, deadline, kind=kind)
+            return original(actions, apply_one, outcomes, deadline, kind=kind, **more)
 
         return apply_all
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.apply import StaleStepError
+from shared.apply import StaleStepError, apply_all
 from shared.cleanup.model import CleanupPlan, Decision
-from shared.errors import CloudError, DeadlineExceededError, LedgerConflictError
+from shared.errors import CloudError
 from shared.ledger import Ledger
 from shared.ledger.keys import cleanup_key
 from shared.ledger.record import Record, State
@@ -37,6 +38,15 @@ class CleanupEcs(Protocol):
     def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
 
 
+@dataclass(frozen=True)
+class _Deletion:
+    """One delete decision as the kernel's loop applies it, with the report row it fills."""
+
+    key: str
+    decision: Decision
+    row: dict[str, Any] = field(compare=False)
+
+
 class CleanupExecutor:
     """Deletes what the plan says; `outcomes` counts deleted / kept_by_ecs / failed / lost_race / stale / deferred.
 
@@ -53,32 +63,28 @@ class CleanupExecutor:
         self.outcomes: Counter[str] = Counter()
 
     def apply(self, plan: CleanupPlan) -> list[dict[str, Any]]:
-        """Every decision as a report row; delete rows gain `outcome` (and the final `reason`)."""
+        """Every decision as a report row; delete rows gain `outcome` (and the final `reason`).
+
+        Deletes run through the kernel's loop (`shared.apply.apply_all`): the deadline, a stale plan, a lost
+        claim and a refused transition are counted and reported the same way as for every feature.
+        """
         rows: list[dict[str, Any]] = []
+        deletes: list[_Deletion] = []
         for decision in plan.decisions:
             row = decision.to_dict()
-            row.update(self._delete(decision) if decision.action == "delete" else {"outcome": "kept"})
             rows.append(row)
+            if decision.action == "delete":
+                deletes.append(_Deletion(cleanup_key(decision.region, decision.image_id), decision, row))
+            else:
+                row["outcome"] = "kept"
+        apply_all(deletes, lambda d: d.row.update(self._delete(d.decision)), self.outcomes, self.deadline,
+                  kind="cleanup", on_skip=lambda d, outcome: d.row.update({"outcome": outcome}))
         return rows
 
     def _delete(self, decision: Decision) -> dict[str, Any]:
-        if self.deadline is not None and self.deadline.expired():
-            self.outcomes["deferred"] += 1
-            return {"outcome": "deferred"}
-        try:
-            record = self._claim(decision)
-        except StaleStepError as exc:
-            self.outcomes["stale"] += 1
-            log.info("cleanup.stale_step", extra={"image_id": decision.image_id, "detail": exc.message})
-            return {"outcome": "stale"}
-        except LedgerConflictError:
-            self.outcomes["lost_race"] += 1
-            return {"outcome": "lost_race"}
+        record = self._claim(decision)  # StaleStepError / LedgerConflictError: counted by apply_all
         try:
             self.ecs.delete_image(decision.region, decision.image_id, force=False)
-        except DeadlineExceededError:
-            self.outcomes["deferred"] += 1
-            return {"outcome": "deferred"}
         except CloudError as exc:
             return self._refused(record, decision, exc)
         self.finish(record, State.DONE, "deleted", decision.reason)
