@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, require_object, validate
@@ -69,7 +69,7 @@ class BatchRequest(_Manual):
     """A batch run by hand; `dry_run` prints the plan, `now` pins the window decision."""
 
     action: Literal["export_batch"]
-    dry_run: bool = False
+    dry_run: StrictBool = False  # "false" is not false: a string never decides whether a batch acts
     now: dt.datetime | None = None
 
     @field_validator("now")

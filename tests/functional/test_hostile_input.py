@@ -462,3 +462,9 @@ def test_an_alert_quoting_a_secret_is_sent_redacted():
     assert send_once(Ledger(open_store("memory://")), [Sink()], alert, dt.datetime.now(dt.timezone.utc))
     blob = json.dumps([a.title for a in sent]) + json.dumps([a.data for a in sent])
     assert sent and "***" in blob and not any(form in blob for form in _every_form(TOKEN))
+
+
+def test_a_manual_export_batch_with_a_string_dry_run_is_refused(world):
+    world.set_policy(scene.EXPORT_POLICY_YAML)
+    request = {"action": "export_batch", "dry_run": "false", "now": "2026-11-21T17:30:00Z"}
+    _refused(world, "export_batch", json.dumps(request).encode(), EventValidationError, "dry_run")
