@@ -1,4 +1,4 @@
-"""The pure tick planner: values in, actions out, no I/O."""
+"""The pure copy tick planner: values in, actions out, no I/O."""
 from __future__ import annotations
 
 import datetime as dt
