@@ -119,28 +119,25 @@ def _apply_guarded(action: A, apply_one: Callable[[A], Any], outcomes: Counter[s
 
 
 def _try(action: A, apply_one: Callable[[A], Any], kind: str) -> str | None:
+    where = {"key": getattr(action, "key", None), "action": type(action).__name__}
     try:
         apply_one(action)
     except StaleStepError as exc:
-        log.info(f"{kind}.stale_step", extra={"key": getattr(action, "key", None),
-                                              "action": type(action).__name__, "detail": exc.message})
+        log.info(f"{kind}.stale_step", extra={**where, "detail": exc.message})
         return "stale"
     except LedgerConflictError:
         return "lost_race"
     except LedgerTransitionError as exc:
         # A step the state machine refuses (e.g. re-queueing a running copy) is skipped; the rest of
         # the tick goes on.
-        log.warning(f"{kind}.transition_refused", extra={"key": getattr(action, "key", None),
-                                                         "action": type(action).__name__, "detail": exc.message})
+        log.warning(f"{kind}.transition_refused", extra={**where, "detail": exc.message})
         return "refused_transition"
     except DeadlineExceededError:
         return "deferred"
     except CloudError as exc:
-        log.warning(f"{kind}.action_failed", extra={"key": getattr(action, "key", None),
-                                                    "action": type(action).__name__, **exc.log_fields()})
+        log.warning(f"{kind}.action_failed", extra={**where, **exc.log_fields()})
         return "cloud_error"
     return None
-
 
 class RecordExecutor(Generic[A]):
     """Base of every feature's executor: one loop (`apply_all`), one rule for moving a record.
