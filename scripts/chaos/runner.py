@@ -86,6 +86,7 @@ class Delivery:
     ok: bool = False
     stale: bool = False
     hostile: bool = False  # a payload that must be refused or treated conservatively: a refusal is no finding
+    late: bool = False  # redelivered after the faults stopped: a cleanup timer this old is refused (skewed clock)
 
 
 @dataclass
@@ -268,10 +269,10 @@ class Run:
             except SimulatedCrash:
                 pass
             except (EventValidationError, ConfigError) as exc:
-                if not d.hostile:
-                    raise
                 with self.lock:
                     self.outputs.append(f"refused: {type(exc).__name__}: {exc}")
+                    if not (d.hostile or d.late):
+                        self.result.violations.append(f"{d.label}: a well-formed delivery was refused: {exc}")
                 return
             except Exception as exc:  # noqa: BLE001 - a failed invocation: FC retries it
                 with self.lock:
@@ -478,6 +479,7 @@ class Run:
     def _settle(self) -> None:
         """Faults off: redeliver what never got through, then tick until nothing changes."""
         for d in self.failed_events:
+            d.late = True
             self.deliver(d, chaos=False)
         self.failed_events.clear()
         self.deliver(Delivery("cleanup", timer(self.now(), "cleanup-timer"), "cleanup tick"), chaos=False)
