@@ -326,8 +326,9 @@ class Run:
 
     def deliver_group(self, group: list[Delivery], *, chaos: bool) -> None:
         for d in [d for d in group if d.stale]:
-            self.deliver_stale(d)
-        group = [d for d in group if not d.stale]
+            self.deliver_stale(self._stamp(d))
+        # stamped only now: a slow tick above moved the clock on
+        group = [self._stamp(d) for d in group if not d.stale]
         if not group:
             return
         if len(group) == 1:
@@ -429,7 +430,7 @@ class Run:
             groups = self.plan()
             for group in groups:
                 self.set_faults(True)
-                self.deliver_group([self._stamp(d) for d in group], chaos=True)
+                self.deliver_group(group, chaos=True)
                 if self.rng.random() < 0.4:
                     self.advance(self.rng.choice((30, 120, 300)))
             self.set_faults(False)
