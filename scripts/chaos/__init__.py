@@ -23,6 +23,7 @@ from scripts.chaos.invariants import check_invariants
 from scripts.chaos.report import main, report
 from scripts.chaos.runner import Run, RunResult, emulator, replay_command, run_scenario, run_suite
 from scripts.chaos.scenario import (
+    COPY_SOURCE_GIB,
     KNOWN_ISSUE,
     REFERENCE_KINDS,
     SOURCES,
@@ -34,6 +35,6 @@ from scripts.chaos.scenario import (
     run_seed,
 )
 
-__all__ = ["KNOWN_ISSUE", "REFERENCE_KINDS", "SOURCES", "TARGETS", "ImageSpec", "Run", "RunResult", "Scenario", "ScratchSpec",
+__all__ = ["COPY_SOURCE_GIB", "KNOWN_ISSUE", "REFERENCE_KINDS", "SOURCES", "TARGETS", "ImageSpec", "Run", "RunResult", "Scenario", "ScratchSpec",
            "check_invariants", "draw", "emulator", "main", "replay_command", "report", "run_scenario", "run_seed",
            "run_suite"]
