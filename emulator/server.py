@@ -29,6 +29,7 @@ from emulator.fc.urls import FcService
 from emulator.kms.urls import KmsService
 from emulator.oss.urls import OssService
 from emulator.ram.urls import RamService
+from emulator.sts.urls import StsService
 
 if TYPE_CHECKING:
     from emulator.core.dispatch import Service
@@ -45,7 +46,7 @@ def default_services(state: State) -> list[Service]:
     oss = OssService(state)
     ecs, fc = EcsService(state, oss.backend), FcService(state, oss.backend)
     return [ecs, AcrService(state), *ess_services(state), EventBridgeService(state), KmsService(state, ecs.backend),
-            RamService(state), fc, Fc2016Service(fc), oss]
+            RamService(state), StsService(state), fc, Fc2016Service(fc), oss]
 
 
 class _Handler(BaseHTTPRequestHandler):

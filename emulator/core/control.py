@@ -3,7 +3,9 @@
 * ``POST /_emulator/reset``: everything back to defaults.
 * ``POST /_emulator/seed``: composed pydantic model (core keys + each service's keys, extra keys forbidden).
   Seeds are additive: resources are added to the current state (an existing id is replaced); ``regions``
-  replaces the enabled set; ``account_id`` replaces the account. A bad seed → 400
+  replaces the enabled set; ``account_id`` replaces the account; ``accounts`` adds partner accounts
+  (``emulator.core.accounts``: a duplicate account or AccessKey, or a KMS key in a disabled region, is refused
+  naming the field). A bad seed → 400
   ``{"Code":"InvalidSeed","Message":…,"Errors":[{"loc":"images.0.size_gib","msg":…}]}`` and nothing changes.
 * ``GET|POST /_emulator/config``: tunables (partial update).
 * ``GET|POST /_emulator/faults``: fault plan (a POST replaces the whole plan; ``{}`` clears it).
@@ -120,7 +122,9 @@ class Control:
             return _bad_request("InvalidSeed", _validation_errors(error))
         core = CoreSeed.model_validate(seed.model_dump(include=set(CoreSeed.model_fields)))
         regions = core.regions if core.regions is not None else self.state.regions
+        static_keys = {k for k in self.state.access_keys if k not in self.state.registry.key_accounts}
         try:
+            self.state.registry.validate(core.accounts, regions, static_keys | {k.id for k in core.access_keys})
             for service in self.services:
                 service.validate_seed(seed, regions)
         except SeedError as error:

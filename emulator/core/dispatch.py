@@ -22,7 +22,9 @@ request's region (request log) and runs the action with the whole request.
 Targets may be absolute (forward-proxy mode, ``POST http://cr.cn-hangzhou.aliyuncs.com/?…``): routing and the
 signature checkers only use ``urlsplit(target).path`` and ``.query``.
 
-Every API call, including auth failures and injected faults, is appended to the request log. A 200 body with
+Every API call, including auth failures and injected faults, is appended to the request log, with the
+``account`` it acted as (``emulator.core.accounts``: the dispatcher sets ``State.caller`` from the verified
+AccessKey and security token for the duration of the call, and clears it after). A 200 body with
 ``IsSuccess: false`` (CR business failure) is logged with its ``Code`` in ``code``.
 """
 
@@ -197,6 +199,7 @@ class Dispatcher:
             time.sleep(latency / 1000.0)
         with self.state.lock:
             try:
+                self.state.caller = self.state.caller_key = None
                 body = self._run(request, params, action, service)
                 response = HttpResponse(200, {"RequestId": request_id, **body})
                 code: str | None = str(body.get("Code")) if body.get("IsSuccess") is False else None
@@ -210,9 +213,12 @@ class Dispatcher:
                 response.raw = to_xml(xml_root(action, response.status >= 400), payload)
                 response.content_type = XML
             response.headers["x-acs-request-id"] = request_id
+            account = self.state.current_account
+            self.state.caller = self.state.caller_key = None
             self.state.requests.append(
                 {
                     "service": service.name if service else None,
+                    "account": account,
                     "region": self._region(request, params, service),
                     "action": action,
                     "status": response.status,
@@ -264,8 +270,13 @@ class Dispatcher:
             raise MissingParameterError("Action")
         if service is None:
             raise InvalidVersionError()
-        authenticate(
-            request.method, request.target, request.headers, request.body, params.raw, self.state.access_keys
+        key_id = authenticate(
+            request.method, request.target, request.headers, request.body, params.raw, self.state.secrets()
+        )
+        token = self._header(request, "x-acs-security-token") or params.get_str("SecurityToken")
+        self.state.caller_key = key_id
+        self.state.caller = self.state.registry.resolve(
+            key_id, token, self.state.clock.now(), self.state.account_id
         )
         fault = self.state.faults.before_action(action)
         if fault is not None:

@@ -38,8 +38,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from emulator.core.accounts import AccountRegistry, SeedAccount, StrictModel
 from emulator.core.errors import (
     EmulatorError,
     InternalServerError,
@@ -51,12 +52,6 @@ from emulator.core.regions import CATALOG
 DEFAULT_ACCOUNT_ID = "1234567890123456"
 DEFAULT_ACCESS_KEYS: dict[str, str] = {"test-ak": "test-secret"}
 DEFAULT_REGIONS: tuple[str, ...] = tuple(CATALOG)
-
-
-class StrictModel(BaseModel):
-    """Base of every control-plane model: unknown keys are errors, so typos in seeds fail loudly."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class EmulatorConfig(StrictModel):
@@ -101,6 +96,7 @@ class CoreSeed(StrictModel):
     account_id: str | None = None
     regions: list[str] | None = None
     access_keys: list[SeedAccessKey] = Field(default_factory=list)
+    accounts: list[SeedAccount] = Field(default_factory=list)
 
 
 def iso_z(epoch: float) -> str:
@@ -180,6 +176,9 @@ class State:
         self.clock = VirtualClock(speed)
         self.faults = FaultInjector()
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.registry = AccountRegistry()
+        self.caller: str | None = None
+        self.caller_key: str | None = None
         self.reset()
 
     def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
@@ -200,6 +199,21 @@ class State:
         self.faults.configure(FaultConfig())
         self.clock.reset()
         self.requests: list[dict[str, Any]] = []
+        self.registry.reset()
+        self.caller = self.caller_key = None
+
+    @property
+    def current_account(self) -> str:
+        """The account the running API call acts as (``caller``), else the home account (``account_id``)."""
+        return self.caller or self.account_id
+
+    def secrets(self) -> dict[str, str]:
+        """Every AccessKey the RPC signature checkers accept: static pairs, partners' pairs, STS sessions."""
+        return {**self.access_keys, **self.registry.session_secrets()}
+
+    def kms_key_exists(self, account_id: str, region: str, key_id: str) -> bool:
+        """True when a seeded partner account owns ``key_id`` in ``region`` (home keys live in ECS)."""
+        return self.registry.kms_key_exists(account_id, region, key_id)
 
     def apply_core_seed(self, seed: CoreSeed) -> None:
         """Apply the core part of a seed (account, enabled regions, extra AccessKeys)."""
@@ -209,6 +223,7 @@ class State:
             self.regions = list(dict.fromkeys(seed.regions))
         for key in seed.access_keys:
             self.access_keys[key.id] = key.secret
+        self.access_keys.update(self.registry.apply(seed.accounts))
 
     def region_enabled(self, region_id: str) -> bool:
         """Return True when ``region_id`` is in the enabled set."""

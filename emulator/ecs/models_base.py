@@ -283,9 +283,33 @@ class BackendBase:
         return region
 
     def image_in(self, region: str, image_id: str) -> Image | None:
-        """Return the image if it exists in ``region``."""
+        """Return the image if it exists in ``region`` and the calling account may see it."""
         image = self.images.get(image_id)
-        return image if image is not None and image.region == region else None
+        return image if image is not None and image.region == region and self.visible(image) else None
+
+    def visible(self, image: Image) -> bool:
+        """True when the calling account sees ``image``: public (system, marketplace), its own, shared with it.
+
+        An image seeded with an owner that is no registered account (the single-account seeds' "others"
+        images) counts as shared with the home account, as it always did.
+        """
+        account = self.state.current_account
+        if image.owner_alias in ("system", "marketplace") or image.owner_id == account or account in image.shared_with:
+            return True
+        return account == self.state.account_id and image.owner_id not in self.state.registry.accounts
+
+    def alias_for(self, image: Image) -> str:
+        """``ImageOwnerAlias`` as the calling account sees it: the stored alias for the owner, else ``others``."""
+        if image.owner_alias in ("system", "marketplace") or image.owner_id == self.state.current_account:
+            return image.owner_alias
+        return "others"
+
+    def kms_key_ok(self, region: str, key_id: str) -> bool:
+        """True when the calling account has KMS key ``key_id`` in ``region`` (seed ``kms_keys`` belong to the
+        home account, ``accounts[].kms_keys`` to that account)."""
+        account = self.state.current_account
+        home = account == self.state.account_id and (region, key_id) in self.kms_keys
+        return home or self.state.kms_key_exists(account, region, key_id)
 
     def region_images(self, region: str) -> list[Image]:
         """Return the images of ``region`` newest first."""
@@ -360,7 +384,7 @@ class BackendBase:
             return None
         if len(token) > 64 or not token.isascii():
             raise exc.InvalidClientTokenMalformedError()
-        recorded = self.client_tokens.get((self.state.account_id, action, region, token))
+        recorded = self.client_tokens.get((self.state.current_account, action, region, token))
         if recorded is None:
             return None
         params, result = recorded
@@ -373,4 +397,4 @@ class BackendBase:
     ) -> None:
         """Record the result of a successful call made with a ClientToken (tokens never expire)."""
         if token is not None:
-            self.client_tokens[(self.state.account_id, action, region, token)] = (dict(fingerprint), dict(result))
+            self.client_tokens[(self.state.current_account, action, region, token)] = (dict(fingerprint), dict(result))

@@ -138,7 +138,7 @@ class BuildResourcesMixin(BackendBase):
         name = f"{pipeline.image_name}_{execution.execution_id}" if pipeline.image_name else execution.execution_id
         image = Image(
             region=region, image_id=new_resource_id("m", region), name=name, size_gib=pipeline.system_disk_size,
-            owner_id=self.state.account_id, owner_alias="self", creation_time=at, seq=self.next_seq(),
+            owner_id=self.state.current_account, owner_alias="self", creation_time=at, seq=self.next_seq(),
             description=pipeline.image_description, platform=base.platform if base else "Customized Linux",
             os_type=base.os_type if base else "linux", architecture=base.architecture if base else "x86_64",
             tags=dict(pipeline.image_tags),

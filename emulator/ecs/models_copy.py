@@ -103,7 +103,7 @@ class CopyMixin(BackendBase):
         if req.client_token is None:
             return None
         validate_client_token(req.client_token)
-        return (self.state.account_id, "CopyImage", req.source_region, req.client_token)
+        return (self.state.current_account, "CopyImage", req.source_region, req.client_token)
 
     def _check_copy(self, req: CopyRequest) -> Image:
         """Run every CopyImage rule in order; return the source image."""
@@ -118,7 +118,7 @@ class CopyMixin(BackendBase):
         if source is None:
             raise exc.InvalidImageIdNotFoundError()
         same_region = req.source_region == req.destination_region
-        if source.owner_id != self.state.account_id and not same_region:
+        if source.owner_id != self.state.current_account and not same_region:
             raise exc.SameRegionOnlyError()
         if same_region and not req.encrypted:
             raise exc.IncorrectDestinationRegionError()
@@ -126,7 +126,7 @@ class CopyMixin(BackendBase):
             raise exc.IncorrectImageStatusError()
         if source.size_gib > MAX_COPY_SIZE_GIB:
             raise exc.SizeExceedImageError()
-        if req.kms_key_id and (req.destination_region, req.kms_key_id) not in self.kms_keys:
+        if req.kms_key_id and not self.kms_key_ok(req.destination_region, req.kms_key_id):
             raise exc.KmsKeyNotFoundError()
         self._check_destination(req, source)
         return source
@@ -134,7 +134,7 @@ class CopyMixin(BackendBase):
     def _check_destination(self, req: CopyRequest, source: Image) -> None:
         """Name uniqueness and quota in the destination region."""
         name = req.name or source.name
-        owned = [i for i in self.region_images(req.destination_region) if i.owner_id == self.state.account_id]
+        owned = [i for i in self.region_images(req.destination_region) if i.owner_id == self.state.current_account]
         if any(i.name == name for i in owned):
             raise exc.InvalidImageNameDuplicatedError()
         if len(owned) >= self.state.config.image_quota:
@@ -160,7 +160,7 @@ class CopyMixin(BackendBase):
             image_id=new_resource_id("m", dest),
             name=req.name or source.name,
             size_gib=source.size_gib,
-            owner_id=self.state.account_id,
+            owner_id=self.state.current_account,
             owner_alias="self",
             creation_time=self.now,
             seq=seq,

@@ -118,7 +118,7 @@ class CreateImageMixin(BackendBase):
         if req.family is not None:
             validate_family(req.family)
         disks = self._disks(req.region, mappings)
-        owned = [i for i in self.region_images(req.region) if i.owner_id == self.state.account_id]
+        owned = [i for i in self.region_images(req.region) if i.owner_id == self.state.current_account]
         if req.name is not None and any(i.name == req.name for i in owned):
             raise exc.InvalidImageNameDuplicatedError()
         if len(owned) >= self.state.config.image_quota:
@@ -132,7 +132,7 @@ class CreateImageMixin(BackendBase):
             image_id=image_id,
             name=req.name or image_id,
             size_gib=sum(d.size_gib for d in disks),
-            owner_id=self.state.account_id,
+            owner_id=self.state.current_account,
             owner_alias="self",
             creation_time=self.now,
             seq=self.next_seq(),
@@ -205,7 +205,7 @@ class CreateImageMixin(BackendBase):
     def _usable_snapshot(self, region: str, snapshot_id: str) -> Snapshot:
         """The account's snapshot of the region, accomplished."""
         snap = self.snapshots.get(snapshot_id)
-        if snap is None or snap.region != region or snap.owner_id != self.state.account_id:
+        if snap is None or snap.region != region or snap.owner_id != self.state.current_account:
             raise exc.InvalidSnapshotIdNotFoundError()
         maker = self.images.get(snap.for_image) if snap.for_image else None
         copying = maker is not None and maker.status in ("Waiting", "Creating")

@@ -152,7 +152,7 @@ class ExportMixin(BackendBase):
         image = self.image_in(region, image_id)
         if image is None:
             raise exc.InvalidImageIdNotFoundError()
-        if image.owner_id != self.state.account_id:
+        if image.owner_id != self.state.current_account:
             raise exc.ForbiddenError()
         if image.status != "Available":
             raise exc.IncorrectImageStatusError()

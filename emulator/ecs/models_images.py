@@ -99,8 +99,9 @@ class ImagesMixin(BackendBase):
 
     def _seed_image(self, s: SeedImage) -> Image:
         """Build an Image from its seed, filling the documented defaults."""
-        owner = s.owner_id or self.state.account_id
-        alias = s.owner_alias or ("self" if owner == self.state.account_id else "others")
+        owner = s.owner_id or self.state.current_account
+        mine = owner == self.state.current_account or owner in self.state.registry.accounts
+        alias = s.owner_alias or ("self" if mine else "others")  # as its owner sees it (``alias_for``)
         created = self.creation_epoch(s.creation_time)
         disks = [
             Disk(d.device, d.type, d.size_gib, d.snapshot_id or new_resource_id("s", s.region), d.encrypted)
@@ -136,7 +137,7 @@ class ImagesMixin(BackendBase):
         return Snapshot(
             region=s.region,
             snapshot_id=s.snapshot_id,
-            owner_id=s.owner_id or self.state.account_id,
+            owner_id=s.owner_id or self.state.current_account,
             name=s.name or s.snapshot_id,
             size_gib=s.size_gib,
             disk_type=s.disk_type,
@@ -156,7 +157,7 @@ class ImagesMixin(BackendBase):
     def describe_images(self, f: ImageFilter) -> list[Image]:
         """Return the images of the region matching every filter, newest first."""
         self.check_region(f.region)
-        return [i for i in self.region_images(f.region) if self._matches(i, f)]
+        return [i for i in self.region_images(f.region) if self.visible(i) and self._matches(i, f)]
 
     def _matches(self, image: Image, f: ImageFilter) -> bool:
         """Apply one image against the DescribeImages filters."""
@@ -166,7 +167,7 @@ class ImagesMixin(BackendBase):
             f.image_ids is None or image.image_id in f.image_ids,
             f.name is None or f.name in image.name,
             "ALL" in statuses or image.status in statuses,
-            image.owner_alias in aliases,
+            self.alias_for(image) in aliases,
             f.os_type is None or image.os_type == f.os_type.lower(),
             f.usage is None or (f.usage == "instance") == self.in_use(image),
             f.family is None or image.family == f.family,
@@ -182,7 +183,7 @@ class ImagesMixin(BackendBase):
         image = self.image_in(region, image_id)
         if image is None:
             return
-        if image.owner_id != self.state.account_id:
+        if image.owner_id != self.state.current_account:
             raise exc.ForbiddenError()
         if self.exporting(image):
             raise exc.ImageIsExportingError()

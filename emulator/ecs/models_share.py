@@ -41,7 +41,7 @@ class ShareMixin(BackendBase):
         image = self.image_in(region, image_id)
         if image is None:
             raise exc.InvalidImageIdNotFoundError()
-        if image.owner_id != self.state.account_id:
+        if image.owner_id != self.state.current_account:
             raise exc.ForbiddenError()
         return image
 
@@ -55,7 +55,7 @@ class ShareMixin(BackendBase):
         add, remove = add[:MAX_ACCOUNTS_PER_CALL], remove[:MAX_ACCOUNTS_PER_CALL]
         if not all(a.isdigit() for a in add + remove):
             raise exc.InvalidAccountMalformedError()
-        add = [a for a in dict.fromkeys(add) if a != self.state.account_id]
+        add = [a for a in dict.fromkeys(add) if a != self.state.current_account]
         if add and any(d.encrypted and not d.kms_key_id for d in image.disks):
             raise exc.EncryptedByServiceKeyError()
         after = [a for a in dict.fromkeys(image.shared_with + add) if a not in remove]

@@ -119,7 +119,7 @@ class SnapshotsMixin(BackendBase):
     def own_snapshot(self, region: str, snapshot_id: str) -> Snapshot:
         """Return the account's snapshot of ``region`` or raise 404 ``InvalidSnapshotId.NotFound``."""
         snap = self.snapshots.get(snapshot_id)
-        if snap is None or snap.region != region or snap.owner_id != self.state.account_id:
+        if snap is None or snap.region != region or snap.owner_id != self.state.current_account:
             raise exc.InvalidSnapshotIdNotFoundError()
         return snap
 
@@ -145,7 +145,7 @@ class SnapshotsMixin(BackendBase):
         copy = Snapshot(
             region=dest,
             snapshot_id=new_resource_id("s", dest),
-            owner_id=self.state.account_id,
+            owner_id=self.state.current_account,
             name=req.name or "",
             size_gib=source.size_gib,
             disk_type=source.disk_type,
@@ -186,7 +186,7 @@ class SnapshotsMixin(BackendBase):
         source = self.own_snapshot(req.source_region, req.snapshot_id)
         if self.snapshot_state(source)[0] != "accomplished":
             raise exc.IncorrectSnapshotStatusError()
-        if req.kms_key_id and (dest, req.kms_key_id) not in self.kms_keys:
+        if req.kms_key_id and not self.kms_key_ok(dest, req.kms_key_id):
             raise exc.KmsKeyNotFoundError()
         return source
 
@@ -206,7 +206,7 @@ class SnapshotsMixin(BackendBase):
             s
             for s in self.snapshots.values()
             if s.region == f.region
-            and s.owner_id == self.state.account_id
+            and s.owner_id == self.state.current_account
             and (f.snapshot_ids is None or s.snapshot_id in f.snapshot_ids)
             and (status == "all" or self.snapshot_state(s)[0] == status)
             and (f.name is None or s.name == f.name)
@@ -223,7 +223,7 @@ class SnapshotsMixin(BackendBase):
         if region is not None:
             self.check_region(region)
         snap = self.snapshots.get(snapshot_id)
-        if snap is None or snap.owner_id != self.state.account_id or (region is not None and snap.region != region):
+        if snap is None or snap.owner_id != self.state.current_account or (region is not None and snap.region != region):
             raise exc.InvalidSnapshotIdNotFoundError()
         del force  # Force concerns disks created from the snapshot, which are not modelled
         if self.snapshot_users(snap):

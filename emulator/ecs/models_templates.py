@@ -92,7 +92,7 @@ class TemplatesMixin(BackendBase):
         self.check_region(region)
         candidates = [
             i for i in self.region_images(region)
-            if i.family == family and i.status == "Available" and i.owner_id == self.state.account_id
+            if i.family == family and i.status == "Available" and i.owner_id == self.state.current_account
         ]
         return candidates[0] if candidates else None  # region_images is newest first
 
@@ -105,7 +105,7 @@ class TemplatesMixin(BackendBase):
         image = self.image_in(region, image_id)
         if image is None:
             raise exc.InvalidImageIdNotFoundError()
-        if image.owner_id != self.state.account_id:
+        if image.owner_id != self.state.current_account:
             raise exc.ForbiddenError()
         if status is not None and status not in ("Deprecated", "Available"):
             raise InvalidParameterError("Status", "must be Deprecated or Available")

@@ -75,8 +75,8 @@ def _int_owner(owner_id: str) -> int | str:
     return int(owner_id) if owner_id.isdigit() else owner_id
 
 
-def image_to_wire(image: Image, now: float, in_use: bool) -> dict[str, Any]:
-    """Render one image as DescribeImages does."""
+def image_to_wire(image: Image, now: float, in_use: bool, alias: str, self_shared: bool) -> dict[str, Any]:
+    """Render one image as DescribeImages does (``alias`` and ``self_shared`` as the calling account sees it)."""
     progress = f"{image.progress(now)}%"
     remain = image.remain_time(now)
     return {
@@ -95,10 +95,10 @@ def image_to_wire(image: Image, now: float, in_use: bool) -> dict[str, Any]:
         "Progress": progress,
         "Size": image.size_gib,
         "CreationTime": iso_z(image.creation_time),
-        "ImageOwnerAlias": image.owner_alias,
+        "ImageOwnerAlias": alias,
         "ImageOwnerId": _int_owner(image.owner_id),
         "IsCopied": image.is_copied,
-        "IsSelfShared": "True" if image.shared_with else "",
+        "IsSelfShared": "True" if self_shared else "",
         "IsPublic": image.owner_alias in ("system", "marketplace"),
         "IsSubscribed": False,
         "IsSupportCloudinit": True,
@@ -204,6 +204,12 @@ def _time_param(params: Params, name: str) -> float | None:
 class EcsResponses(PipelineResponses, SnapshotResponses):
     """One method per action: ``Params`` in, JSON body (without RequestId) out."""
 
+    def _image(self, image: Image, now: float) -> dict[str, Any]:
+        """One image as the calling account sees it (its alias, IsSelfShared only for its own images)."""
+        b = self.backend
+        own = image.owner_id == b.state.current_account
+        return image_to_wire(image, now, b.in_use(image), b.alias_for(image), own and bool(image.shared_with))
+
     def describe_regions(self, params: Params) -> dict[str, Any]:
         """DescribeRegions: the enabled regions with LocalName in ``AcceptLanguage`` (zh-CN default)."""
         lang = params.get_str("AcceptLanguage", "zh-CN") or "zh-CN"
@@ -248,7 +254,7 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
             "TotalCount": len(images),
             "PageNumber": page_number,
             "PageSize": page_size,
-            "Images": {"Image": [image_to_wire(i, now, self.backend.in_use(i)) for i in page]},
+            "Images": {"Image": [self._image(i, now) for i in page]},
         }
 
     def copy_image(self, params: Params) -> dict[str, Any]:
@@ -466,7 +472,7 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
         image = self.backend.image_from_family(params.required("RegionId"), params.required("ImageFamily"))
         if image is None:
             return {"Image": {}}
-        return {"Image": image_to_wire(image, self.backend.now, self.backend.in_use(image))}
+        return {"Image": self._image(image, self.backend.now)}
 
     def modify_image_attribute(self, params: Params) -> dict[str, Any]:
         """ModifyImageAttribute: ImageFamily, ImageName, Description, Status (Deprecated | Available)."""

@@ -3,7 +3,9 @@
 The service is keyed by API version ``2014-05-26`` (``x-acs-version`` header or ``Version`` parameter).
 
 Events (``emulator.ecs.events``): every successful CreateImage / CopyImage call, every seeded ``Creating``
-image and every console-created image publishes an ``ecs:ActionTrail:ApiCall`` CloudEvent on the state.
+image and every console-created image publishes an ``ecs:ActionTrail:ApiCall`` CloudEvent on the state. Only
+the home account's calls publish: a partner account's ActionTrail events go to the partner's EventBridge, where
+the emulated functions (the home account's) never see them.
 
 Control call ``POST /_emulator/ecs/create-image`` ``{"region", "image_id"?, "name"?, "size_gib"?, "tags"?,
 "platform"?, "ready_after_seconds"?, …}`` (any seed-image key; ``status`` defaults to ``Creating`` and
@@ -137,7 +139,9 @@ class EcsService:
         if method is None:
             raise InvalidActionError()
         body = method(self.responses, params)
-        if action in IMAGE_EVENT_ACTIONS and body.get("ImageId"):
+        state = self.backend.state
+        home = state.current_account == state.account_id
+        if action in IMAGE_EVENT_ACTIONS and body.get("ImageId") and home:
             self._publish(action, params.get_str("RegionId") or "", str(body["ImageId"]), params.business(),
                           source_image_id=params.get_str("ImageId") if action == "CopyImage" else None)
         return body

@@ -105,7 +105,8 @@ def test_request_log_entry(ecs: Client, make_client: object, control: EmulatorCo
     make_client(v1=True, token="sts").describe_images(m.DescribeImagesRequest(region_id=R))  # type: ignore[operator]
     copy, describe = control.requests()
     assert copy == {
-        "service": "ecs", "region": R, "action": "CopyImage", "status": 200, "code": None,
+        "service": "ecs", "account": "1234567890123456", "region": R, "action": "CopyImage", "status": 200,
+        "code": None,
         "params": {"RegionId": R, "ImageId": "m-1", "DestinationRegionId": "cn-beijing"},
         "request_id": copy["request_id"], "time": copy["time"],
     }
