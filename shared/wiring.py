@@ -211,3 +211,17 @@ def _alert_sinks(context: Any, settings: Settings, alerts: Any) -> list[Any]:
         secret = os.environ.get(alerts.webhook.secret_env or "", "").strip() or None
         sinks.append(WebhookSinkAdapter(WebhookSender(url, secret, alerts.webhook.style)))
     return sinks
+
+
+def account_sessions(context: Any, settings: Settings | None = None) -> Any:
+    """STS sessions for the partner accounts of account targets (issue #13): AssumeRole with the function's
+    own credentials, one cached session per role ARN, the partner's ECS adapter built from it."""
+    from shared.clouds._retry import RetryPolicy
+    from shared.clouds.credentials import resolve_credentials
+    from shared.clouds.sts import AccountSessions, StsGateway
+
+    settings = settings or get_settings()
+    deadline = Deadline.from_context(context)
+    retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
+    sts = StsGateway.connect(resolve_credentials(context), endpoint=settings.endpoint, retry=retry, deadline=deadline)
+    return AccountSessions(sts, endpoint=settings.endpoint, retry=retry, deadline=deadline)

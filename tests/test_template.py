@@ -95,16 +95,23 @@ def _policies(role: dict[str, Any]) -> list[dict[str, Any]]:
     return [p["Fn::If"][1] if "Fn::If" in p else p for p in role["Policies"]]
 
 
+def _policy_name(policy: dict[str, Any]) -> str:
+    name = policy["PolicyName"]
+    return str(name.get("Fn::Sub", name) if isinstance(name, dict) else name)
+
+
 def adapter_policy_actions(doc: dict[str, Any]) -> set[str]:
-    """Every action of the role's ``<service>-adapters`` policy and of its conditional ``-alerts`` policy."""
+    """Every action of the role's ``<service>-adapters`` policy, of its conditional ``-alerts`` policy, and of
+    the ``<service>-partner-roles`` managed policy (sts:AssumeRole on the partner roles, issue #13)."""
     role = next(iter(resources(doc, "ALIYUN::RAM::Role").values()))["Properties"]
+    policies = [p for p in _policies(role) if _policy_name(p).endswith(("-adapters", "-alerts"))]
+    policies += [m["Properties"] for m in resources(doc, "ALIYUN::RAM::ManagedPolicy").values()
+                 if _policy_name(m["Properties"]).endswith("-partner-roles")]
     found: set[str] = set()
-    for policy in _policies(role):
-        name = policy["PolicyName"]
-        if str(name.get("Fn::Sub", name) if isinstance(name, dict) else name).endswith(("-adapters", "-alerts")):
-            for statement in policy["PolicyDocument"]["Statement"]:
-                actions = statement["Action"]
-                found.update([actions] if isinstance(actions, str) else actions)
+    for policy in policies:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            found.update([actions] if isinstance(actions, str) else actions)
     return found
 
 
@@ -308,6 +315,29 @@ IMAGE_BUILDER_ACTIONS = {"ecs:StartImagePipelineExecution", "ecs:DescribeImagePi
                          "ecs:CancelImagePipelineExecution", "ecs:DescribeImagePipelines"}
 
 
+def test_partner_roles_get_exactly_assume_role_on_the_listed_arns_and_only_when_listed(template):
+    derived = derive_actions()
+    assert {"sts:AssumeRole", "ecs:ModifyImageSharePermission", "ecs:DescribeImageSharePermission"} <= derived.actions
+    assert any(w.startswith("shared/clouds/sts.py:") for w in derived.sources["sts:AssumeRole"])
+    (logical, policy), = [(k, v) for k, v in resources(template, "ALIYUN::RAM::ManagedPolicy").items()
+                          if _policy_name(v["Properties"]).endswith("-partner-roles")]
+    assert policy["Condition"] == "HasPartnerRoles"
+    assert template["Conditions"]["HasPartnerRoles"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PartnerRoleArns"}, ""]}]}
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["sts:AssumeRole"]
+    assert statement["Resource"] == {"Fn::Split": [",", {"Ref": "PartnerRoleArns"}]}
+    assert policy["Properties"]["Roles"] == [{"Fn::GetAtt": ["FunctionRole", "RoleName"]}]
+    pattern = re.compile(template["Parameters"]["PartnerRoleArns"]["AllowedPattern"])
+    good = "acs:ram::2222222222222222:role/relay-partner,acs:ram::3333333333333333:role/b"
+    assert pattern.match("") and pattern.match(good)
+    for bad in ("acs:ram::123:role/x", "acs:ram::2222222222222222:role/x,", "arn:aws:iam::1:role/x"):
+        assert not pattern.match(bad), bad
+    # sharing is a write on this account's images: scoped like the other image writes
+    writes = next(s for s in template["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+                  ["Statement"] if "ecs:CopyImage" in s["Action"])
+    assert "ecs:ModifyImageSharePermission" in writes["Action"]
+
+
 def test_image_builder_actions_are_derived_but_granted_only_once_a_handler_reaches_them(template):
     adapter = ROOT / "shared/clouds/ecs_pipelines.py"
     derived = derive_module(adapter)
@@ -347,8 +377,8 @@ def test_a_new_sdk_call_in_an_adapter_is_derived(tmp_path, template):
     assert "ecs:DescribeDisks" in derived.actions and derived.problems == []
     others = derive_actions([ROOT / "shared/clouds/acr.py", ROOT / "shared/clouds/oss.py",
                              ROOT / "shared/clouds/ess.py", ROOT / "shared/clouds/ecs_pipelines.py",
-                             ROOT / "shared/clouds/fc_invoke.py",
-                             ROOT / "shared/clouds/eventbridge.py"]).actions
+                             ROOT / "shared/clouds/fc_invoke.py", ROOT / "shared/clouds/eventbridge.py",
+                             ROOT / "shared/clouds/sts.py"]).actions
     assert check_policy_actions(template, derived.actions | others) == [
         "an adapter calls it but the role lacks it: ecs:DescribeDisks"]
 

@@ -43,7 +43,8 @@ _CONFLICT_CODES = frozenset(
 )
 # Codes that deserve their own class: callers act on them (a busy template defers its slot).
 _SPECIFIC: dict[str, type[CloudError]] = {"InvalidImagePipeline.HasRunningExecution": BuildInProgressError}
-_AUTH_PREFIXES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "NoPermission", "InvalidSecurityToken")
+_AUTH_PREFIXES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden", "NoPermission", "InvalidSecurityToken",
+                  "MissingSecurityToken")
 _RETRYABLE_5XX = frozenset({"InternalError", "ServiceUnavailable", "UnknownError"})
 # Missing resources whose codes look otherwise: KMS's `Forbidden.KeyNotFound` (a missing key, not a denied
 # call) and RAM's `EntityNotExist.Role` / `.Policy`.

@@ -10,7 +10,7 @@ Why it looks like this:
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from alibabacloud_ecs20140526 import models as ecs_models
@@ -53,17 +53,21 @@ class EcsGateway(RpcGateway):
     @classmethod
     def connect(
         cls,
-        credentials: Credentials,
+        credentials: Credentials | Callable[[], Credentials],
         *,
         endpoint: str | None = None,
         retry: RetryPolicy | None = None,
         deadline: Deadline | None = None,
     ) -> EcsGateway:
-        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator."""
+        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator.
+
+        `credentials` may be a callable asked before each call (another account's STS credentials, renewed
+        by `shared.clouds.sts.AccountSessions`)."""
 
         def client_for(region: str) -> Any:
+            creds = credentials() if callable(credentials) else credentials
             return cached_client(
-                "ecs", region, credentials, endpoint, lambda: EcsClient(openapi_config(region, credentials, endpoint))
+                "ecs", region, creds, endpoint, lambda: EcsClient(openapi_config(region, creds, endpoint))
             )
 
         return cls(client_for, retry=retry, deadline=deadline)
@@ -119,6 +123,18 @@ class EcsGateway(RpcGateway):
             if image.image_id == image_id:
                 return image
         return None
+
+    def share_image(self, region: str, image_id: str, *, add: list[str] | None = None,
+                    remove: list[str] | None = None) -> None:
+        """ModifyImageSharePermission: share the image with `add`, stop sharing it with `remove` (≤10 each;
+        ECS silently ignores the rest, so more is refused here). Adding an account already shared, or
+        removing one that is not, changes nothing: the call is safe to repeat."""
+        if len(add or []) > 10 or len(remove or []) > 10:
+            raise ValueError("ModifyImageSharePermission takes at most 10 accounts to add and 10 to remove")
+        request = ecs_models.ModifyImageSharePermissionRequest(
+            region_id=region, image_id=image_id, add_account=add or None, remove_account=remove or None
+        )
+        self._call(region, "modify_image_share_permission", request)
 
     def image_share_accounts(self, region: str, image_id: str) -> list[str]:
         """Who the image is shared with (DescribeImageSharePermission), 100 a page.
