@@ -62,6 +62,7 @@ from pydantic import (
 
 from shared.errors import ConfigError
 from shared.patterns import bounded, check_pattern
+from shared.policy.accounts import AccountTarget, check_account_targets
 from shared.policy.acr import (
     AcrInstanceRef,
     AcrRule,
@@ -175,6 +176,7 @@ class CopyRule(BaseModel):
     # the source's own tags go onto every copy beside the provenance tags (DLM's CopyTags), within
     # ECS's limits: reserved prefixes (aliyun, acs:) left out, at most 20 tags per image
     copy_tags: bool = True
+    accounts: list[AccountTarget] = Field(default_factory=list)  # see shared/policy/accounts.py
 
     @model_validator(mode="after")
     def _off_peak_needs_window(self) -> CopyRule:
@@ -217,6 +219,7 @@ class CopyRule(BaseModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> CopyRule:
+        check_account_targets(self.accounts, self.source_regions)
         for region in self.encrypt:
             if region not in self.target_regions:
                 raise At(f"{region!r} is not one of target_regions", "encrypt", region)
