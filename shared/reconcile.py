@@ -1,5 +1,5 @@
 """The reconcile tick across features: copies (swept, maybe fanned out by destination region), then running
-exports, active ACR syncs and Image Builder builds, each wired only when it has work.
+exports, active ACR syncs, Image Builder builds and account targets' hops, each wired only when it has work.
 
 Why here and not in the handler: the handler only decodes, wires and encodes (house-style §6.1); the
 scans that decide which feature has work and the fan-out are use-case logic, called by the handler, the
@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from shared.accounts.service import account_tick, has_account_targets
 from shared.acr.service import follow_syncs
 from shared.builds.service import follow_builds
 from shared.config import get_settings
@@ -27,7 +28,14 @@ from shared.fanout import FanOut, LocalFanOut, partitions
 from shared.ledger import keys
 from shared.ledger.record import State
 from shared.replication.service import CopyContext, active_destinations, reconcile_tick
-from shared.wiring import acr_context, alert_outcomes, builds_context, copy_context, export_context
+from shared.wiring import (
+    account_context,
+    acr_context,
+    alert_outcomes,
+    builds_context,
+    copy_context,
+    export_context,
+)
 
 PARTITIONS = 8
 
@@ -51,6 +59,9 @@ def reconcile(context: Any, tick: TimerTick, scope: ReconcileScope | None, *, ru
         result["exports"] = follow_exports(export_context(context))
     if any(r.is_active or (r.state is State.FAILED and r.retryable) for r in ctx.ledger.scan(keys.prefix(keys.ACR))):
         result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
+    if has_account_targets(ctx.policy) and any(
+            r.is_active for kind in (keys.XSHARE, keys.XCOPY) for r in ctx.ledger.scan(keys.prefix(kind))):
+        result["accounts"] = account_tick(account_context(context, now=tick.trigger_time))  # issue #13
     if ctx.policy.build_rules or any(r.is_active for r in ctx.ledger.scan(keys.prefix(keys.BUILD))):
         result["builds"] = follow_builds(builds_context(context, now=tick.trigger_time))
     alerts = alert_outcomes(context, now=tick.trigger_time)  # None unless an alerts sink is configured

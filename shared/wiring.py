@@ -225,3 +225,22 @@ def account_sessions(context: Any, settings: Settings | None = None) -> Any:
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
     sts = StsGateway.connect(resolve_credentials(context), endpoint=settings.endpoint, retry=retry, deadline=deadline)
     return AccountSessions(sts, endpoint=settings.endpoint, retry=retry, deadline=deadline)
+
+
+def account_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> Any:
+    """Policy, ledger, this account's ECS and the partners' STS sessions for the account targets (issue #13).
+
+    The source account is ``IMAGE_RELAY_ACCOUNT_ID``, else FC's ``context.account_id``; unknown, the "never
+    the source account" check rests on the policy's role ARNs alone."""
+    from shared.accounts.service import AccountContext
+
+    settings = settings or get_settings()
+    policy = policy_from(settings)
+    deadline, gw = _gateways(context, settings, ("ecs",))
+    clock = (lambda: now) if now is not None else utcnow
+    from shared.events.accounts import own_account
+
+    source = own_account(context, settings)
+    return AccountContext(policy=policy, ledger=ledger_from(settings), ecs=gw["ecs"],
+                          sessions=account_sessions(context, settings), now=clock,
+                          source_account=source, deadline=deadline)

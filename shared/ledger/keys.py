@@ -24,6 +24,8 @@ CLEANUP = "cleanup"
 BUILD = "build"
 EVENT = "event"
 SLOTS = "slots"
+XSHARE = "xshare"  # account targets (issue #13): the share of an image with one account
+XCOPY = "xcopy"  # account targets: a copy in the partner account
 
 
 def _part(name: str, value: str) -> str:
@@ -98,6 +100,16 @@ def build_key(region: str, pipeline_ref: str, slot: str) -> str:
     'build/cn-hangzhou/ip-1/2026-11-25T02:00Z'
     """
     return _key(BUILD, region=region, pipeline_ref=pipeline_ref, slot=slot)
+
+
+def xshare_key(source_region: str, image_id: str, account_id: str) -> str:
+    """Business key of sharing an image with one account: ``xshare/<source region>/<image>/<account>``."""
+    return _key(XSHARE, source_region=source_region, image_id=image_id, account_id=account_id)
+
+
+def xcopy_key(source_region: str, image_id: str, account_id: str, region: str) -> str:
+    """Business key of a copy in a partner account: ``xcopy/<source region>/<image>/<account>/<region>``."""
+    return _key(XCOPY, source_region=source_region, image_id=image_id, account_id=account_id, region=region)
 
 
 def slots_key(region: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
+from shared.accounts.service import record_account_intents
 from shared.apply import Backoff
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, Snapshot, SnapshotCopySpec
 from shared.context import FeatureContext
@@ -143,11 +144,13 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
             except CloudError as exc:
                 log.warning("copy.deferred", extra={"key": record.key, **exc.log_fields()})
         records.append(ctx.ledger.get(record.key) or record)
+    accounts = record_account_intents(ctx.ledger, ctx.policy, image, ctx.now())  # issue #13: the partners' hops
     if event.event_id:
         ctx.ledger.remember_event(event.event_id)
-    status = "accepted" if records else "no_matching_rule"
+    status = "accepted" if records or accounts else "no_matching_rule"
     log.info("image.accepted", extra={**summary, "status": status, "targets": len(records)})
-    return {**summary, "status": status, "targets": [_target_view(r) for r in records]}
+    result = {**summary, "status": status, "targets": [_target_view(r) for r in records]}
+    return {**result, "accounts": accounts} if accounts else result
 
 
 def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
