@@ -2,8 +2,10 @@
 
 The checkers are the verified ones of alibaba-api.md §7.7, typed and made total (a malformed header is
 a mismatch, never a crash). The OSS checkers (``verify_oss_v1`` for ``oss2.Auth``/``StsAuth``,
-``verify_oss_v4`` for ``oss2.AuthV4``) live here too; ``emulator.oss.auth`` maps their failures to OSS errors. STS tokens (``x-acs-security-token`` / ``SecurityToken``) are accepted without
-checking: the emulator has no STS.
+``verify_oss_v4`` for ``oss2.AuthV4``) live here too; ``emulator.oss.auth`` maps their failures to OSS errors. Security
+tokens (``x-acs-security-token`` / ``SecurityToken``) are checked after the signature, by
+``emulator.core.accounts``: an STS session's token must match and be unexpired; a token sent with a static pair is
+accepted without checking.
 
 A signature mismatch answers ``SignatureDoesNotMatch`` with the server's string-to-sign at the end of the
 message, ``Specified signature is not matched with our calculation. server string to sign is:<sts>``, as the

@@ -5,7 +5,9 @@ requests, so every API call and control call runs with the lock held (except inj
 
 UNCONFIRMED defaults recorded here:
 
-* account id ``1234567890123456``; AccessKey pair ``test-ak``/``test-secret``.
+* account id ``1234567890123456`` (the *home* account); AccessKey pair ``test-ak``/``test-secret``. Partner
+  accounts, their roles, KMS keys and STS sessions live in ``registry`` (``emulator.core.accounts``); during an
+  API call ``caller`` is the account the request acts as (``current_account``), else the home account.
 * the virtual clock starts at the wall-clock time of the last reset, truncated to whole seconds, and moves
   only on ``POST /_emulator/clock`` (or ``speed`` × wall time when started with ``--speed``).
 * tunables: ``copy_slots`` 5 per destination region (alibaba-api.md §2.4), ``copy_gib_per_minute`` 20,

@@ -108,3 +108,27 @@ def test_a_role_that_cannot_be_assumed_fails_with_that_reason_and_shares_nothing
     assert world.calls("ModifyImageSharePermission") == []
     assert world.ecs().image_share_accounts(scene.SOURCE, WEB) == []
     assert [c for c in world.calls("CopyImage") if c["account"] == PARTNER] == []
+
+
+def test_lost_answers_on_every_hop_still_give_one_copy_per_region_and_no_share_left(world: Any) -> None:
+    seed_partner(world)
+    world.set_policy(policy())
+    world.emu.control.set_faults(lost_response_rate=0.5, seed=7,
+                                 actions=["CopyImage", "ModifyImageSharePermission", "AssumeRole"])
+    event = world.event(WEB, name="app-web-2026-11", event_id="evt-partner-3")
+    for _ in range(2):
+        try:
+            world.invoke("image_created", event)
+        except Exception:  # noqa: BLE001 - a lost answer may fail the home copy's first call; the tick resumes
+            pass
+    settle(world, max_ticks=60)
+    world.emu.control.set_faults()
+    lost = {(c["action"], c["account"]) for c in world.calls() if c["status"] == 503}
+    assert {("CopyImage", PARTNER), ("ModifyImageSharePermission", HOME)} <= lost, lost
+    partner = partner_ecs(world)
+    for record in world.ledger().scan("xcopy/"):
+        region = record.key.rsplit("/", 1)[1]
+        assert record.state.value == "DONE", (record.key, record.reason)
+        own = [i.image_id for i in partner.list_images(region) if i.tags.get("image-relay:key") == record.key]
+        assert own == [record.cloud_id]
+    assert world.ecs().image_share_accounts(scene.SOURCE, WEB) == []
