@@ -33,7 +33,7 @@ from shared.config import Credentials
 from shared.errors import CloudAuthError, CloudError, InvalidCloudRequestError, ResourceNotFoundError
 from shared.runtime import Deadline
 
-ROLE_ARN = re.compile(r"^acs:ram::(\d{16}):role/([A-Za-z0-9.\-]{1,64})$")
+ROLE_ARN = re.compile(r"^acs:ram::(\d{16}):role/([A-Za-z0-9.\-]{1,64})\Z")
 #: AssumeRole's default and (for roles with the default MaxSessionDuration) maximum, in seconds.
 SESSION_SECONDS = 3600
 #: Credentials are renewed this long before their Expiration.

@@ -49,8 +49,8 @@ from shared.values import At, RegionId, check_region, check_unique
 
 __all__ = ["AccountTarget", "check_account_targets", "source_account_problems"]
 
-ACCOUNT_ID = re.compile(r"^[0-9]{16}$")
-ROLE_ARN = re.compile(r"^acs:ram::([0-9]{16}):role/([A-Za-z0-9.\-]{1,64})$")
+ACCOUNT_ID = re.compile(r"^[0-9]{16}\Z")
+ROLE_ARN = re.compile(r"^acs:ram::([0-9]{16}):role/([A-Za-z0-9.\-]{1,64})\Z")
 
 
 class AccountTarget(BaseModel):
