@@ -17,12 +17,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.account_policy import AccountTarget
 from shared.apply import client_token
 from shared.clouds.ecs_types import CopyImageSpec, Image
 from shared.ledger import keys
 from shared.ledger.record import Record
 from shared.policy import Policy
+from shared.policy.accounts import AccountTarget
 from shared.replication.provenance import is_managed_copy, provenance_tags
 
 SHARE_PREFIX = keys.prefix(keys.XSHARE)
