@@ -11,23 +11,31 @@ from scripts.chaos.scenario import draw, run_seed
 
 
 def report(results: list[RunResult], title: str) -> Any:
-    """The rich table `make chaos` ends with."""
+    """The table `make chaos` ends with: one row per figure, so it reads at 80 columns."""
     from rich.table import Table
 
-    table = Table(title=title)
-    for column in ("runs", "events", "deliveries (dup)", "faults", "store failures", "crashes",
-                   "failed invocations", "API calls", "s / run", "violations", "known issues"):
-        table.add_column(column, justify="right")
     events = sum(r.events for r in results)
     deliveries = sum(r.deliveries for r in results)
     seconds = sum(r.seconds for r in results)
-    table.add_row(
-        str(len(results)), str(events), f"{deliveries} ({deliveries - events})",
-        str(sum(r.faults for r in results)), str(sum(r.store_failures for r in results)),
-        str(sum(r.crashes for r in results)), str(sum(r.failed_invocations for r in results)),
-        str(sum(r.api_calls for r in results)), f"{seconds / max(1, len(results)):.2f}",
-        str(sum(len(r.new) for r in results)), str(sum(len(r.known) for r in results)),
-    )
+    rows = [
+        ("runs", str(len(results))),
+        ("events", str(events)),
+        ("deliveries (duplicates)", f"{deliveries} ({deliveries - events})"),
+        ("faults injected", str(sum(r.faults for r in results))),
+        ("ledger-store failures", str(sum(r.store_failures for r in results))),
+        ("function crashes", str(sum(r.crashes for r in results))),
+        ("failed invocations", str(sum(r.failed_invocations for r in results))),
+        ("OSS-ledger runs", str(sum(1 for r in results if r.oss_ledger))),
+        ("API calls", str(sum(r.api_calls for r in results))),
+        ("seconds per run", f"{seconds / max(1, len(results)):.2f}"),
+        ("violations", str(sum(len(r.new) for r in results))),
+        ("known issues", str(sum(len(r.known) for r in results))),
+    ]
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for figure, value in rows:
+        table.add_row(figure, value)
     return table
 
 
@@ -40,14 +48,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true",
                         help="also inject the faults of known, still-open bugs and fail on them (see KNOWN_ISSUE)")
     args = parser.parse_args(argv)
-    from rich.console import Console
+    from scripts.progress import progress
+    from scripts.tables import console as make_console
 
-    console = Console(width=max(140, Console().width))
+    console = make_console()
     seeds = [args.replay] if args.replay is not None else [run_seed(args.seed, i) for i in range(args.runs)]
     if args.show:
         for seed in seeds:
             console.print(seed, draw(seed).knobs())
-    results = run_suite(seeds, known_issues=args.strict, echo=lambda s: console.print(s, markup=False, highlight=False, soft_wrap=True))
+    done = 0
+
+    def advance(note: str) -> None:
+        # a bar on a terminal; elsewhere (CI, a pipe) a line every 20 runs, so a long run never looks hung
+        nonlocal done
+        done += 1
+        bar(note)
+        if not sys.stderr.isatty() and (done % 20 == 0 or done == len(seeds)):
+            print(f"chaos: {done}/{len(seeds)} runs", file=sys.stderr, flush=True)
+
+    with progress("chaos runs", total=len(seeds)) as bar:
+        results = run_suite(seeds, known_issues=args.strict, advance=advance,
+                            echo=lambda s: console.print(s, markup=False, highlight=False, soft_wrap=True))
     title = f"chaos: replay {args.replay}" if args.replay is not None else f"chaos: seed {args.seed}, {args.runs} runs"
     console.print(report(results, title))
     failed = [r for r in results if (r.violations if args.strict else r.new)]

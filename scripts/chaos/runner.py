@@ -66,6 +66,7 @@ class RunResult:
     failed_invocations: int = 0
     api_calls: int = 0
     settle_ticks: int = 0
+    oss_ledger: bool = False
     seconds: float = 0.0
     violations: list[str] = field(default_factory=list)
 
@@ -106,7 +107,7 @@ class Run:
         self.lost_actions = [*LOST_RESPONSE_ACTIONS, *(KNOWN_ISSUE_ACTIONS if known_issues else ())]
         self.rng = random.Random(sc.seed ^ 0x5EED)
         self.secret = f"chaosSecret{sc.seed:x}Zq9vX7doNotLog"
-        self.result = RunResult(seed=sc.seed)
+        self.result = RunResult(seed=sc.seed, oss_ledger=sc.oss_ledger)
         self.logs = io.StringIO()
         self.outputs: list[str] = []
         self.crasher = Crasher()
@@ -526,8 +527,8 @@ def replay_command(seed: int) -> str:
 
 
 def run_suite(seeds: list[int], *, emu: Any = None, echo: Callable[[str], None] | None = None,
-              known_issues: bool = False) -> list[RunResult]:
-    """Run every seed; print a failing run's seed and replay command as it happens."""
+              known_issues: bool = False, advance: Callable[..., None] | None = None) -> list[RunResult]:
+    """Run every seed; print a failing run's seed and replay command as it happens; `advance()` after each."""
     results: list[RunResult] = []
     with contextlib.ExitStack() as stack:
         if emu is None:
@@ -540,6 +541,8 @@ def run_suite(seeds: list[int], *, emu: Any = None, echo: Callable[[str], None] 
                 echo(f"run {n} (seed {seed}) {what}, replay: {replay_command(seed)}")
                 for v in result.violations:
                     echo(f"  - {v}")
+            if advance:
+                advance(f"seed {seed}")
     return results
 
 
