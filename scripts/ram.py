@@ -1,4 +1,4 @@
-"""The RAM actions image-relay's cloud adapters can call, derived from the code, plus FC timer cron parsing.
+"""The RAM actions image-relay's cloud adapters can call, derived from the code (FC timer cron: ``emulator.fc.cron``).
 
 Why it exists: template.yml grants the function role exactly these actions, and the meta-tests
 (tests/test_template.py) compare the two, so a new SDK call in an adapter fails a test until the
@@ -32,9 +32,12 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+# One FC cron grammar for the whole project (issue #11): the emulator's parser, which also fires the local
+# timers; re-exported for the template checks.
+from emulator.fc.cron import Cron, CronError, parse_cron  # noqa: E402,F401
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOUDS = ROOT / "shared" / "clouds"
@@ -236,125 +239,6 @@ def derive_actions(paths: Iterable[Path] | None = None) -> Derivation:
             for where in places:
                 total.add(action, where)
     return total
-
-
-# -- FC timer cron ------------------------------------------------------------------------------------
-
-#: (name, lowest, highest) of the six fields of an FC cron expression, seconds first.
-CRON_FIELDS = (("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31), ("month", 1, 12),
-               ("weekday", 0, 6))
-_MONTHS = {m: i for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
-                                       "NOV", "DEC"), start=1)}
-_WEEKDAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
-_EVERY = re.compile(r"^@every\s+(\d+)([mh])$")
-
-
-class CronError(ValueError):
-    """A cron expression FC would not accept (as far as this parser knows)."""
-
-
-@dataclass(frozen=True)
-class Cron:
-    """A parsed FC timer expression: six sets of allowed values, or a fixed period."""
-
-    fields: tuple[frozenset[int], ...] = ()
-    every: timedelta | None = None
-
-    def fires_at(self, t: datetime) -> bool:
-        """True when the (UTC) second ``t`` is a firing time of a six-field expression."""
-        if self.every is not None:
-            raise CronError("@every has no fixed firing times (FC counts from the trigger's creation)")
-        sec, minute, hour, day, month, weekday = self.fields
-        return (t.second in sec and t.minute in minute and t.hour in hour and t.day in day
-                and t.month in month and (t.isoweekday() % 7) in weekday)
-
-    def firings(self, start: datetime, end: datetime) -> Iterator[datetime]:
-        """Firing times in ``[start, end)`` (UTC; ``@every`` counts from ``start``)."""
-        start = start.astimezone(timezone.utc).replace(microsecond=0)
-        if self.every is not None:
-            t = start
-            while t < end:
-                yield t
-                t += self.every
-            return
-        minute_start = start.replace(second=0)
-        t = minute_start
-        while t < end:
-            if t.minute in self.fields[1] and t.hour in self.fields[2]:
-                for sec in sorted(self.fields[0]):
-                    fire = t.replace(second=sec)
-                    if start <= fire < end and self.fires_at(fire):
-                        yield fire
-            t += timedelta(minutes=1)
-
-
-def _field_values(text: str, name: str, low: int, high: int) -> frozenset[int]:
-    names = _MONTHS if name == "month" else _WEEKDAYS if name == "weekday" else {}
-    values: set[int] = set()
-    for part in text.split(","):
-        if part in ("*", "?"):
-            if part == "?" and name not in ("day", "weekday"):
-                raise CronError(f"'?' is allowed only in the day and weekday fields, not in {name}")
-            values.update(range(low, high + 1))
-            continue
-        base, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) < 1:
-                raise CronError(f"bad step {step_text!r} in the {name} field")
-            step = int(step_text)
-        if base == "*":
-            first, last = low, high
-        else:
-            lo_text, dash, hi_text = base.partition("-")
-            first = _number(lo_text, name, low, high, names)
-            last = _number(hi_text, name, low, high, names) if dash else (high if step_text else first)
-            if last < first:
-                raise CronError(f"range {base!r} runs backwards in the {name} field")
-        values.update(range(first, last + 1, step))
-    return frozenset(values)
-
-
-def _number(text: str, name: str, low: int, high: int, names: dict[str, int]) -> int:
-    if text.upper() in names:
-        return names[text.upper()]
-    if not text.isdigit():
-        raise CronError(f"{text!r} is not a number in the {name} field")
-    value = int(text)
-    if name == "weekday" and value == 7:
-        value = 0
-    if not low <= value <= high:
-        raise CronError(f"{value} is outside {low}-{high} in the {name} field")
-    return value
-
-
-def parse_cron(expression: str) -> Cron:
-    """Parse an FC timer ``cronExpression``: ``@every 5m`` or six fields with seconds first.
-
-    FC's format (alibaba-api.md §4.4): ``second minute hour day month weekday``; ``*``, ``?`` (day
-    and weekday), lists ``a,b``, ranges ``a-b``, steps ``*/n`` and ``a-b/n``, month and weekday names.
-    The expression is evaluated in UTC, FC 2.0's default. A five-field (Unix) expression is refused:
-    FC would read its first field as seconds.
-
-    Examples
-    --------
-    >>> sorted(parse_cron("0 */20 * * * *").fields[1])
-    [0, 20, 40]
-    >>> parse_cron("@every 5m").every
-    datetime.timedelta(seconds=300)
-    """
-    text = expression.strip()
-    every = _EVERY.match(text)
-    if every:
-        amount = int(every.group(1))
-        if amount < 1:
-            raise CronError("@every needs a positive interval")
-        return Cron(every=timedelta(minutes=amount) if every.group(2) == "m" else timedelta(hours=amount))
-    parts = text.split()
-    if len(parts) != 6:
-        raise CronError(f"expected 6 fields (seconds first) or '@every Nm', got {len(parts)}: {expression!r}")
-    fields = tuple(_field_values(p, n, lo, hi) for p, (n, lo, hi) in zip(parts, CRON_FIELDS, strict=True))
-    return Cron(fields=fields)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -425,14 +425,16 @@ def test_timer_check_reports_a_bad_or_changed_cron(template):
     broken["Resources"]["CleanupTimer"]["Properties"]["TriggerConfig"]["cronExpression"] = "0 61 20 * * *"
     problems = "\n".join(check_timers(broken))
     assert "reconcile: expected 6 fields" in problems
-    assert "cleanup: 61 is outside 0-59 in the minute field" in problems
+    assert "cleanup: bad minute field in '0 61 20 * * *'" in problems
     assert "reconcile: no timer '0 */5 * * * *'" in problems
 
 
 @pytest.mark.parametrize("expression, ok", [
-    ("0 */5 * * * *", True), ("@every 5m", True), ("0 30 20 ? * MON-FRI", True), ("0 0 1 1 JAN *", True),
+    ("0 */5 * * * *", True), ("@every 5m", True), ("@every 1h30m", True), ("0 30 20 ? * MON-FRI", True),
+    ("0 0 1 1 JAN *", True), ("CRON_TZ=Asia/Shanghai 0 0 4 1 * *", True),
     ("0 0 8 * *", False), ("60 * * * * *", False), ("0 5-1 * * * *", False), ("0 */0 * * * *", False),
-    ("? * * * * *", False), ("@every 0m", False),
+    ("? * * * * *", False), ("@every 0m", False), ("0 0 0 L * *", False), ("0 0 0 ? * 5#2", False),
+    ("CRON_TZ=Mars/Olympus 0 0 4 1 * *", False),
 ])
 def test_cron_parser(expression, ok):
     if ok:
@@ -447,6 +449,12 @@ def test_cron_firings():
     fires = list(parse_cron("0 30 20 ? * MON").firings(start, start + timedelta(days=8)))
     assert fires == [datetime(2026, 11, 2, 20, 30, tzinfo=timezone.utc), datetime(2026, 11, 9, 20, 30, tzinfo=timezone.utc)]
     assert len(list(parse_cron("0 */5 * * * *").firings(start, start + timedelta(hours=1)))) == 12
+    # both day fields restricted: a day matching either fires (classic cron; UNCONFIRMED for FC)
+    either = list(parse_cron("0 0 0 1 * MON").firings(start, start + timedelta(days=30)))
+    assert [f.day for f in either] == [2, 9, 16, 23, 30, 1]  # Mondays, and the 1st (a Tuesday)
+    # CRON_TZ: 04:00 in Shanghai is 20:00 UTC the day before
+    assert list(parse_cron("CRON_TZ=Asia/Shanghai 0 0 4 3 * *").firings(start, start + timedelta(days=2))) == [
+        datetime(2026, 11, 2, 20, 0, tzinfo=timezone.utc)]
 
 
 def test_export_batch_timer_fires_inside_the_example_window_every_day(template):

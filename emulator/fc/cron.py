@@ -1,125 +1,126 @@
-"""FC timer cron expressions, parsed here (croniter is not a dependency).
+"""FC timer cron expressions: the project's ONE parser, over cronsim (issue #11).
 
-Accepted (alibaba-api.md §4.4): six fields ``second minute hour day-of-month month day-of-week``
-(a five-field expression gets second ``0``), each ``*``, ``?``, ``N``, ``A-B``, ``*/S``, ``A-B/S``, ``N/S`` or a
-comma list of those; month names ``JAN``–``DEC`` and day names ``SUN``–``SAT``; day-of-week ``0``–``7`` with 0 and
-7 both Sunday (UNCONFIRMED: FC's own numbering); when both day fields are restricted a day matching either
-fires (classic cron). Also ``@every <N>h<N>m<N>s`` (fires at multiples of the interval since the epoch) and
-``@hourly``/``@daily``. Times are UTC (UNCONFIRMED for FC 2.0 timers: FC documents UTC cron).
-Not supported (``ValueError``): ``L``, ``W``, ``#``.
+Used by the FC emulator's router to fire timers and by ``scripts/ram.py`` / ``tests/test_template.py`` to
+check template.yml, so the expression the template is checked with is the one the local timers fire on.
+It lives in the emulator because the emulator may not import the project (``shared/``); scripts may import
+the emulator. Why cronsim: a small, maintained, pure-Python evaluator already in the project (the policy's
+build schedules), whose six-field form is seconds FIRST, as FC's is; croniter's sixth field is seconds
+LAST.
+
+FC's grammar, as this module reads it (FC time-trigger docs, alibabacloud.com doc-detail/171746; the
+console's "interval" mode is ``@every``):
+
+* ``second minute hour day-of-month month day-of-week``: exactly six fields (a five-field Unix expression
+  is refused: FC would read its first field as seconds); ``*``, ``a,b``, ``a-b``, ``*/n``, ``a-b/n``,
+  ``a/n``; month names ``JAN``–``DEC``, day names ``SUN``–``SAT`` (numeric 0–6, 0 = Sunday; 7 = Sunday
+  too: UNCONFIRMED for FC); ``?`` only in the two day fields, meaning "no constraint";
+* ``L``, ``W`` and ``#`` are not in FC's documented grammar and are refused (cronsim would accept them);
+* when both day fields are restricted, a day matching EITHER fires (classic cron; cronsim's rule:
+  AND as soon as one of them is ``*``/``?``). UNCONFIRMED for FC;
+* times are UTC; a ``CRON_TZ=<IANA zone> `` prefix evaluates the fields in that zone (documented);
+* ``@every <N>h<N>m`` (positive): fires at multiples of the interval. FC counts from the trigger's
+  creation; here from the epoch (or ``anchor``), UNCONFIRMED alignment.
 """
-
 from __future__ import annotations
 
-import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
-_DAYS = {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}
-_EVERY = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+from cronsim import CronSim, CronSimError
+
+_EVERY = re.compile(r"^@every\s+(?:(\d+)h)?(?:(\d+)m)?$", re.IGNORECASE)
+_TZ = re.compile(r"^CRON_TZ=(\S+)\s+(.*)$")
+_NAMES = re.compile("JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT")
+_FIELDS = ("second", "minute", "hour", "day-of-month", "month", "day-of-week")
 #: The lookback of one ``fire_times`` call (a huge clock jump fires the last 31 days only).
 MAX_LOOKBACK_SECONDS = 31 * 86400
 
 
-def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) -> frozenset[int]:
-    out: set[int] = set()
-    for part in text.upper().split(","):
-        if not part:
-            raise ValueError(f"empty cron list item in {text!r}")
-        if any(c in part for c in "LW#"):
-            raise ValueError(f"unsupported cron token {part!r}")
-        base, _, step_text = part.partition("/")
-        step = int(step_text) if step_text else 1
-        if step < 1:
-            raise ValueError(f"bad cron step in {part!r}")
-        if base in ("*", "?"):
-            start, end = low, high
-        else:
-            a, _, b = base.partition("-")
-            start = _value(a, names)
-            end = _value(b, names) if b else (high if step_text else start)
-        if not (low <= start <= high and low <= end <= high) or start > end:
-            raise ValueError(f"cron value out of range {low}-{high} in {part!r}")
-        out.update(range(start, end + 1, step))
-    return frozenset(out)
-
-
-def _value(text: str, names: dict[str, int] | None) -> int:
-    if names and text in names:
-        return names[text]
-    if not text.isdigit():
-        raise ValueError(f"bad cron value {text!r}")
-    return int(text)
+class CronError(ValueError):
+    """A cron expression FC would not accept (as far as this grammar knows); names the field."""
 
 
 @dataclass(frozen=True)
 class Cron:
-    """A parsed expression; ``fire_times(after, until)`` lists the epochs in ``(after, until]``."""
+    """A parsed expression: cronsim fields in a zone, or a fixed ``every`` period in seconds."""
 
     expression: str
+    fields: str = ""
+    zone: str = "UTC"
     every: int = 0
-    seconds: frozenset[int] = frozenset()
-    minutes: frozenset[int] = frozenset()
-    hours: frozenset[int] = frozenset()
-    days: frozenset[int] = frozenset()
-    months: frozenset[int] = frozenset()
-    weekdays: frozenset[int] = frozenset()
-    days_any: bool = True
-    weekdays_any: bool = True
+    anchor: float = 0.0
 
     @classmethod
     def parse(cls, expression: str) -> Cron:
-        """Parse or raise ``ValueError`` naming the problem."""
-        text = expression.strip()
-        macros = {"@hourly": "0 0 * * * *", "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *"}
-        text = macros.get(text.lower(), text)
-        if text.lower().startswith("@every"):
-            m = _EVERY.match(text[len("@every"):].strip().lower())
-            seconds = 0 if m is None else 3600 * int(m.group(1) or 0) + 60 * int(m.group(2) or 0) + int(m.group(3) or 0)
-            if seconds <= 0:
-                raise ValueError(f"bad @every interval in {expression!r}")
-            return cls(expression, every=seconds)
-        parts = text.split()
-        if len(parts) == 5:
-            parts = ["0", *parts]
-        if len(parts) != 6:
-            raise ValueError(f"cron needs 6 fields (second minute hour day month weekday): {expression!r}")
-        weekdays = frozenset(d % 7 for d in _field(parts[5], 0, 7, _DAYS))
-        return cls(
-            expression,
-            seconds=_field(parts[0], 0, 59),
-            minutes=_field(parts[1], 0, 59),
-            hours=_field(parts[2], 0, 23),
-            days=_field(parts[3], 1, 31),
-            months=_field(parts[4], 1, 12, _MONTHS),
-            weekdays=weekdays,
-            days_any=parts[3] in ("*", "?"),
-            weekdays_any=parts[5] in ("*", "?"),
-        )
+        """Parse or raise ``CronError`` naming the problem.
 
-    def _day_ok(self, moment: datetime) -> bool:
-        day = moment.day in self.days
-        weekday = (moment.isoweekday() % 7) in self.weekdays
-        if not self.days_any and not self.weekdays_any:
-            return day or weekday
-        return day and weekday
+        Examples
+        --------
+        >>> Cron.parse("@every 1h30m").every
+        5400
+        >>> Cron.parse("0 30 20 ? * MON-FRI").fields
+        '0 30 20 * * MON-FRI'
+        """
+        text = expression.strip()
+        every = _EVERY.match(text)
+        if text.lower().startswith("@every"):
+            seconds = 3600 * int(every.group(1) or 0) + 60 * int(every.group(2) or 0) if every else 0
+            if seconds <= 0:
+                raise CronError(f"@every needs a positive interval like '@every 5m' or '@every 1h30m': {expression!r}")
+            return cls(expression, every=seconds)
+        zone = "UTC"
+        tz = _TZ.match(text)
+        if tz:
+            zone, text = tz.group(1), tz.group(2)
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise CronError(f"unknown time zone {zone!r} in CRON_TZ") from None
+        parts = text.split()
+        if len(parts) != 6:
+            raise CronError(f"expected 6 fields (seconds first) or '@every Nm', got {len(parts)}: {expression!r}")
+        for name, part in zip(_FIELDS, parts, strict=True):
+            if "?" in part and (part != "?" or not name.startswith("day")):
+                raise CronError(f"'?' is allowed alone in the day-of-month and day-of-week fields only, not in the {name} field")
+            if any(c in _NAMES.sub("", part.upper()) for c in "LW#"):
+                raise CronError(f"L, W and # are not in FC's cron grammar ({part!r} in the {name} field)")
+        fields = " ".join("*" if p == "?" else p for p in parts)
+        try:
+            CronSim(fields, datetime(2026, 1, 1, tzinfo=timezone.utc))
+        except CronSimError as exc:
+            raise CronError(f"{str(exc).lower()} field in {expression!r}") from None
+        return cls(expression, fields=fields, zone=zone)
+
+    def firings(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """Firing times in ``[start, end)``, as UTC datetimes."""
+        start = start.astimezone(timezone.utc).replace(microsecond=0)
+        if self.every:
+            first = start.timestamp() + (-(start.timestamp() - self.anchor)) % self.every
+            t = datetime.fromtimestamp(first, tz=timezone.utc)
+            while t < end:
+                yield t
+                t += timedelta(seconds=self.every)
+            return
+        zone = timezone.utc if self.zone == "UTC" else ZoneInfo(self.zone)
+        for fire in CronSim(self.fields, (start - timedelta(seconds=1)).astimezone(zone)):
+            fire_utc = fire.astimezone(timezone.utc)
+            if fire_utc >= end:
+                return
+            yield fire_utc
 
     def fire_times(self, after: float, until: float) -> list[float]:
         """Every matching epoch ``t`` with ``after < t <= until`` (whole seconds)."""
         if until <= after:
             return []
         after = max(after, until - MAX_LOOKBACK_SECONDS)
-        if self.every:
-            first = math.floor(after / self.every) * self.every + self.every
-            return [float(t) for t in range(int(first), int(until) + 1, self.every)]
-        out: list[float] = []
-        minute = math.floor(after / 60) * 60
-        while minute <= until:
-            moment = datetime.fromtimestamp(minute, tz=timezone.utc)
-            if (moment.minute in self.minutes and moment.hour in self.hours and moment.month in self.months
-                    and self._day_ok(moment)):
-                out.extend(float(minute + s) for s in sorted(self.seconds) if after < minute + s <= until)
-            minute += 60
-        return out
+        start = datetime.fromtimestamp(int(after) + 1, tz=timezone.utc)
+        end = datetime.fromtimestamp(int(until) + 1, tz=timezone.utc)
+        return [t.timestamp() for t in self.firings(start, end)]
+
+
+def parse_cron(expression: str) -> Cron:
+    """``Cron.parse`` (the name the template checks use)."""
+    return Cron.parse(expression)
