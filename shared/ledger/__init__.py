@@ -271,6 +271,14 @@ class Ledger:
         """Records under ``prefix`` in key order."""
         return self.store.scan(prefix)
 
+    def scan_where(self, prefix: str, keep: Callable[[str], bool]) -> Iterator[Record]:
+        """Records under ``prefix`` whose key ``keep`` accepts; the store decides on the key before reading
+        the record where it can (``LedgerStore.scan_keys``)."""
+        scan_keys = getattr(self.store, "scan_keys", None)
+        if scan_keys is None:  # a store wrapper without it (tests, fault injection)
+            return (r for r in self.store.scan(prefix) if keep(r.key))
+        return scan_keys(prefix, keep)  # type: ignore[no-any-return]
+
     def by_state(self, prefix: str, *states: State) -> Iterator[Record]:
         """Records under ``prefix`` in any of ``states`` (all states when none given)."""
         wanted = frozenset(states)

@@ -199,8 +199,10 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     """
     calls_before = ctx.ecs.calls
     now = ctx.now()
-    records = [r for r in ctx.ledger.scan("copy/")
-               if scope is None or CopyTarget.of(r).target_region in scope]
+    if scope is None:
+        records = list(ctx.ledger.scan("copy/"))
+    else:  # copy keys end with the destination region: read only the scope's records
+        records = list(ctx.ledger.scan_where("copy/", lambda key: key.rsplit("/", 1)[-1] in scope))
     sources, destinations = regions_to_scan(records, ctx.policy)
     if not sweep_sources:
         sources = {CopyTarget.of(r).source_region for r in records

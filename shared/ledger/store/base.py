@@ -14,7 +14,7 @@ Version rule shared by all backends: ``create`` stores the record with ``version
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 
 from shared.ledger.record import Record
@@ -42,6 +42,11 @@ class LedgerStore(abc.ABC):
     @abc.abstractmethod
     def scan(self, prefix: str) -> Iterator[Record]:
         """Records whose key starts with ``prefix``, in key order."""
+
+    def scan_keys(self, prefix: str, keep: Callable[[str], bool]) -> Iterator[Record]:
+        """Records under ``prefix`` whose key ``keep`` accepts, in key order. Backends override it to decide
+        on the key before reading or parsing the record (a tick for one region reads only that region's)."""
+        return (r for r in self.scan(prefix) if keep(r.key))
 
     def close(self) -> None:  # noqa: B027 - optional hook, not every backend holds a resource
         """Release resources; the default does nothing."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from shared.errors import LedgerConflictError
 from shared.ledger.record import Record
@@ -44,7 +44,10 @@ class MemoryStore(LedgerStore):
         return stored.model_copy(deep=True)
 
     def scan(self, prefix: str) -> Iterator[Record]:
+        return self.scan_keys(prefix, lambda _key: True)
+
+    def scan_keys(self, prefix: str, keep: Callable[[str], bool]) -> Iterator[Record]:
         with self._lock:
-            matches = sorted((k, r) for k, r in self._records.items() if k.startswith(prefix))
+            matches = sorted((k, r) for k, r in self._records.items() if k.startswith(prefix) and keep(k))
         for _, record in matches:
             yield record.model_copy(deep=True)

@@ -134,10 +134,14 @@ class OssStore(LedgerStore):
         return stored
 
     def scan(self, prefix: str) -> Iterator[Record]:
+        return self.scan_keys(prefix, lambda _key: True)
+
+    def scan_keys(self, prefix: str, keep: Callable[[str], bool]) -> Iterator[Record]:
+        """One listing, then one GET per kept record: ``keep`` decides on the key, before the GET."""
         newest: dict[str, int] = {}
         for info in self._list(self.root + prefix, delimiter=""):
             parsed = self._parse(info.key)
-            if parsed is not None and parsed[0].startswith(prefix):
+            if parsed is not None and parsed[0].startswith(prefix) and keep(parsed[0]):
                 key, version = parsed
                 newest[key] = max(version, newest.get(key, 0))
         keys = sorted(newest)

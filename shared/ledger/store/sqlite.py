@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from shared.errors import LedgerConflictError, LedgerStoreError
@@ -87,11 +87,14 @@ class SqliteStore(LedgerStore):
         return stored
 
     def scan(self, prefix: str) -> Iterator[Record]:
+        return self.scan_keys(prefix, lambda _key: True)
+
+    def scan_keys(self, prefix: str, keep: Callable[[str], bool]) -> Iterator[Record]:
         upper = _upper_bound(prefix)
-        sql = "SELECT body FROM ledger WHERE key >= ? ORDER BY key"
+        sql = "SELECT key, body FROM ledger WHERE key >= ? ORDER BY key"
         params: tuple[str, ...] = (prefix,)
         if upper is not None:
-            sql = "SELECT body FROM ledger WHERE key >= ? AND key < ? ORDER BY key"
+            sql = "SELECT key, body FROM ledger WHERE key >= ? AND key < ? ORDER BY key"
             params = (prefix, upper)
         # fetchall under the lock, then yield: a slow consumer must not block other threads.
         with self._lock:
@@ -99,8 +102,9 @@ class SqliteStore(LedgerStore):
                 rows = self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise LedgerStoreError(f"ledger {self.path}: {exc}") from exc
-        for (body,) in rows:
-            yield Record.model_validate_json(body)
+        for key, body in rows:
+            if keep(key):
+                yield Record.model_validate_json(body)
 
     def close(self) -> None:
         with self._lock:
