@@ -150,33 +150,50 @@ def bench_makespan(sizes: Sizes) -> list[Row]:
 
 
 def bench_exports(sizes: Sizes, work: Path, gib_per_minute: float = 10.0, tick_minutes: int = 5) -> list[Row]:
-    """Exports completed in the first night window of a batch larger than a window holds."""
+    """Exports completed in the first night window of a batch larger than a window holds: export_batch on
+    its 5-minute timer, and woken by itself at its exports' expected end (FC delayed invocations)."""
     policy = scene.EXPORT_POLICY_YAML.replace(scene.POLICY_YAML, "copy_rules: []\n")
     (work / "export-policy.yml").write_text(policy)
     window_minutes, limit = 240, 2
     per_export = sizes.export_size_gib / gib_per_minute
     ceiling = limit * int(window_minutes // per_export)
     n_images = sizes.export_images
+    saved = os.environ.get("IMAGE_RELAY_WAKEUPS")
     with Emulator(port=0) as emu:
         os.environ.update({"IMAGE_RELAY_POLICY": str(work / "export-policy.yml"), "IMAGE_RELAY_ENDPOINT": emu.url,
-                           "IMAGE_RELAY_STATE": f"sqlite:///{work / 'exports.db'}"})
+                           "IMAGE_RELAY_STATE": f"sqlite:///{work / 'exports.db'}", "IMAGE_RELAY_WAKEUPS": "true"})
         _reset()
         emu.control.seed({**scene.seed(), "images": [
             {"region": scene.SOURCE, "image_id": f"m-bp1bx{i:06d}", "name": f"app-bx-{i:06d}",
              "size_gib": sizes.export_size_gib} for i in range(n_images)]})
         emu.control.configure(export_gib_per_minute=gib_per_minute)
-        at = dt.datetime(2026, 11, 21, 17, 0, tzinfo=dt.timezone.utc)  # 01:00 Asia/Shanghai
-        for _ in range(window_minutes // tick_minutes):
-            invoke("export_batch", scene.timer_event(at.strftime("%Y-%m-%dT%H:%M:%SZ")))
-            emu.control.advance(tick_minutes * 60)
-            at += dt.timedelta(minutes=tick_minutes)
+        emu.fc.backend.register("image-relay", "export_batch", lambda body, _ctx: invoke("export_batch", body),
+                                timeout=600)
+        night = dt.datetime(2026, 11, 21, 17, 0, tzinfo=dt.timezone.utc)  # 01:00 Asia/Shanghai
+        start = emu.state.clock.now()
+        offset = night.timestamp() - start
+        end, next_tick = start + window_minutes * 60, start
+        while (now := emu.state.clock.now()) < end:
+            if now >= next_tick:
+                at = dt.datetime.fromtimestamp(now + offset, tz=dt.timezone.utc)
+                invoke("export_batch", scene.timer_event(at.strftime("%Y-%m-%dT%H:%M:%SZ")))
+                next_tick += tick_minutes * 60
+            due = emu.fc.backend.next_due()
+            target = min(next_tick, end, due if due is not None and due > now else next_tick)
+            emu.control.advance(target - now)
+            emu.fc.backend.wait_idle(600)
         invoke("reconcile", scene.timer_event())  # the window closed: what ran inside it finishes
         calls = sum(1 for c in emu.state.requests if c["action"] == "ExportImage" and c["status"] == 200)
+        wakes = sum(1 for c in emu.state.requests if c["action"] == "InvokeFunction")
+    if saved is None:
+        os.environ.pop("IMAGE_RELAY_WAKEUPS", None)
+    else:
+        os.environ["IMAGE_RELAY_WAKEUPS"] = saved
     finished = _finished_exports(work / "exports.db")
     _table(f"exports in one night window: {n_images} images x {sizes.export_size_gib} GiB at {gib_per_minute:g} "
-           f"GiB/min, max_concurrent {limit}, export_batch every {tick_minutes} min",
-           ("exports finished in the window", "ExportImage calls", "most the limit allows", "ratio"),
-           [(finished, calls, ceiling, f"{finished / ceiling:.2f}")])
+           f"GiB/min, max_concurrent {limit}, export_batch every {tick_minutes} min + wake-ups",
+           ("exports finished in the window", "ExportImage calls", "wake-ups", "most the limit allows", "ratio"),
+           [(finished, calls, wakes, ceiling, f"{finished / ceiling:.2f}")])
     return [Row("exports per window", f"{finished}", f">= 0.95 x max {ceiling}", finished / ceiling)]
 
 

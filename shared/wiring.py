@@ -112,9 +112,14 @@ def wire(cls: type[C], context: Any, settings: Settings | None = None, *, now: d
     return cls(policy=policy, ledger=ledger_from(settings), now=clock, deadline=deadline, **adapters, **extra)
 
 
-def export_context(context: Any, settings: Settings | None = None) -> ExportContext:
-    """An export invocation's context; the claim owner is the invocation's request id."""
-    return wire(ExportContext, context, settings, owner=str(getattr(context, "request_id", "")))
+def export_context(context: Any, settings: Settings | None = None, *, wake: bool = False) -> ExportContext:
+    """An export invocation's context; the claim owner is the invocation's request id. `wake` (the
+    export_batch function) adds the FC waker when IMAGE_RELAY_WAKEUPS is on: the batch runs again at the
+    expected end of its exports."""
+    settings = settings or get_settings()
+    return wire(ExportContext, context, settings, owner=str(getattr(context, "request_id", "")),
+                waker=_waker(context, settings, default="export_batch", kind="export") if wake and settings.wakeups
+                else None)
 
 
 def acr_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> AcrContext:
@@ -142,7 +147,7 @@ def builds_context(context: Any, settings: Settings | None = None, *, now: dt.da
     return wire(BuildsContext, context, settings, now=now)
 
 
-def _waker(context: Any, settings: Settings) -> Any:
+def _waker(context: Any, settings: Settings, *, default: str = "reconcile", kind: str = "copy") -> Any:
     """An FC waker that invokes this very function (service, name, region and account from FC's context)."""
     from shared.clouds._retry import RetryPolicy
     from shared.clouds.credentials import resolve_credentials
@@ -154,8 +159,8 @@ def _waker(context: Any, settings: Settings) -> Any:
                            account_id=str(getattr(context, "account_id", "") or "local"), endpoint=settings.endpoint,
                            retry=retry)
     service = getattr(getattr(context, "service", None), "name", None) or "image-relay"
-    function = getattr(getattr(context, "function", None), "name", None) or "reconcile"
-    return FcWaker(fc, service, function)
+    function = getattr(getattr(context, "function", None), "name", None) or default
+    return FcWaker(fc, service, function, kind)
 
 
 def alert_outcomes(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,

@@ -259,7 +259,8 @@ def test_async_configuration(template):
         config = props["AsyncConfiguration"]
         assert isinstance(config["MaxAsyncRetryAttempts"], int) and 0 <= config["MaxAsyncRetryAttempts"] <= 8, name
         assert 1 <= config["MaxAsyncEventAgeInSeconds"] <= 2592000, name
-        assert config["StatefulInvocation"] is (name == "reconcile"), name
+        # the functions that invoke themselves with stateful ids: reconcile (fan-out, wake-ups), export_batch
+        assert config["StatefulInvocation"] is (name in ("reconcile", "export_batch")), name
         assert props["InstanceConcurrency"] >= 1 and props["MemorySize"] % 64 == 0
 
 

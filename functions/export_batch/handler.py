@@ -18,7 +18,7 @@ from shared.wiring import alert_outcomes, export_context
 def handler(event: bytes, context: Any) -> str:
     """Entry point named in template.yml: `functions/export_batch/handler.handler`."""
     request = parse_export_request(event)
-    ctx = export_context(context)
+    ctx = export_context(context, wake=True)
     result: dict[str, Any]
     if isinstance(request, ExportNow):
         result = export_now(ctx, request)

@@ -287,6 +287,9 @@ class EcsGateway(RpcGateway):
                         task_id=raw["TaskId"],
                         status=raw.get("TaskStatus") or "",
                         image_id=raw.get("ResourceId") or "",
+                        # TaskProcess when the listing carries it (the emulator does; the SDK's response
+                        # model has no such field, UNCONFIRMED for real ECS): 0 otherwise
+                        process=int(float(str(raw.get("TaskProcess") or "0").rstrip("%") or "0")),
                         creation_time=raw.get("CreationTime") or "",
                         finished_time=raw.get("FinishedTime") or "",
                     )

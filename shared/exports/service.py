@@ -6,6 +6,8 @@ makes no API call at all.
 """
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,10 +28,11 @@ from shared.exports.planner import (
     target_of,
 )
 from shared.exports.targets import refusal, targets_for
-from shared.ledger import keys
+from shared.ledger import Ledger, keys
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.render import render_action
+from shared.replication.wake import UNMEASURED_HORIZON, Waker, plan_wake, remembered_rate
 
 log = get_logger(__name__)
 
@@ -75,6 +78,7 @@ class ExportContext(FeatureContext):
     ecs: ExportEcsApi
     oss: ExportOssApi
     owner: str = ""
+    waker: Waker | None = None  # wake-ups at the expected export end (shared/replication/wake.py)
 
     def executor(self) -> ExportExecutor:
         return ExportExecutor(self.ecs, self.oss, self.ledger, now=self.now, owner=self.owner,
@@ -141,10 +145,14 @@ def run_batch(ctx: ExportContext, request: BatchRequest) -> dict[str, Any]:
     if request.dry_run:
         return {**summary, "status": "planned", "plan": [render_action(a) for a in actions],
                 "api_calls": ctx.calls() - calls_before}
-    outcomes = ctx.executor().apply(actions)
-    states = Counter(r.state.value for r in ctx.ledger.scan("export/"))
+    # the batch's clock is its trigger time, so a start and the wake that follows it share one clock
+    outcomes = dataclasses.replace(ctx, now=lambda: now).executor().apply(actions)
+    after = list(ctx.ledger.scan("export/"))
+    states = Counter(r.state.value for r in after)
     result = {**summary, "status": "ok", "followed": followed, "actions": dict(sorted(outcomes.items())),
               "records": dict(sorted(states.items())), "api_calls": ctx.calls() - calls_before}
+    if ctx.waker is not None:
+        result["wakes"] = schedule_export_wakes(ctx.ledger, ctx.waker, after, now)
     log.info("export_batch.finished", extra=result)
     return result
 
@@ -198,3 +206,40 @@ def cancel_export(ctx: ExportContext, request: CancelExport) -> dict[str, Any]:
         views.append(_view(record))
     return {"action": "cancel_export", "region": request.region, "image_id": request.image_id,
             "status": "cancelled" if views else "nothing_to_cancel", "exports": views}
+
+
+EXPORT_FIRST_LOOK = dt.timedelta(minutes=1)  # no duration known yet: look once early, to read its Progress
+
+
+def schedule_export_wakes(ledger: Ledger, waker: Waker, records: list[Record], now: dt.datetime) -> list[str]:
+    """One wake of export_batch per source region at its earliest expected export end: from the task's
+    Progress over its elapsed time, else the region's last measured duration, else a first look in a
+    minute (and, past a guess, within `UNMEASURED_HORIZON`). A wrong guess costs one extra batch tick."""
+    by_region: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        if record.state is State.STARTED and record.cloud_id and record.data.get("started_at"):
+            by_region[target_of(record).region].append(record)
+    scheduled = []
+    for region, running in sorted(by_region.items()):
+        known = remembered_rate(ledger, region, "export", "seconds")
+        ends, samples = [], []
+        for record in running:
+            started = dt.datetime.fromisoformat(str(record.data["started_at"]))
+            started = started if started.tzinfo else started.replace(tzinfo=dt.timezone.utc)
+            elapsed = (now - started).total_seconds()
+            process = int(record.data.get("process") or 0)
+            if 0 < process < 100 and elapsed > 0:
+                seconds = elapsed * 100 / (process + 0.5)  # Progress is a whole percent, rounded down
+                samples.append(seconds)
+                ends.append(started + dt.timedelta(seconds=seconds))
+            elif known is not None and started + dt.timedelta(seconds=known) > now:
+                ends.append(started + dt.timedelta(seconds=known))
+            elif known is None and elapsed < EXPORT_FIRST_LOOK.total_seconds():
+                ends.append(started + EXPORT_FIRST_LOOK)  # one early look per export, to read its Progress
+            else:
+                ends.append(now + UNMEASURED_HORIZON)  # no Progress to go by: the timer's own pace
+        measured = sum(samples) / len(samples) if samples else None
+        end = min(ends) + dt.timedelta(seconds=5)
+        if plan_wake(ledger, waker, region, end, now, measured, name="seconds"):
+            scheduled.append(region)
+    return scheduled

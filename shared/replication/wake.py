@@ -49,20 +49,24 @@ class Waker(Protocol):
     def schedule(self, region: str, at: dt.datetime, now: dt.datetime) -> bool: ...
 
 
-def wake_key(region: str) -> str:
-    """The ledger record remembering a region's next wake."""
-    return f"wake/copy/{region}"
+def wake_key(region: str, kind: str = "copy") -> str:
+    """The ledger record remembering a region's next wake (`kind`: copy or export)."""
+    return f"wake/{kind}/{region}"
 
 
-def invocation_id(region: str, at: dt.datetime) -> str:
+def invocation_id(region: str, at: dt.datetime, kind: str = "copy") -> str:
     """The stateful invocation id of the wake of `region` at `at` (FC's `^[A-Za-z_][A-Za-z0-9_-]{0,127}$`)."""
-    return f"wake-{region}-{int(at.timestamp()) // BUCKET_SECONDS}"
+    stem = f"wake-{region}" if kind == "copy" else f"wake-{kind}-{region}"
+    return f"{stem}-{int(at.timestamp()) // BUCKET_SECONDS}"
 
 
-def wake_event(region: str, at: dt.datetime) -> dict[str, object]:
-    """The timer-shaped payload of a wake: the partition form `{"regions": [...]}` reconcile already reads."""
-    return {"triggerTime": at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "triggerName": "reconcile-wake", "payload": json.dumps({"regions": [region]})}
+def wake_event(region: str, at: dt.datetime, kind: str = "copy") -> dict[str, object]:
+    """The timer-shaped payload of a wake: for copies, the partition form `{"regions": [...]}` reconcile
+    already reads; for exports, a plain timer tick of export_batch (it follows, then starts, exports)."""
+    when = at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if kind == "copy":
+        return {"triggerTime": when, "triggerName": "reconcile-wake", "payload": json.dumps({"regions": [region]})}
+    return {"triggerTime": when, "triggerName": f"{kind}-wake", "payload": ""}
 
 
 def delay_seconds(at: dt.datetime, now: dt.datetime) -> int:
@@ -145,30 +149,32 @@ def region_is_due(records: list[Record], wake_at: dt.datetime | None, now: dt.da
     return queued and started < per_region
 
 
-def remembered_rate(ledger: Ledger, region: str) -> float | None:
-    """The GiB/min a region's copies showed last time (kept in its wake record)."""
-    record = ledger.get(wake_key(region))
-    rate = record.data.get("gib_per_minute") if record is not None else None
+def remembered_rate(ledger: Ledger, region: str, kind: str = "copy", name: str = "gib_per_minute") -> float | None:
+    """What a region's tasks showed last time (kept in its wake record): GiB/min for copies, seconds
+    per export for exports."""
+    record = ledger.get(wake_key(region, kind))
+    rate = record.data.get(name) if record is not None else None
     return float(rate) if isinstance(rate, (int, float)) and rate > 0 else None
 
 
 def plan_wake(ledger: Ledger, waker: Waker, region: str, end: dt.datetime | None, now: dt.datetime,
-              rate: float | None = None) -> bool:
+              rate: float | None = None, *, name: str = "gib_per_minute") -> bool:
     """Schedule the region's wake at `end` unless one at least as early is already ahead; True if scheduled."""
     if end is None:
         return False
     at = now + dt.timedelta(seconds=delay_seconds(end, now))  # whole seconds, as FC delays
-    record = ledger.get(wake_key(region))
+    kind = getattr(waker, "kind", "copy")
+    record = ledger.get(wake_key(region, kind))
     current = _when(record.data.get("at")) if record is not None else None
     if current is not None and now + dt.timedelta(seconds=1) < current <= at + MARGIN:
         return False  # a wake no later than this one is already ahead
     scheduled = waker.schedule(region, at, now)
-    data: dict[str, object] = {"at": at.isoformat(), "id": invocation_id(region, at)}
+    data: dict[str, object] = {"at": at.isoformat(), "id": invocation_id(region, at, kind)}
     if rate is not None:
-        data["gib_per_minute"] = round(rate, 4)
+        data[name] = round(rate, 4)
     try:
         if record is None:
-            ledger.ensure(Record(key=wake_key(region), kind="wake", state=State.PENDING, created_at=now,
+            ledger.ensure(Record(key=wake_key(region, kind), kind="wake", state=State.PENDING, created_at=now,
                                  updated_at=now, data=data))
         else:
             ledger.transition(record.key, record, data=data, updated_at=now)
@@ -180,17 +186,18 @@ def plan_wake(ledger: Ledger, waker: Waker, region: str, end: dt.datetime | None
 class FcWaker:
     """Schedules wakes as delayed, stateful async invocations of this same function through `FcGateway`."""
 
-    def __init__(self, fc: object, service: str, function: str = "reconcile") -> None:
+    def __init__(self, fc: object, service: str, function: str = "reconcile", kind: str = "copy") -> None:
         self.fc = fc
+        self.kind = kind
         self.service = service
         self.function = function
         self.scheduled: list[tuple[str, dt.datetime]] = []
 
     def schedule(self, region: str, at: dt.datetime, now: dt.datetime) -> bool:
-        payload = json.dumps(wake_event(region, at)).encode()
+        payload = json.dumps(wake_event(region, at, self.kind)).encode()
         try:
             self.fc.invoke(self.service, self.function, payload, asynchronous=True,  # type: ignore[attr-defined]
-                           invocation_id=invocation_id(region, at), delay_seconds=delay_seconds(at, now))
+                           invocation_id=invocation_id(region, at, self.kind), delay_seconds=delay_seconds(at, now))
         except CloudError as exc:
             if exc.code == "StatefulAsyncInvocationAlreadyExists":
                 return False  # another tick scheduled this very wake

@@ -147,3 +147,29 @@ def test_a_delay_outside_fcs_range_is_refused() -> None:
         assert raised.value.code == "InvalidArgument"
     with pytest.raises(ValueError, match="delay_seconds"):
         FcGateway(object()).invoke("image-relay", "reconcile", b"{}", asynchronous=True, delay_seconds=3601)
+
+
+def test_an_export_ending_mid_tick_frees_its_slot_before_the_next_timer_tick(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from scripts import demo_scene as scene
+
+    policy = tmp_path / "policy.yml"
+    policy.write_text("copy_rules: []\nexport_rules:\n  - name: archive\n    source_regions: [cn-hangzhou]\n"
+                      "    match: {name_regex: '^app-'}\n    bucket: {cn-hangzhou: relay-exports-hz}\n"
+                      "    oss_prefix: archive\n    format: qcow2\n    max_concurrent: 1\n")
+    monkeypatch.setenv("IMAGE_RELAY_WAKEUPS", "true")
+    cloud = LocalCloud(policy=policy, state=f"sqlite:///{tmp_path / 'ledger.db'}").start()
+    try:
+        cloud.emulator.control.seed({**scene.seed(), "images": [
+            {"region": "cn-hangzhou", "image_id": f"m-bp1wakex000{i}", "name": f"app-x-{i}", "size_gib": 40}
+            for i in (1, 2)]})
+        cloud.emulator.control.configure(export_gib_per_minute=10)  # 4 minutes each, one at a time
+        first = dt.datetime.fromtimestamp(_run_until(cloud, 6), tz=dt.timezone.utc)
+        records = {r.data["target"]["image_id"]: r for r in Ledger(open_store(cloud.state_url)).scan("export/")}
+        assert records["m-bp1wakex0001"].state is State.DONE
+        second = _at(records["m-bp1wakex0002"], "started_at") - first
+        assert dt.timedelta(minutes=4) <= second < dt.timedelta(minutes=5)  # the timer alone: minute 5
+        wakes = [i for i in cloud.emulator.control.fc_invocations() if i["invocationId"].startswith("wake-export-")]
+        assert wakes and all(i["functionName"] == "export_batch" for i in wakes)
+    finally:
+        cloud.stop()
