@@ -154,9 +154,13 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
 
 
 def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
-            snapshot_regions: set[str] | None = None, *, sources_required: bool = True) -> Observed:
+            snapshot_regions: set[str] | None = None, *, sources_required: bool = True,
+            copy_ids: dict[str, list[str]] | None = None) -> Observed:
     """Paged region scans: one listing per source region, one per destination region, and one snapshot
-    listing per region where the snapshot path is copying disks."""
+    listing per region where the snapshot path is copying disks.
+
+    A destination region in `copy_ids` is described by those ImageIds (100 a call) instead of by the
+    managed-copy tag: the tag listing grows with every copy ever made there, the running ones do not."""
     seen: dict[tuple[str, str], Image] = {}
     scanned: set[str] = set()
     for region in sorted(sources):
@@ -169,7 +173,13 @@ def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
     copies: dict[str, dict[str, Image]] = {}
     for region in sorted(destinations):
         try:
-            copies[region] = {i.image_id: i for i in ctx.ecs.list_images(region, tags=MANAGED_FILTER)}
+            ids = (copy_ids or {}).get(region)
+            if ids is None:
+                copies[region] = {i.image_id: i for i in ctx.ecs.list_images(region, tags=MANAGED_FILTER)}
+            else:
+                copies[region] = {i.image_id: i for n in range(0, len(ids), ID_BATCH)
+                                  for i in ctx.ecs.list_images(region, image_id=",".join(ids[n:n + ID_BATCH]),
+                                                               owner_alias=None)}
         except CloudError as exc:
             log.warning("scan.failed", extra={"region": region, **exc.log_fields()})
     snapshots: dict[str, dict[str, Snapshot]] = {}
@@ -180,6 +190,27 @@ def observe(ctx: CopyContext, sources: set[str], destinations: set[str],
             log.warning("scan.failed", extra={"region": region, **exc.log_fields()})
     return Observed(sources=seen, scanned_sources=frozenset(scanned), copies=copies, snapshots=snapshots,
                     sources_required=sources_required)
+
+
+ID_BATCH = 100  # DescribeImages takes up to 100 comma-separated ImageIds (the PageSize maximum)
+
+
+def _running_copy_ids(records: list[Record], destinations: set[str]) -> dict[str, list[str]]:
+    """The ImageIds of the running copies per destination region, for regions where they are all known.
+
+    A region with a copy started but not yet given an ImageId (a crash between the claim and CopyImage's
+    answer) keeps the tag listing: that is how such a copy is found and adopted."""
+    ids: dict[str, list[str]] = {}
+    unknown: set[str] = set()
+    for record in records:
+        region = CopyTarget.model_validate(record.data["target"]).target_region
+        if region not in destinations or record.state is not State.STARTED:
+            continue
+        if record.cloud_id:
+            ids.setdefault(region, []).append(record.cloud_id)
+        elif not record.data.get("snapshots"):
+            unknown.add(region)
+    return {region: sorted(found) for region, found in ids.items() if region not in unknown}
 
 
 def active_destinations(records: list[Record]) -> list[str]:
@@ -218,7 +249,8 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
         destinations -= set(skipped)
     building = {CopyTarget.of(r).target_region for r in records
                 if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")}
-    observed = observe(ctx, sources, destinations, building, sources_required=sweep_sources)
+    observed = observe(ctx, sources, destinations, building, sources_required=sweep_sources,
+                       copy_ids=_running_copy_ids(records, destinations))
     # A skipped region is not in `observed.copies`: its running copies wait for the wake (plan_record).
     actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff, sweep_sources=sweep_sources)
     executor = ctx.executor()
