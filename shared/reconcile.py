@@ -49,15 +49,18 @@ def reconcile(context: Any, tick: TimerTick, scope: ReconcileScope | None, *, ru
     ctx = copy_context(context, now=tick.trigger_time, wake=True)
     if scope is not None:
         return reconcile_tick(ctx, set(scope.regions), sweep_sources=False)
-    active = sum(1 for r in ctx.ledger.scan(keys.prefix(keys.COPY)) if r.is_active)
+    # the active records, read once; finished ones are not read at all (Ledger.active_and_finished)
+    records, finished = ctx.ledger.active_and_finished(keys.prefix(keys.COPY))
+    active = sum(1 for r in records if r.is_active)
     if active > get_settings().fanout_threshold:
         runner = fanout or LocalFanOut(lambda _fn, body: run_partition(body))
         result = fan_out(ctx, tick.trigger_time, str(getattr(context, "request_id", "")), runner, wait=fanout is None)
     else:
-        result = reconcile_tick(ctx)
-    if any(r.state is State.STARTED for r in ctx.ledger.scan(keys.prefix(keys.EXPORT))):
+        result = reconcile_tick(ctx, active=(records, finished))
+    if any(r.state is State.STARTED for r in ctx.ledger.scan_active(keys.prefix(keys.EXPORT))):
         result["exports"] = follow_exports(export_context(context))
-    if any(r.is_active or (r.state is State.FAILED and r.retryable) for r in ctx.ledger.scan(keys.prefix(keys.ACR))):
+    if any(r.is_active or (r.state is State.FAILED and r.retryable)
+           for r in ctx.ledger.scan_active(keys.prefix(keys.ACR))):
         result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
     if has_account_targets(ctx.policy) and any(
             r.is_active for kind in (keys.XSHARE, keys.XCOPY) for r in ctx.ledger.scan(keys.prefix(kind))):

@@ -279,6 +279,29 @@ class Ledger:
             return (r for r in self.store.scan(prefix) if keep(r.key))
         return scan_keys(prefix, keep)  # type: ignore[no-any-return]
 
+    def scan_active(self, prefix: str, keep: Callable[[str], bool] | None = None) -> Iterator[Record]:
+        """Records under ``prefix`` (whose key ``keep`` accepts) that are not finished: what a tick works on.
+        On OSS the finished ones are skipped without being read (``OssStore.scan_active``)."""
+        scan_active = getattr(self.store, "scan_active", None)
+        if scan_active is None:  # a store wrapper without it
+            return (r for r in self.store.scan(prefix) if not r.is_finished and (keep is None or keep(r.key)))
+        return scan_active(prefix, keep)  # type: ignore[no-any-return]
+
+    def active_and_finished(self, prefix: str, keep: Callable[[str], bool] | None = None,
+                            ) -> tuple[list[Record], dict[str, State]]:
+        """`scan_active` and `finished_states` in one pass (on OSS: one listing)."""
+        both = getattr(self.store, "active_and_finished", None)
+        if both is not None:
+            return both(prefix, keep)  # type: ignore[no-any-return]
+        return list(self.scan_active(prefix, keep)), self.finished_states(prefix)
+
+    def finished_states(self, prefix: str) -> dict[str, State]:
+        """Key → state of every finished record under ``prefix`` (on OSS from the listing alone)."""
+        finished = getattr(self.store, "finished_states", None)
+        if finished is None:
+            return {r.key: r.state for r in self.store.scan(prefix) if r.is_finished}
+        return finished(prefix)  # type: ignore[no-any-return]
+
     def by_state(self, prefix: str, *states: State) -> Iterator[Record]:
         """Records under ``prefix`` in any of ``states`` (all states when none given)."""
         wanted = frozenset(states)

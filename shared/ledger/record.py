@@ -85,3 +85,9 @@ class Record(BaseModel):
     def is_active(self) -> bool:
         """PENDING or STARTED: a tick still has work to do for this record."""
         return self.state in ACTIVE_STATES
+
+    @property
+    def is_finished(self) -> bool:
+        """DONE, CANCELLED, or FAILED for good: no tick will touch it again unless a person retries
+        (a retryable FAILED record still waits for its retry, so it is not finished)."""
+        return self.state in FINAL_STATES or (self.state is State.FAILED and not self.retryable)

@@ -92,11 +92,13 @@ class CopyExecutor(RecordExecutor[Action]):
         # read (a tick with thousands queued behind 5 slots would read and re-read the slot record for
         # each). A slot this invocation frees clears its region; one freed elsewhere waits a tick.
         self._full: set[tuple[str, bool]] = set()
+        self.written: set[str] = set()  # keys of copy records this executor wrote (a tick re-reads only those)
 
     # -- one action ---------------------------------------------------------------------------------
 
     def _apply_one(self, action: Action) -> None:
         if isinstance(action, RecordIntent):
+            self.written.add(action.key)
             _, created = self.ledger.ensure(new_record(action.target, self.now(), action.source_status))
             self.outcomes["recorded" if created else "already_recorded"] += 1
             return
@@ -258,3 +260,7 @@ class CopyExecutor(RecordExecutor[Action]):
         region = CopyTarget.of(record).target_region
         self.slots.release(region, [record.key])
         self._full -= {(region, False), (region, True)}
+
+    def _move(self, record: Record, outcome: str, **changes: Any) -> Record:
+        self.written.add(record.key)  # the tick re-reads only the records written here
+        return super()._move(record, outcome, **changes)

@@ -232,11 +232,15 @@ def plan_tick(
     backoff: Backoff | None = None,
     *,
     sweep_sources: bool = True,
+    known_keys: set[str] | None = None,
 ) -> list[Action]:
-    """Every action of one reconcile tick, new intents first (no sweep in a fanned-out partition)."""
+    """Every action of one reconcile tick, new intents first (no sweep in a fanned-out partition).
+
+    `known_keys`: keys of records the tick did not read (finished ones), so the sweep leaves them alone."""
     backoff = backoff or Backoff()
     records = list(records)
-    actions: list[Action] = list(sweep(policy, observed, {r.key for r in records})) if sweep_sources else []
+    known = {r.key for r in records} | (known_keys or set())
+    actions: list[Action] = list(sweep(policy, observed, known)) if sweep_sources else []
     planned = [(record, plan_record(record, observed, now, backoff)) for record in records]
     actions += [a for _, a in planned if a is not None and not isinstance(a, StartCopy)]
     return actions + order_starts([(r, a) for r, a in planned if isinstance(a, StartCopy)], policy, now)

@@ -219,7 +219,8 @@ def active_destinations(records: list[Record]) -> list[str]:
                    if r.is_active or (r.state is State.FAILED and r.retryable)})
 
 
-def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sources: bool = True) -> dict[str, Any]:
+def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sources: bool = True,
+                   active: tuple[list[Record], dict[str, State]] | None = None) -> dict[str, Any]:
     """Drive every copy record one step, and sweep for matching images that never sent an event.
 
     `scope` limits the tick to copies into those destination regions (a fanned-out partition or a
@@ -230,10 +231,12 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     """
     calls_before = ctx.ecs.calls
     now = ctx.now()
+    # A tick reads the active records once (`active`: the caller's read) and never the finished ones: on
+    # OSS those are known from the listing alone (Ledger.finished_states), for the sweep and the summary.
     if scope is None:
-        records = list(ctx.ledger.scan("copy/"))
+        records, finished = active if active is not None else ctx.ledger.active_and_finished("copy/")
     else:  # copy keys end with the destination region: read only the scope's records
-        records = list(ctx.ledger.scan_where("copy/", lambda key: key.rsplit("/", 1)[-1] in scope))
+        records, finished = list(ctx.ledger.scan_active("copy/", lambda key: key.rsplit("/", 1)[-1] in scope)), {}
     sources, destinations = regions_to_scan(records, ctx.policy)
     if not sweep_sources:
         sources = {CopyTarget.of(r).source_region for r in records
@@ -252,7 +255,8 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     observed = observe(ctx, sources, destinations, building, sources_required=sweep_sources,
                        copy_ids=_running_copy_ids(records, destinations))
     # A skipped region is not in `observed.copies`: its running copies wait for the wake (plan_record).
-    actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff, sweep_sources=sweep_sources)
+    actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff, sweep_sources=sweep_sources,
+                        known_keys=set(finished))
     executor = ctx.executor()
     outcomes = executor.apply(actions)
     # Intents the sweep just wrote can start in this same tick.
@@ -262,14 +266,14 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     outcomes = executor.apply(follow_up)
     # The records as this tick left them: re-read only the ones its actions touched (a second scan of the
     # whole prefix would read every record twice, and on OSS each read is a request).
-    touched = {a.key for a in [*actions, *follow_up]}
+    touched = executor.written
     current = {r.key: r for r in records if r.key not in touched}
     current.update({r.key: r for r in (ctx.ledger.get(k) for k in sorted(touched)) if r is not None})
     after = [current[k] for k in sorted(current)]
     executor.heal_slots([r for r in after
                          if scope is None or CopyTarget.of(r).target_region in scope])
     wakes = _schedule_wakes(ctx, after, observed, now, scope, set(skipped)) if ctx.waker is not None else []
-    states = Counter(r.state.value for r in after)
+    states = Counter(r.state.value for r in after) + Counter(v.value for k, v in finished.items() if k not in current)
     summary = {
         "status": "ok",
         "scope": sorted(scope) if scope is not None else None,

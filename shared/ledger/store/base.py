@@ -17,7 +17,7 @@ import abc
 from collections.abc import Callable, Iterator
 from types import TracebackType
 
-from shared.ledger.record import Record
+from shared.ledger.record import Record, State
 
 
 class LedgerStore(abc.ABC):
@@ -47,6 +47,15 @@ class LedgerStore(abc.ABC):
         """Records under ``prefix`` whose key ``keep`` accepts, in key order. Backends override it to decide
         on the key before reading or parsing the record (a tick for one region reads only that region's)."""
         return (r for r in self.scan(prefix) if keep(r.key))
+
+    def scan_active(self, prefix: str, keep: Callable[[str], bool] | None = None) -> Iterator[Record]:
+        """Records under ``prefix`` (whose key ``keep`` accepts) that are not finished (``Record.is_finished``),
+        in key order. Backends where a read costs a request skip finished records without reading them."""
+        return (r for r in self.scan_keys(prefix, keep or (lambda _key: True)) if not r.is_finished)
+
+    def finished_states(self, prefix: str) -> dict[str, State]:
+        """Key → state of every finished record under ``prefix`` (from the listing alone where possible)."""
+        return {r.key: r.state for r in self.scan(prefix) if r.is_finished}
 
     def close(self) -> None:  # noqa: B027 - optional hook, not every backend holds a resource
         """Release resources; the default does nothing."""

@@ -36,6 +36,14 @@ Why every write is confirmed
    this cannot decide (three or more writes landed on top of ours before we listed) is reported as
    a conflict: the caller re-reads, which is always safe.
 
+Finished records (``Record.is_finished``: DONE, CANCELLED, FAILED for good) get a marker object
+``<prefix>/<record key>/finished-v<version:012d>-<STATE>`` (create-if-absent) when that version is written. A tick
+reads only active records (``scan_active``): a key whose newest version has its marker is skipped from the
+listing alone, without a GET, so a tick's requests follow the work in flight, not the history. A re-opened
+record (a person's retry writes a newer version) is active again because the marker names the old version.
+``scan`` and ``get`` still read finished records (``status`` history, event dedupe: ``create`` of ``v1``
+still finds the chain).
+
 A request costs: ``get`` = LIST + GET; ``create`` = PUT + LIST; ``replace`` = PUT + LIST + DELETE of
 the version before last (+ a GET of the parent when this store did not read it itself).
 """
@@ -54,7 +62,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from shared.errors import CloudError, ConfigError, LedgerConflictError, LedgerStoreError
-from shared.ledger.record import Record
+from shared.ledger.record import Record, State
 from shared.ledger.store.base import LedgerStore
 
 if TYPE_CHECKING:
@@ -62,6 +70,7 @@ if TYPE_CHECKING:
 
 DEFAULT_REGION = "cn-hangzhou"
 _VERSION_RE = re.compile(r"^v(\d{12})\.json\Z")
+_FINISHED_RE = re.compile(r"^finished-v(\d{12})-([A-Z]+)\Z")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 _PARENT_CACHE_SIZE = 4096
 _READ_ATTEMPTS = 4
@@ -128,6 +137,8 @@ class OssStore(LedgerStore):
         won, versions = self._write(stored, prev=parent)
         if not won:
             raise LedgerConflictError(f"{key}: version is not {expected_version}")
+        if stored.is_finished:
+            self._mark_finished(key, stored.version, stored.state)
         for old in versions:
             if old < expected_version:  # keep the one we replaced: a reader may have just listed it
                 self._delete_quietly(key, old)
@@ -135,6 +146,42 @@ class OssStore(LedgerStore):
 
     def scan(self, prefix: str) -> Iterator[Record]:
         return self.scan_keys(prefix, lambda _key: True)
+
+    def scan_active(self, prefix: str, keep: Callable[[str], bool] | None = None) -> Iterator[Record]:
+        """Like ``scan_keys``, without reading records whose newest version is marked finished."""
+        return iter(self.active_and_finished(prefix, keep)[0])
+
+    def active_and_finished(self, prefix: str, keep: Callable[[str], bool] | None = None,
+                            ) -> tuple[list[Record], dict[str, State]]:
+        """One listing: the active records (one GET each, in parallel) and the finished keys' states."""
+        newest: dict[str, int] = {}
+        marked: dict[str, tuple[int, State]] = {}
+        for info in self._list(self.root + prefix, delimiter=""):
+            name = info.key[len(self.root):]
+            if "/" not in name:
+                continue
+            key, leaf = name.rsplit("/", 1)
+            if (m := _VERSION_RE.match(leaf)) is not None:
+                newest[key] = max(int(m.group(1)), newest.get(key, 0))
+            elif (m := _FINISHED_RE.match(leaf)) is not None and int(m.group(1)) >= marked.get(key, (0,))[0]:
+                marked[key] = (int(m.group(1)), State(m.group(2)))
+        finished = {key: state for key, (version, state) in marked.items() if newest.get(key) == version}
+        wanted = sorted(k for k in newest if k.startswith(prefix) and k not in finished and (keep is None or keep(k)))
+        with ThreadPoolExecutor(max_workers=_SCAN_WORKERS) as pool:
+            records = [r for r in pool.map(lambda k: self._read_newest(k, newest[k]), wanted) if r is not None]
+        return records, finished
+
+    def finished_states(self, prefix: str) -> dict[str, State]:
+        """Key → state of the records under ``prefix`` whose newest version carries a finished marker."""
+        return self.active_and_finished(prefix, lambda _key: False)[1]
+
+    def _mark_finished(self, key: str, version: int, state: State) -> None:
+        # Best effort: without the marker the record is only read once more per tick, never misread.
+        name = f"{self.root}{key}/finished-v{version:012d}-{state.value}"
+        try:
+            self.objects.put_if_absent(self.region, self.bucket, name, b"")
+        except CloudError:
+            pass
 
     def scan_keys(self, prefix: str, keep: Callable[[str], bool]) -> Iterator[Record]:
         """One listing, then one GET per kept record: ``keep`` decides on the key, before the GET."""
