@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from rich.table import Table
 from emulator import Emulator
 from scripts import demo_scene as scene
 from scripts.invoke import FUNCTIONS, invoke
+from scripts.progress import progress
 
 console = Console(width=120)
 
@@ -361,13 +363,20 @@ def main(argv: list[str] | None = None) -> None:
     with open(log, "a", encoding="utf-8") as stream:
         configure_logging(stream=stream)
         rows: list[Row] = []
-        rows += bench_makespan(sizes)
-        rows += bench_exports(sizes, work)
-        rows += bench_tick(sizes)
-        rows += bench_builds(sizes)
-        rows += bench_ledger(sizes, work)
-        rows += bench_backfill(sizes, work)
-        rows += bench_cold_start(sizes, work, log)
+        sections: list[tuple[str, Callable[[], list[Row]]]] = [
+            ("makespan", lambda: bench_makespan(sizes)),
+            ("exports", lambda: bench_exports(sizes, work)),
+            ("tick", lambda: bench_tick(sizes)),
+            ("builds", lambda: bench_builds(sizes)),
+            ("ledger", lambda: bench_ledger(sizes, work)),
+            ("backfill", lambda: bench_backfill(sizes, work)),
+            ("cold start", lambda: bench_cold_start(sizes, work, log)),
+        ]
+        # a bar on a terminal (issue #15): the full bench runs for minutes
+        with progress("bench sections", total=len(sections)) as advance:
+            for name, section in sections:
+                rows += section()
+                advance(name)
     console.print(f"function logs: {log}")
     summary(rows)
 
