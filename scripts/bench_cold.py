@@ -32,17 +32,17 @@ BARE = """
 import importlib
 for name in MODULES:
     importlib.import_module(name)
-from alibabacloud_tea_openapi.utils_models import Config
+Config = importlib.import_module("alibabacloud_tea_openapi.utils_models").Config
 config = Config(access_key_id="test-ak", access_key_secret="test-secret", region_id="cn-hangzhou",
                 endpoint=ENDPOINT, protocol="http")
 if any(m.startswith("alibabacloud_ecs") for m in MODULES) or not any(m.startswith("alibabacloud_cr") for m in MODULES):
-    from alibabacloud_ecs20140526.client import Client
-    from alibabacloud_ecs20140526.models import DescribeRegionsRequest
-    Client(config).describe_regions(DescribeRegionsRequest())
+    sdk = "alibabacloud_ecs20140526"
+    models = importlib.import_module(sdk + ".models")
+    importlib.import_module(sdk + ".client").Client(config).describe_regions(models.DescribeRegionsRequest())
 else:
-    from alibabacloud_cr20181201.client import Client
-    from alibabacloud_cr20181201.models import ListInstanceRequest
-    Client(config).list_instance(ListInstanceRequest())
+    sdk = "alibabacloud_cr20181201"
+    models = importlib.import_module(sdk + ".models")
+    importlib.import_module(sdk + ".client").Client(config).list_instance(models.ListInstanceRequest())
 """
 
 
