@@ -1,6 +1,7 @@
 """The demo scene: three regions, a few images, one still Creating, one that matches no rule.
 
-Shared by `make demo`, the functional tests and the benchmark, so all three run the same world.
+Shared by `make demo`, `local up`, the benchmark and the chaos suite, so they run the same world. The tests own a copy
+(tests/scene.py), so the demo can change its story without moving a test.
 """
 from __future__ import annotations
 

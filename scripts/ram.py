@@ -1,7 +1,7 @@
 """The RAM actions image-relay's cloud adapters can call, derived from the code (FC timer cron: ``emulator.fc.cron``).
 
 Why it exists: template.yml grants the function role exactly these actions, and the meta-tests
-(tests/test_template.py) compare the two, so a new SDK call in an adapter fails a test until the
+(tests/deploy/test_template.py) compare the two, so a new SDK call in an adapter fails a test until the
 template grants it, and a grant nobody calls any more fails too.
 
 How the actions are derived (no hand list of actions):

@@ -8,7 +8,7 @@ offline, each property's ROS name, type (string / number / boolean / any, list o
 struct), whether it is required, and its allowed values.
 
 ``python -m scripts.ros_schemas WHEEL_OR_DIR... [--out tests/data/ros_schemas.json]`` regenerates the data
-file ``tests/test_ros_schema.py`` reads; ``--download DIR`` first fetches the wheels with pip (the only
+file ``tests/deploy/test_ros_schema.py`` reads; ``--download DIR`` first fetches the wheels with pip (the only
 step that needs the network)::
 
     python -m scripts.ros_schemas --download build/ros-cdk

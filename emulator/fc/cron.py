@@ -1,6 +1,6 @@
 """FC timer cron expressions: the project's ONE parser, over cronsim (issue #11).
 
-Used by the FC emulator's router to fire timers and by ``scripts/ram.py`` / ``tests/test_template.py`` to
+Used by the FC emulator's router to fire timers and by ``scripts/ram.py`` / ``tests/deploy/test_template.py`` to
 check template.yml, so the expression the template is checked with is the one the local timers fire on.
 It lives in the emulator because the emulator may not import the project (``shared/``); scripts may import
 the emulator. Why cronsim: a small, maintained, pure-Python evaluator already in the project (the policy's

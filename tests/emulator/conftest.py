@@ -1,13 +1,9 @@
-"""Fixtures: one emulator per session on port 0, reset before each test, REAL ECS/CR SDK clients pointed at it.
-
-darabonba honours HTTP_PROXY but not NO_PROXY (alibaba-api.md §7.1), so the proxy variables are removed
-for the whole session before any client is built.
-"""
+"""Fixtures of the emulator's contract tests: the session's emulator (tests/conftest.py) reset before each test,
+and REAL ECS/CR SDK clients pointed at it."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,17 +13,7 @@ from alibabacloud_tea_openapi import models as open_api_models
 
 from emulator import Emulator, EmulatorControl
 
-for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-    os.environ.pop(_var, None)
-
 ClientFactory = Callable[..., Client]
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
-    """One emulator for the whole session."""
-    with Emulator(port=0) as emu:
-        yield emu
 
 
 @pytest.fixture(autouse=True)

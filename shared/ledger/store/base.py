@@ -4,7 +4,7 @@ Why four primitives (Powertools ``BasePersistenceLayer``): all ledger logic (sta
 event dedupe, timestamps) lives once in ``shared.ledger.Ledger``; a backend only has to give
 create-if-absent, compare-and-set, get and prefix scan. OSS can give exactly these
 (``x-oss-forbid-overwrite`` and ETag/version checks), so production and tests share one
-contract suite (``tests/unit/test_ledger_contract.py``).
+contract suite (``tests/ledger/test_ledger_contract.py``).
 
 Version rule shared by all backends: ``create`` stores the record with ``version=1``;
 ``replace`` succeeds only if the stored version equals ``expected_version`` and stores
