@@ -1,0 +1,59 @@
+"""What each event-driven function does with a validated request: the account check, the wiring, the use case.
+
+The handlers in functions/ stay thin (decode, call one function here, encode); this module is where a request
+kind meets its use case, so a reader finds every function's branches in one place. An ActionTrail or CR
+CloudEvent from another account is refused here before any adapter is wired, so it makes no call and no write;
+a person's request (cancel, retry, backfill, export now) has no envelope and no account to check.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.acr.service import backfill, handle_push, replicate_tag
+from shared.events.accounts import require_own_account
+from shared.events.acr import AcrRequest, BackfillRequest, ReplicateTag
+from shared.events.copy_requests import CancelCopy, CopyRequest, RetryFailed
+from shared.events.exports import BatchRequest, CancelExport, ExportNow, ExportRequest
+from shared.exports.service import cancel_export, export_now, run_batch
+from shared.replication.service import cancel_copies, handle_image_created, retry_failed
+from shared.wiring import acr_context, alert_outcomes, copy_context, export_context
+
+
+def answer_copy_request(request: CopyRequest, context: Any) -> dict[str, Any]:
+    """image_created: a CreateImage event or a manual replicate plans copies; cancel and retry act on records."""
+    if not isinstance(request, (CancelCopy, RetryFailed)) and request.source == "actiontrail":
+        require_own_account(request.account_id, context, kind="image_created")
+    ctx = copy_context(context)
+    if isinstance(request, CancelCopy):
+        return cancel_copies(request, ctx)
+    if isinstance(request, RetryFailed):
+        return retry_failed(request, ctx)
+    return handle_image_created(request, ctx)
+
+
+def answer_acr_request(request: AcrRequest, context: Any) -> dict[str, Any]:
+    """acr_push: a PushCompleted event plans syncs; a backfill or one tag's replication is a person's request."""
+    if not isinstance(request, (BackfillRequest, ReplicateTag)):
+        require_own_account(request.account_id, context, kind="acr_push")
+    ctx = acr_context(context)
+    if isinstance(request, BackfillRequest):
+        return backfill(request, ctx)
+    if isinstance(request, ReplicateTag):
+        return replicate_tag(request, ctx)
+    return handle_push(request, ctx)
+
+
+def answer_export_request(request: ExportRequest, context: Any) -> dict[str, Any]:
+    """export_batch: the window's batch (with the alerts its skipped exports raise), export now, or cancel."""
+    ctx = export_context(context, wake=True)
+    if isinstance(request, ExportNow):
+        return export_now(ctx, request)
+    if isinstance(request, CancelExport):
+        return cancel_export(ctx, request)
+    assert isinstance(request, BatchRequest)
+    result = run_batch(ctx, request)
+    if not request.dry_run:
+        alerts = alert_outcomes(context, now=request.now)
+        if alerts is not None:
+            result["alerts"] = alerts
+    return result
