@@ -86,7 +86,7 @@ def create_repo_sync_task_by_rule(responses: AcrResponses, params: Params, regio
     target_repo = rule.target_repo if rule.scope == "REPO" else repo.name
     target = ImageRef(rule.target.instance_id, rule.target.region, namespace, target_repo, tag)
     task = backend._start(source, repo, tag, target, batch_id=new_id("rsb"), rule_id=rule.rule_id,
-                          trigger="INITIATIVE", override=True, priority=priority)
+                          trigger="INITIATIVE", override=True, priority=priority, target_user=rule.target_user)
     return {**OK, "SyncTaskId": task.task_id}
 
 

@@ -74,6 +74,7 @@ class AcrInstance:
     name: str
     specification: str
     create_time: float
+    owner: str = ""  # the account id that owns the instance (issue #13); "" only before seeding sets it
 
 
 @dataclass
@@ -142,9 +143,11 @@ class AcrBase:
     # --- lookups ---------------------------------------------------------------------------------------
 
     def instance(self, instance_id: str, region: str | None) -> AcrInstance:
-        """Return the instance; in proxy mode it must live in the host's ``region``."""
+        """Return the caller's instance; in proxy mode it must live in the host's ``region``. An instance of
+        another account does not exist for the caller (per-account state, issue #13)."""
         inst = self.instances.get(instance_id)
-        if inst is None or (region is not None and inst.region != region):
+        if (inst is None or (region is not None and inst.region != region)
+                or inst.owner != self.state.current_account):
             raise exc.instance_not_exist(instance_id)
         return inst
 
@@ -226,7 +229,8 @@ class AcrBase:
         now = self.state.clock.now()
         for inst in seed.acr_instances:
             self.instances[inst.instance_id] = AcrInstance(
-                inst.instance_id, inst.region, inst.name or inst.instance_id, inst.specification, now
+                inst.instance_id, inst.region, inst.name or inst.instance_id, inst.specification, now,
+                owner=inst.account_id or self.state.account_id,
             )
         for ns in seed.acr_namespaces:
             self.namespaces.setdefault((ns.instance_id, ns.name), Namespace(ns.instance_id, ns.name, new_id("crn"), now))
@@ -250,13 +254,17 @@ class AcrBase:
         tasks = self.on_push(inst, repo, push.tag)
         return self.push_event(inst, repo, push.tag, push.digest, now), tasks
 
+    def is_home(self, inst: AcrInstance) -> bool:
+        """True for an instance of the home account (only its pushes reach the home event bus)."""
+        return inst.owner == self.state.account_id
+
     def on_push(self, inst: AcrInstance, repo: Repo, tag: str) -> list[str]:
         """Overridden by the sync mixin (PASSIVE rules)."""
         return []
 
     def push_event(self, inst: AcrInstance, repo: Repo, tag: str, digest: str, now: float) -> dict[str, Any]:
         """Build the INFERRED ``cr:Artifact:PushCompleted`` CloudEvent."""
-        account = mask_account(self.state.account_id)
+        account = mask_account(inst.owner or self.state.account_id)
         moment = datetime.fromtimestamp(now, tz=CST)
         published = datetime.fromtimestamp(now, tz=timezone.utc)
         return {

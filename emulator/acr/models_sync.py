@@ -32,6 +32,38 @@ UNCONFIRMED choices:
   source instance with ``SyncDirection FROM`` and on its target instance with ``TO``; Local*/Target* fields
   describe the rule as created (Local = source) in both views;
 * ``CreateTime``/``ModifiedTime``/``ModifedTime`` are integer milliseconds.
+
+Cross-account sync (issue #13). What the documentation says:
+
+* CreateRepoSyncTask and CreateRepoSyncRule take an optional ``TargetUserId``: "the UID of the account the
+  target instance belongs to"; CreateRepoSyncRule adds "needed when syncing images across accounts" (API
+  reference, help.aliyun.com/document_detail/308342 and .../acr/developer-reference/api-cr-2018-12-01-
+  createreposyncrule; ``ALIYUN::CR::RepoSyncRule`` in ROS has the same ``TargetUserId`` property). The
+  other target parameters (``TargetInstanceId``, ``TargetRegionId``, namespace, repository, tag) are unchanged.
+* Answers carry ``CrossUser`` (boolean) on ListRepoSyncTask, GetRepoSyncTask and ListRepoSyncRule items
+  (``alibabacloud_cr20181201`` 2.2.5 response models). No response field carries the target's user id.
+* The guide "Synchronize instances across accounts" (alibabacloud.com/help/en/acr/user-guide/synchronize-
+  instances-across-accounts): the source must be Advanced edition, the destination may be Basic or Advanced;
+  no public → finance/government replication; the destination account (B) "creates a RAM role and access
+  policy that allows Account A to replicate images into its instance", the source account (A) creates the
+  rule or task. Same-account sync needs no authorisation.
+* The documented error table of both actions: 403 ``NoPrivilege`` "Access denied for this user."
+
+UNCONFIRMED choices (the guide's role name and policy document were not found in the searchable docs):
+
+* the grant is checked as "the target account has a RAM role whose trust policy names the calling
+  account" (the seed's ``accounts[].roles[].trusted_accounts``); the role's name and its permission
+  policy are not checked (the emulator's roles have no policies);
+* check order: ``TargetUserId`` format (16 digits, else ``PARAM_INVALID``), then the grant (missing → HTTP
+  403 ``NoPrivilege`` "Access denied for this user.", the documented code, as a JSON error, not an
+  ``IsSuccess: false`` body), then the target instance, which must belong to ``TargetUserId`` and be in
+  ``TargetRegionId`` (else ``INSTANCE_NOT_EXIST``), then the existing edition/region/namespace checks;
+* without ``TargetUserId`` the target must belong to the caller: another account's instance is
+  ``INSTANCE_NOT_EXIST`` (per-account state); ``TargetUserId`` equal to the caller's own id is a
+  same-account sync (``CrossUser`` false, no grant needed);
+* ``CrossUser`` is true exactly when ``TargetUserId`` names another account; a rule's ``TargetUserId``
+  passes to the tasks it starts (on push and CreateRepoSyncTaskByRule); a revoked grant does not stop a
+  task already created.
 """
 
 from __future__ import annotations
@@ -42,10 +74,20 @@ from dataclasses import dataclass
 
 from emulator.acr import exceptions as exc
 from emulator.acr.models_base import AcrBase, AcrInstance, Repo, is_restricted, new_id
+from emulator.core.errors import EmulatorError
 
 PENDING_SHARE = 0.1
 TAG_CONFLICT = "TAG_ALREADY_EXIST: target tag {tag} exists with a different digest and Override is false"
 INJECTED = "SYNC_FAILED: injected by acr_error_rate"
+USER_ID = re.compile(r"^\d{16}\Z")
+
+
+class NoPrivilegeError(EmulatorError):
+    """The target account has not authorised the caller (documented code and message of the sync actions)."""
+
+    code = "NoPrivilege"
+    status = 403
+    message = "Access denied for this user."
 
 
 @dataclass
@@ -77,6 +119,8 @@ class SyncTask:
     duration: float
     seq: int
     fail_injected: bool = False
+    target_user: str = ""
+    cross_user: bool = False
     done: bool = False
     status: str = "PENDING"
     issue: str = ""
@@ -108,6 +152,8 @@ class SyncRule:
     target_repo: str
     priority: int
     created: float
+    target_user: str = ""
+    cross_user: bool = False
 
 
 @dataclass
@@ -124,6 +170,7 @@ class SyncTaskRequest:
     target_tag: str
     override: bool
     priority: int
+    target_user: str = ""
 
 
 @dataclass
@@ -144,6 +191,7 @@ class SyncRuleRequest:
     namespace_filter: str
     repo_filter: str
     priority: int
+    target_user: str = ""
 
 
 def _compile(name: str, pattern: str) -> re.Pattern[str]:
@@ -180,12 +228,24 @@ class SyncMixin(AcrBase):
             self._rng = random.Random(plan.seed)
         return self._rng.random() < rate
 
-    def _target_instance(self, instance_id: str, region: str) -> AcrInstance:
-        """The target instance must exist in the target region."""
+    def _target_instance(self, instance_id: str, region: str, target_user: str = "") -> AcrInstance:
+        """The target instance of ``target_user`` (default: the caller) in the target region; another
+        account must have granted the caller (module docstring, cross-account sync)."""
+        caller = self.state.current_account
+        if target_user and not USER_ID.match(target_user):
+            raise exc.param_invalid("TargetUserId must be a 16-digit account id")
+        owner = target_user or caller
+        if owner != caller and not self._granted(owner, caller):
+            raise NoPrivilegeError()
         inst = self.instances.get(instance_id)
-        if inst is None or inst.region != region:
+        if inst is None or inst.region != region or inst.owner != owner:
             raise exc.instance_not_exist(instance_id)
         return inst
+
+    def _granted(self, target_account: str, caller: str) -> bool:
+        """Does ``target_account`` have a RAM role whose trust policy names ``caller``?"""
+        account = self.state.registry.accounts.get(target_account)
+        return account is not None and any(caller in trusted for trusted in account.roles.values())
 
     def _check_pair(self, source: AcrInstance, target: AcrInstance) -> None:
         """Advanced source edition and no public → finance/gov replication."""
@@ -203,21 +263,22 @@ class SyncMixin(AcrBase):
         record = repo.tags.get(req.tag)
         if record is None:
             raise exc.tag_not_exist(req.tag)
-        target = self._target_instance(req.target_instance_id, req.target_region)
+        target = self._target_instance(req.target_instance_id, req.target_region, req.target_user)
         self._check_pair(source, target)
         self.namespace(target.instance_id, req.target_namespace)
         task = self._start(
             source, repo, req.tag, ImageRef(target.instance_id, target.region, req.target_namespace,
                                             req.target_repo, req.target_tag),
             batch_id=new_id("rsb"), rule_id="", trigger="INITIATIVE", override=req.override, priority=req.priority,
+            target_user=req.target_user,
         )
         return task.task_id
 
     def _start(
         self, source: AcrInstance, repo: Repo, tag: str, target: ImageRef, *, batch_id: str, rule_id: str,
-        trigger: str, override: bool, priority: int,
+        trigger: str, override: bool, priority: int, target_user: str = "",
     ) -> SyncTask:
-        """Record a new PENDING task."""
+        """Record a new PENDING task (``CrossUser`` when the target belongs to another account)."""
         record = repo.tags[tag]
         now = self.state.clock.now()
         task = SyncTask(
@@ -225,7 +286,8 @@ class SyncMixin(AcrBase):
             source=ImageRef(source.instance_id, source.region, repo.namespace, repo.name, tag), target=target,
             digest=record.digest, size_bytes=record.size_bytes, override=override, priority=priority,
             created=now, duration=float(self.state.config.acr_sync_seconds), seq=self.next_seq(),
-            fail_injected=self._inject_error(), modified=now,
+            fail_injected=self._inject_error(), modified=now, target_user=target_user,
+            cross_user=self.instances[target.instance_id].owner != source.owner,
         )
         self.tasks[task.task_id] = task
         return task
@@ -273,7 +335,7 @@ class SyncMixin(AcrBase):
         for name, pattern in (("TagFilter", req.tag_filter), ("NamespaceNameFilter", req.namespace_filter),
                               ("RepoNameFilter", req.repo_filter)):
             _compile(name, pattern)
-        target = self._target_instance(req.target_instance_id, req.target_region)
+        target = self._target_instance(req.target_instance_id, req.target_region, req.target_user)
         self._check_pair(source, target)
         if req.scope != "INSTANCE":
             self.namespace(target.instance_id, req.target_namespace)
@@ -282,7 +344,7 @@ class SyncMixin(AcrBase):
             namespace_filter=req.namespace_filter, repo_filter=req.repo_filter, local=source,
             local_namespace=req.namespace, local_repo=req.repo, target=target,
             target_namespace=req.target_namespace, target_repo=req.target_repo, priority=req.priority,
-            created=self.state.clock.now(),
+            created=self.state.clock.now(), target_user=req.target_user, cross_user=target.owner != source.owner,
         )
         self.rules[rule.rule_id] = rule
         return rule.rule_id
@@ -330,7 +392,7 @@ class SyncMixin(AcrBase):
             target_repo = rule.target_repo if rule.scope == "REPO" else repo.name
             target = ImageRef(rule.target.instance_id, rule.target.region, namespace, target_repo, tag)
             task = self._start(inst, repo, tag, target, batch_id=batch_id, rule_id=rule.rule_id,
-                               trigger="PASSIVE", override=True, priority=rule.priority)
+                               trigger="PASSIVE", override=True, priority=rule.priority, target_user=rule.target_user)
             started.append(task.task_id)
         return started
 

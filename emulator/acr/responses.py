@@ -18,7 +18,7 @@ UNCONFIRMED choices:
 * ``RepoStatus`` NORMAL/ALL list every repository, DELETING/DELETED none; ``InstanceStatus`` RUNNING lists
   every instance, any other status none;
 * CreateRepoSyncTask/Rule ``Priority`` default 3, 1–5; ``Override`` default false; ``TagFilter`` required;
-  ``SyncTrigger`` default INITIATIVE; ``TargetUserId`` (cross-account) is accepted and ignored;
+  ``SyncTrigger`` default INITIATIVE; ``TargetUserId`` routes to another account's instance (``models_sync``);
 * GetRepoSyncTask: ``Progress`` 1 on SUCCESS else 0, ``SyncedSize`` the image size on SUCCESS else 0, one
   ``LayerTasks`` entry for the whole image.
 """
@@ -111,6 +111,7 @@ class AcrResponses:
         found = [
             i for i in sorted(self.backend.instances.values(), key=lambda i: (i.create_time, i.instance_id))
             if region in (None, i.region) and name in (None, i.name) and status in (None, "RUNNING")
+            and i.owner == self.backend.state.current_account
         ]
         page, paging = _page(params, found)
         return {**OK, **paging, "TotalCount": len(found), "Instances": [self._instance(i) for i in page]}
@@ -240,6 +241,7 @@ class AcrResponses:
             target_namespace=params.required("TargetNamespace"),
             target_repo=params.required("TargetRepoName"),
             target_tag=params.required("TargetTag"),
+            target_user=params.get_str("TargetUserId") or "",
             override=params.get_bool("Override", False),
             priority=_bounded(params, "Priority", 3, 1, 5),
         )
@@ -254,7 +256,7 @@ class AcrResponses:
             "TaskTrigger": task.trigger,
             "TaskIssue": task.issue,
             "Priority": task.priority,
-            "CrossUser": False,
+            "CrossUser": task.cross_user,
             "SyncTransAccelerate": False,
             "ImageFrom": _image(task.source),
             "ImageTo": _image(task.target),
@@ -323,6 +325,7 @@ class AcrResponses:
             namespace_filter=params.get_str("NamespaceNameFilter", "") or "",
             repo_filter=params.get_str("RepoNameFilter", "") or "",
             priority=_bounded(params, "Priority", 3, 1, 5),
+            target_user=params.get_str("TargetUserId") or "",
         )
         return {**OK, "SyncRuleId": self.backend.create_sync_rule(req, region)}
 
@@ -345,7 +348,7 @@ class AcrResponses:
             "TargetRegionId": rule.target.region,
             "TargetNamespaceName": rule.target_namespace,
             "TargetRepoName": rule.target_repo,
-            "CrossUser": False,
+            "CrossUser": rule.cross_user,
             "LinkId": "",
             "Priority": rule.priority,
             "CreateTime": ms(rule.created),

@@ -2,7 +2,8 @@
 
 Defaults (UNCONFIRMED, emulator choices): instance ``name`` = its id, ``specification`` Enterprise_Advanced;
 ``repo_id`` generated ``crr-`` + 16 lower-case alphanumerics; tag ``size_bytes`` 10 MiB, ``pushed_at`` (ISO-8601)
-= the virtual now. A repo's namespace is created implicitly. Cross-references (instance enabled region,
+= the virtual now; instance ``account_id`` = the seed's home account (a partner's id from the ``accounts`` key
+puts the instance in that account: only that account's credentials see it). A repo's namespace is created implicitly. Cross-references (instance enabled region,
 namespace/repo/tag → existing instance, tag → existing repo) are checked by the backend and reported with the
 field's ``loc`` (``acr_tags.0.repo``).
 """
@@ -26,6 +27,7 @@ class SeedAcrInstance(StrictModel):
     instance_id: str = Field(min_length=1)
     name: str | None = None
     specification: Specification = "Enterprise_Advanced"
+    account_id: str | None = Field(default=None, pattern=r"^\d{16}$")
 
 
 class SeedAcrNamespace(StrictModel):

@@ -22,7 +22,9 @@ Control call (``emulator.core.control`` routes ``/_emulator/acr/*`` here): ``POS
 ``cr:Artifact:PushCompleted`` CloudEvent (INFERRED, see ``models_base``) and header
 ``x-emulator-sync-task-ids`` (comma-separated ids of PASSIVE tasks the push started); unknown instance →
 404 ``{"Code": "INSTANCE_NOT_EXIST"}``, bad body → 400 naming the field. It is not an API call: no faults,
-no request-log entry. The event is also published on the state (the FC event router delivers it).
+no request-log entry. The event is also published on the state (the FC event router delivers it) when the
+instance belongs to the home account; a push to a partner account's instance is answered but not published
+(the partner's event bus is not the relay's; UNCONFIRMED emulator choice, like ECS's home-only events).
 """
 
 from __future__ import annotations
@@ -146,7 +148,8 @@ class AcrService:
             event, tasks = self.backend.push(push)
         except exc.AcrBusinessError as error:
             return HttpResponse(404, {"Code": error.code, "Message": error.message})
-        self.backend.state.publish(event)
+        if self.backend.is_home(self.backend.instances[push.instance_id]):
+            self.backend.state.publish(event)  # only the home account's event bus reaches the relay
         return HttpResponse(200, event, headers={"x-emulator-sync-task-ids": ",".join(tasks)})
 
 
