@@ -40,17 +40,24 @@ Example
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from typing import Literal
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.values import At, RegionId, check_region, check_unique
 
-__all__ = ["AccountTarget", "check_account_targets", "source_account_problems"]
+__all__ = ["AccountTarget", "check_account_id", "check_account_targets", "source_account_problems"]
 
 ACCOUNT_ID = re.compile(r"^[0-9]{16}\Z")
 ROLE_ARN = re.compile(r"^acs:ram::([0-9]{16}):role/([A-Za-z0-9.\-]{1,64})\Z")
+
+
+def check_account_id(value: str) -> str:
+    """``value`` when it is a 16-digit Alibaba Cloud account id (ECS and ACR account targets alike)."""
+    if not ACCOUNT_ID.match(value):
+        raise ValueError(f"an account id is 16 digits (quote it in YAML), got {value!r}")
+    return value
 
 
 class AccountTarget(BaseModel):
@@ -68,9 +75,7 @@ class AccountTarget(BaseModel):
     @field_validator("account_id")
     @classmethod
     def _account_id(cls, value: str) -> str:
-        if not ACCOUNT_ID.match(value):
-            raise ValueError(f"an account id is 16 digits (quote it in YAML), got {value!r}")
-        return value
+        return check_account_id(value)
 
     @field_validator("role_arn")
     @classmethod
@@ -134,13 +139,21 @@ def check_account_targets(targets: list[AccountTarget], source_regions: Iterable
                                 "accounts", i, "kms_keys", region)
 
 
-def source_account_problems(rules: Iterable[tuple[str, list[AccountTarget]]], source_account: str) -> Iterator[str]:
-    """``copy_rules[i].accounts[j].account_id: …`` for every target that is the source account itself.
+class HasAccount(Protocol):
+    """Any account target: a copy rule's (`AccountTarget`) or an ACR rule's (`shared.policy.acr`)."""
+
+    @property
+    def account_id(self) -> str: ...
+
+
+def source_account_problems(rules: Iterable[tuple[str, Sequence[HasAccount]]], source_account: str,
+                            section: str = "copy_rules") -> Iterator[str]:
+    """``<section>[i].accounts[j].account_id: …`` for every target that is the source account itself.
 
     The policy cannot know which account runs it; the functions do (FC's context), so they call this before
     acting on account targets."""
     for i, (_name, targets) in enumerate(rules):
         for j, target in enumerate(targets):
             if target.account_id == source_account:
-                yield (f"copy_rules[{i}].accounts[{j}].account_id: {source_account} is the source account itself; "
+                yield (f"{section}[{i}].accounts[{j}].account_id: {source_account} is the source account itself; "
                        "an account target must be another account")

@@ -39,6 +39,27 @@ What is checked here, statically (alibaba-api.md §3)
   namespace, a ``repository`` rename exactly one source repository (otherwise two source
   repositories would overwrite each other's tags in one target repository).
 
+Account targets (issue #13)
+---------------------------
+``accounts`` lists instances of *other* Alibaba Cloud accounts: each entry is ``account_id`` (16 digits,
+quoted in YAML) and its ``targets`` (instance, region, optional renames, exactly as ``targets``). A sync task
+to them carries CreateRepoSyncTask's ``TargetUserId``; the target account must have authorised this account
+first (README, "ACR partner setup"). Every check above applies to account targets as well (instance ids are
+global), plus: an account listed twice in one rule is refused; a rule needs ``targets`` or ``accounts``. The
+source account itself is never a target; the policy does not know which account runs it, so the functions
+check that at run time (``account_target_problems``) and the ledger record fails with that reason.
+
+>>> policy = load_policy('''
+... acr_rules:
+...   - name: partner
+...     source: {instance_id: cri-hzsrc01, region: cn-hangzhou}
+...     accounts:
+...       - account_id: "2222222222222222"
+...         targets: [{instance_id: cri-partner01, region: cn-shanghai}]
+... ''')
+>>> [(a, t.instance_id) for a, t in policy.acr_rules[0].all_targets()]
+[('2222222222222222', 'cri-partner01')]
+
 What is NOT checked here: the source instance must be Advanced edition
 (``Enterprise_Advanced``). The policy does not know editions, so the replicating function checks
 it at run time with ``GetInstance`` (``InstanceSpecification``) before creating any sync task;
@@ -47,6 +68,7 @@ this module exposes nothing for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import (
@@ -61,10 +83,11 @@ from pydantic import (
 
 from shared.events.acr import is_acr_instance_id, is_acr_name
 from shared.patterns import BoundedPattern, bounded, check_pattern
+from shared.policy.accounts import check_account_id, source_account_problems
 from shared.regions import region_problem
 from shared.values import MAX_REGEX_LENGTH, At, check_rule_name, check_unique, is_region
 
-__all__ = ["AcrInstanceRef", "AcrRule", "AcrTarget", "TagFilter"]
+__all__ = ["AcrAccountTarget", "AcrInstanceRef", "AcrRule", "AcrTarget", "TagFilter", "account_target_problems"]
 
 _RESTRICTED_MARKERS = ("-finance-", "-gov-")
 
@@ -120,6 +143,20 @@ class AcrTarget(AcrInstanceRef):
     repository: AcrName | None = None
 
 
+class AcrAccountTarget(BaseModel):
+    """Instances of another account (CreateRepoSyncTask's ``TargetUserId``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    account_id: str
+    targets: list[AcrTarget] = Field(min_length=1)
+
+    @field_validator("account_id")
+    @classmethod
+    def _account_id(cls, value: str) -> str:
+        return check_account_id(value)
+
+
 class TagFilter(BaseModel):
     """``include`` must match (a search, RE2 syntax) if given; ``exclude`` must not match if given.
 
@@ -165,7 +202,8 @@ class AcrRule(BaseModel):
     namespaces: list[AcrName] | None = Field(default=None, min_length=1)
     repositories: list[AcrName] | None = Field(default=None, min_length=1)
     tags: TagFilter = Field(default_factory=TagFilter)
-    targets: list[AcrTarget] = Field(min_length=1)
+    targets: list[AcrTarget] = Field(default_factory=list)
+    accounts: list[AcrAccountTarget] = Field(default_factory=list)
     override: bool = False
     window: str | None = None
 
@@ -184,38 +222,56 @@ class AcrRule(BaseModel):
     def _unique_repositories(cls, value: list[str] | None) -> list[str] | None:
         return _unique_names(value, "repository")
 
+    def located_targets(self) -> Iterator[tuple[str | None, AcrTarget, tuple[str | int, ...]]]:
+        """(account id or None for this account, target, its location below the rule), in policy order."""
+        for j, target in enumerate(self.targets):
+            yield None, target, ("targets", j)
+        for a, account in enumerate(self.accounts):
+            for j, target in enumerate(account.targets):
+                yield account.account_id, target, ("accounts", a, "targets", j)
+
+    def all_targets(self) -> list[tuple[str | None, AcrTarget]]:
+        """Every target with its account (None: this account)."""
+        return [(account, target) for account, target, _ in self.located_targets()]
+
     @model_validator(mode="after")
     def _cross_checks(self) -> AcrRule:
+        if not self.targets and not self.accounts:
+            raise At(f"acr rule {self.name!r} needs at least 1 target instance (in targets or accounts)", "targets")
+        accounts = [a.account_id for a in self.accounts]
+        for a, account in enumerate(accounts):
+            if account in accounts[:a]:
+                raise At(f"acr rule {self.name!r}: account {account} is listed twice", "accounts", a, "account_id")
         seen: set[str] = set()
-        for j, target in enumerate(self.targets):
+        for _account, target, loc in self.located_targets():
             if target.instance_id == self.source.instance_id:
                 raise At(
                     f"acr rule {self.name!r}: target {target.instance_id!r} is the source instance itself",
-                    "targets", j, "instance_id",
+                    *loc, "instance_id",
                 )
             if target.instance_id in seen:
                 raise At(
                     f"acr rule {self.name!r}: target instance {target.instance_id!r} is listed twice",
-                    "targets", j, "instance_id",
+                    *loc, "instance_id",
                 )
             seen.add(target.instance_id)
             if _restricted(target.region) and not _restricted(self.source.region):
                 raise At(
                     f"acr rule {self.name!r}: no replication from public region {self.source.region!r} "
                     f"into finance/government region {target.region!r}",
-                    "targets", j, "region",
+                    *loc, "region",
                 )
             if target.namespace is not None and (self.namespaces is None or len(self.namespaces) != 1):
                 raise At(
                     f"acr rule {self.name!r}: a namespace rename needs exactly one source namespace "
                     "(several would be merged into one)",
-                    "targets", j, "namespace",
+                    *loc, "namespace",
                 )
             if target.repository is not None and (self.repositories is None or len(self.repositories) != 1):
                 raise At(
                     f"acr rule {self.name!r}: a repository rename needs exactly one source repository "
                     "(several would be merged into one)",
-                    "targets", j, "repository",
+                    *loc, "repository",
                 )
         return self
 
@@ -233,7 +289,7 @@ class AcrRule(BaseModel):
 
         ``ValueError`` if ``target`` is not one of this rule's targets.
         """
-        if target not in self.targets:
+        if target not in self.targets and not any(target in a.targets for a in self.accounts):
             raise ValueError(f"{target.instance_id!r} is not a target of acr rule {self.name!r}")
         return (target.namespace or namespace, target.repository or repo)
 
@@ -252,8 +308,8 @@ def check_acr_graph(rules: list[AcrRule]) -> list[AcrRule]:
             )
     destinations: dict[str, AcrRule] = {}
     for i, rule in enumerate(rules):
-        for j, target in enumerate(rule.targets):
-            where = (i, "targets", j, "instance_id")
+        for _account, target, loc in rule.located_targets():
+            where = (i, *loc, "instance_id")
             if target.instance_id in sources:
                 other = sources[target.instance_id][1]
                 raise At(
@@ -268,9 +324,15 @@ def check_acr_graph(rules: list[AcrRule]) -> list[AcrRule]:
                     f"rule {rule.name!r}; a destination instance cannot be a destination elsewhere",
                     *where,
                 )
-        for target in rule.targets:
+        for _account, target in rule.all_targets():
             destinations[target.instance_id] = rule
     return rules
+
+
+def account_target_problems(rules: list[AcrRule], source_account: str) -> list[str]:
+    """``acr_rules[i].accounts[j].account_id: …`` for every account target that is the source account itself
+    (the functions know the account they run in; the policy does not)."""
+    return list(source_account_problems(((r.name, r.accounts) for r in rules), source_account, "acr_rules"))
 
 
 def acr_rule_label(doc: Any, index: int) -> str:
