@@ -92,18 +92,19 @@ def export_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
 
 
 def acr_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
-    """One row per ACR sync record."""
+    """One row per ACR sync record; an account target (issue #13) shows ``<account>:`` before its instance."""
     rows = []
     for record in ledger.scan("acr/"):
         target = record.data.get("target") or {}
         source = target.get("source") or {}
+        account = target.get("target_account")
         row: dict[str, Any] = {
             "kind": "acr", "key": record.key, "rule": target.get("rule"),
             "source_region": source.get("region"),
             "image_id": f"{source.get('namespace')}/{source.get('repository')}:{source.get('tag')}",
-            "source_name": None, "region": target.get("target_region"),
-            "target": f"{target.get('target_instance')}/{target.get('target_namespace')}/"
-                      f"{target.get('target_repository')}",
+            "source_name": None, "region": target.get("target_region"), "account": account,
+            "target": (f"{account}:" if account else "") + f"{target.get('target_instance')}/"
+                      f"{target.get('target_namespace')}/{target.get('target_repository')}",
             "state": state_word(record.state.value, retryable=record.retryable),
             "ledger_state": record.state.value, "detail": record.data.get("status"), "task_id": record.cloud_id,
             "reason": None, "retries_at": None, "retry_command": None,

@@ -123,8 +123,11 @@ def export_context(context: Any, settings: Settings | None = None, *, wake: bool
 
 
 def acr_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> AcrContext:
-    """An ACR invocation's context (`now` pins the clock)."""
-    return wire(AcrContext, context, settings, now=now)
+    """An ACR invocation's context (`now` pins the clock); the account it runs in guards account targets."""
+    from shared.events.accounts import own_account
+
+    settings = settings or get_settings()
+    return wire(AcrContext, context, settings, now=now, source_account=own_account(context, settings))
 
 
 def copy_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,

@@ -3,6 +3,11 @@
 CreateRepoSyncTask has no ClientToken, so exactly-once rests on the ledger claim (PENDING → STARTED
 by compare-and-set) and, before creating, on ListRepoSyncTask: a live task to the same target is
 adopted rather than duplicated (design.md, cloud-side dedupe as a second guard).
+
+Account targets (issue #13): the task carries ``TargetUserId``; the source's ListRepoSyncTask lists it with
+``CrossUser`` true, which the adoption matches too. A target that is the account running the relay is
+refused before any call; the service's refusals get a reason a person can act on (the partner has not
+authorised this account, or has no such instance in that region).
 """
 from __future__ import annotations
 
@@ -22,6 +27,12 @@ from shared.runtime import Deadline
 
 log = get_logger(__name__)
 ADVANCED = "Enterprise_Advanced"
+_ACCOUNT_REFUSALS = {
+    "NoPrivilege": "account {account} has not authorised account {source} to sync into its instances: the partner "
+                   "must create the RAM role of the README's ACR partner setup (CreateRepoSyncTask: NoPrivilege)",
+    "INSTANCE_NOT_EXIST": "account {account} has no instance {instance} in region {region} "
+                          "(CreateRepoSyncTask: INSTANCE_NOT_EXIST): check rule {rule}",
+}
 
 
 class SyncApi(Protocol):
@@ -47,9 +58,10 @@ class SyncExecutor(RecordExecutor[AcrAction]):
     kind = "acr"
 
     def __init__(self, cr: SyncApi, ledger: Ledger, *, now: Callable[[], dt.datetime],
-                 deadline: Deadline | None = None) -> None:
+                 deadline: Deadline | None = None, source_account: str | None = None) -> None:
         super().__init__(ledger, now=now, deadline=deadline)
         self.cr = cr
+        self.source_account = source_account
         self._editions: dict[str, str] = {}
         self._listed: dict[tuple[str, str, str, str, str], list[SyncTask]] = {}
 
@@ -71,6 +83,9 @@ class SyncExecutor(RecordExecutor[AcrAction]):
 
     def start(self, record: Record, target: SyncTarget) -> Record:
         """Claim, check the source edition, adopt a live task to this target or create one."""
+        if target.target_account is not None and target.target_account == self.source_account:
+            return self._fail(record, f"account {target.target_account} is the source account itself; an account "
+                                      f"target must be another account: fix rule {target.rule}")
         if not self._is_advanced(target):
             return self._fail(record, (
                 f"source instance {target.source.instance_id} is {self._editions[target.source.instance_id]}; "
@@ -84,9 +99,17 @@ class SyncExecutor(RecordExecutor[AcrAction]):
         except CloudError as exc:
             if exc.retryable:
                 return self._move(claimed, "requeued", state=State.PENDING, attempt=claimed.attempt)
-            return self._fail(claimed, f"CreateRepoSyncTask refused [{exc.code}]: {exc.message}")
+            return self._fail(claimed, self._refusal(target, exc))
         log.info("acr.sync_started", extra={"key": record.key, "sync_task_id": task_id})
         return self._move(claimed, "started", cloud_id=task_id, status="PENDING")
+
+    def _refusal(self, target: SyncTarget, exc: CloudError) -> str:
+        """The reason a person reads when CreateRepoSyncTask refused."""
+        if target.target_account is not None and exc.code in _ACCOUNT_REFUSALS:
+            return _ACCOUNT_REFUSALS[exc.code].format(
+                account=target.target_account, source=self.source_account or "this account",
+                instance=target.target_instance, region=target.target_region, rule=target.rule)
+        return f"CreateRepoSyncTask refused [{exc.code}]: {exc.message}"
 
     def _is_advanced(self, target: SyncTarget) -> bool:
         instance = target.source.instance_id

@@ -51,14 +51,17 @@ class AcrContext(FeatureContext):
     cr: AcrApi
     backoff: Backoff = dataclasses.field(default_factory=lambda: Backoff(base_seconds=60, max_attempts=4))
     budget: int = DEFAULT_START_BUDGET
+    source_account: str | None = None  # the account the functions run in, when known (guards account targets)
 
     def executor(self) -> SyncExecutor:
-        return SyncExecutor(self.cr, self.ledger, now=self.now, deadline=self.deadline)
+        return SyncExecutor(self.cr, self.ledger, now=self.now, deadline=self.deadline,
+                            source_account=self.source_account)
 
 
 def _view(record: Record) -> dict[str, Any]:
     target = target_of(record)
-    return {"key": record.key, "rule": target.rule, "target_instance": target.target_instance,
+    return {"key": record.key, "rule": target.rule, "target_account": target.target_account,
+            "target_instance": target.target_instance,
             "target_region": target.target_region,
             "target": f"{target.target_namespace}/{target.target_repository}:{target.source.tag}",
             "state": record.state.value, "sync_task_id": record.cloud_id, "status": record.data.get("status"),

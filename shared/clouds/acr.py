@@ -103,7 +103,8 @@ class AcrGateway(RpcGateway):
         request = cr_models.CreateRepoSyncTaskRequest(
             instance_id=spec.instance_id, repo_id=spec.repo_id, tag=spec.tag, target_region_id=spec.target_region,
             target_instance_id=spec.target_instance_id, target_namespace=spec.target_namespace,
-            target_repo_name=spec.target_repository, target_tag=spec.target_tag, override=spec.override)
+            target_repo_name=spec.target_repository, target_tag=spec.target_tag, override=spec.override,
+            target_user_id=spec.target_user_id)
         # No ClientToken: a 5xx may have created the task, so it is not retried here; the executor
         # requeues and the next start adopts the task through ListRepoSyncTask.
         return str(self._call(spec.region, "create_repo_sync_task", request, idempotent=False)["SyncTaskId"])

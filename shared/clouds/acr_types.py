@@ -73,6 +73,7 @@ class SyncTask(BaseModel):
     trigger: str = ""
     issue: str = ""
     created_ms: int = 0
+    cross_user: bool = False  # the target instance belongs to another account (TargetUserId)
     source: ImageRef = ImageRef()
     target: ImageRef = ImageRef()
 
@@ -84,6 +85,7 @@ class SyncTask(BaseModel):
             trigger=raw.get("TaskTrigger") or "",
             issue=raw.get("TaskIssue") or "",
             created_ms=int(raw.get("CreateTime") or 0),
+            cross_user=bool(raw.get("CrossUser")),
             source=ImageRef.from_wire(raw.get("ImageFrom")),
             target=ImageRef.from_wire(raw.get("ImageTo")),
         )
@@ -104,3 +106,4 @@ class SyncTaskSpec(BaseModel):
     target_repository: str
     target_tag: str
     override: bool = False
+    target_user_id: str | None = None  # another account's id (issue #13); None: the caller's own instance

@@ -67,17 +67,24 @@ def export_key(region: str, image_id: str, image_format: str) -> str:
     return _key(EXPORT, region=region, image_id=image_id, image_format=image_format)
 
 
-def acr_key(instance_id: str, namespace: str, repository: str, tag: str, target_instance: str) -> str:
-    """Business key of one ACR sync: ``acr/<instance>/<namespace>/<repo>:<tag>/<target-instance>``.
+def acr_key(instance_id: str, namespace: str, repository: str, tag: str, target_instance: str,
+            target_account: str | None = None) -> str:
+    """Business key of one ACR sync: ``acr/<instance>/<namespace>/<repo>:<tag>/<target-instance>``, and for an
+    instance of another account (issue #13) ``acr/<instance>/<namespace>/<repo>:<tag>/<account>/<target-instance>``
+    (the instance implies its region, so the key is one per account, instance, region, repository and tag).
 
     Examples
     --------
     >>> acr_key("cri-a", "ns", "app", "v1", "cri-b")
     'acr/cri-a/ns/app:v1/cri-b'
+    >>> acr_key("cri-a", "ns", "app", "v1", "cri-p", "2222222222222222")
+    'acr/cri-a/ns/app:v1/2222222222222222/cri-p'
     """
-    return _key(ACR, instance_id=instance_id, namespace=namespace,
-                repository_tag=f"{_part('repository', repository)}:{_part('tag', tag)}",
-                target_instance=target_instance)
+    source = {"instance_id": instance_id, "namespace": namespace,
+              "repository_tag": f"{_part('repository', repository)}:{_part('tag', tag)}"}
+    if target_account is None:
+        return _key(ACR, **source, target_instance=target_instance)
+    return _key(ACR, **source, target_account=target_account, target_instance=target_instance)
 
 
 def cleanup_key(region: str, image_id: str) -> str:
