@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from scripts.chaos.scenario import (
     ACR_EXCLUDE,
     ACR_INCLUDE,
+    ACR_PARTNER,
+    ACR_PARTNER_TARGET,
     ACR_SOURCE,
     ACR_TARGETS,
     COPY_SOURCE_MINUTES,
@@ -78,13 +80,14 @@ def at_most_one_copy(w: World) -> list[str]:
 
         cr = AcrGateway.connect(Credentials(access_key_id=KEY_ID, access_key_secret=w.run.secret),
                                 endpoint=w.run.emu.url)
-        alive: Counter[tuple[str, str, str]] = Counter()
+        alive: Counter[tuple[str, str, str, bool]] = Counter()  # the partner's instance counts apart (CrossUser)
         for task in cr.iter_sync_tasks("cn-hangzhou", ACR_SOURCE, namespace="web", repository="frontend"):
             if task.status.upper() not in ("ERROR", "CANCELED", "CANCELLED", "FAILED"):
-                alive[(task.source.tag, task.target.instance_id, task.target.namespace)] += 1
-        for (tag, target, namespace), n in sorted(alive.items()):
+                alive[(task.source.tag, task.target.instance_id, task.target.namespace, task.cross_user)] += 1
+        for (tag, target, namespace, cross), n in sorted(alive.items()):
             if n > 1:
-                out.append(f"duplicate sync task: {tag} -> {target}/{namespace} has {n} live tasks")
+                where = f"{ACR_PARTNER}:" if cross else ""
+                out.append(f"duplicate sync task: {tag} -> {where}{target}/{namespace} has {n} live tasks")
     if w.sc.export_rule:
         finished = Counter(t.image_id for t in w.ecs.iter_export_tasks(EXPORT_REGION) if t.status == "Finished")
         for image_id, n in sorted(finished.items()):
@@ -130,12 +133,14 @@ def every_target_settles(w: World) -> list[str]:
     if w.sc.acr_tags:
         from shared.acr.planner import target_of
 
-        synced = {(target_of(r).source.tag, target_of(r).target_instance) for r in w.ledger.scan("acr/")}
+        synced = {(target_of(r).source.tag, target_of(r).target_account, target_of(r).target_instance)
+                  for r in w.ledger.scan("acr/")}
+        wanted = [(None, inst) for inst, _, _ in ACR_TARGETS] + [(ACR_PARTNER, ACR_PARTNER_TARGET[0])]
         for tag in w.sc.acr_tags:
             if re.search(ACR_INCLUDE, tag) and not re.search(ACR_EXCLUDE, tag):
-                for inst, _, _ in ACR_TARGETS:
-                    if (tag, inst) not in synced:
-                        out.append(f"missing sync target: {tag} -> {inst}")
+                for account, inst in wanted:
+                    if (tag, account, inst) not in synced:
+                        out.append(f"missing sync target: {tag} -> {account + ':' if account else ''}{inst}")
     return out
 
 

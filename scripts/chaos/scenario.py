@@ -39,6 +39,9 @@ LEDGER_BUCKET = "relay-chaos-ledger"
 LEDGER_URL = f"oss://{LEDGER_BUCKET}/ledger?region={EXPORT_REGION}"
 ACR_SOURCE = "cri-hzsrc01"
 ACR_TARGETS = (("cri-bjtgt01", "cn-beijing", "web"), ("cri-sgtgt01", "ap-southeast-1", "mirror"))
+# An instance of a partner account (issue #13): its tasks carry TargetUserId; the partner's role trusts us.
+ACR_PARTNER = "4444333322221111"
+ACR_PARTNER_TARGET = ("cri-partnerbj01", "cn-beijing", "web")
 ACR_TAGS = ("v1.0.0", "v1.1.0", "v2.0.0", "v2.1.0-rc1", "latest", "v3.0.0")
 ACR_INCLUDE = r"^v\d+\.\d+\.\d+"
 ACR_EXCLUDE = "-rc"
@@ -241,6 +244,9 @@ acr_rules:
     tags: {{include: '{ACR_INCLUDE}', exclude: '{ACR_EXCLUDE}'}}
     targets:
 {targets}
+    accounts:
+      - account_id: "{ACR_PARTNER}"
+        targets: [{{instance_id: {ACR_PARTNER_TARGET[0]}, region: {ACR_PARTNER_TARGET[1]}}}]
     override: false
 """
     return text
@@ -317,6 +323,12 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
             acr_namespaces=[{"instance_id": inst, "name": ns} for inst, _, ns in ACR_TARGETS],
             acr_repos=[{"instance_id": ACR_SOURCE, "namespace": "web", "name": "frontend"}],
         )
+        inst, region, ns = ACR_PARTNER_TARGET
+        seed["acr_instances"].append({"region": region, "instance_id": inst, "account_id": ACR_PARTNER})
+        seed["acr_namespaces"].append({"instance_id": inst, "name": ns})
+        seed.setdefault("accounts", []).append(
+            {"account_id": ACR_PARTNER, "access_key_id": "chaos-acr-partner", "access_key_secret": secret,
+             "roles": [{"name": "relay-acr", "trusted_accounts": [ACCOUNT_ID]}]})
     return seed
 
 
