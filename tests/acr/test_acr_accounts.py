@@ -122,6 +122,17 @@ def test_one_sync_task_per_target_from_a_duplicated_event(xworld):
     assert created(xworld) == sorted(EXPECTED, key=_order)  # reconcile made none
 
 
+def test_status_shows_the_account_of_a_target(xworld):
+    from scripts.status import acr_rows
+
+    xworld.invoke("acr_push", push(xworld, "v3.5.0"))
+    rows = acr_rows(xworld.ledger(), dt.datetime.now(dt.timezone.utc))
+    assert sorted((r["account"] or "", r["target"], r["region"]) for r in rows) == [
+        ("", "cri-bjtgt01/web/frontend", "cn-beijing"),
+        (PARTNER, f"{PARTNER}:{P_SH}/web/frontend", "cn-shanghai"),
+        (PARTNER, f"{PARTNER}:{P_BJ}/mirror/frontend", "cn-beijing")]
+
+
 def test_a_lost_create_answer_still_gives_one_task_per_target(xworld):
     xworld.emu.control.set_faults(lost_response_rate=1.0, actions=["CreateRepoSyncTask"], seed=4)
     result = xworld.invoke("acr_push", push(xworld, "v3.1.0"))

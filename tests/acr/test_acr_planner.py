@@ -56,6 +56,17 @@ def test_target_recognises_its_own_task_only():
     assert not target().is_task_for(other)
 
 
+def test_an_account_target_recognises_only_a_cross_user_task():
+    partner = target().model_copy(update={"target_account": "2222222222222222",
+                                          "key": acr_key("cri-hz", "web", "frontend", "v1.0.0", "cri-bj",
+                                                         "2222222222222222")})
+    assert partner.key == "acr/cri-hz/web/frontend:v1.0.0/2222222222222222/cri-bj"
+    assert partner.spec().target_user_id == "2222222222222222" and target().spec().target_user_id is None
+    crossed = task("PENDING").model_copy(update={"cross_user": True})
+    assert partner.is_task_for(crossed) and not partner.is_task_for(task("PENDING"))
+    assert not target().is_task_for(crossed)
+
+
 def test_started_tasks_are_tracked_completed_or_failed():
     rec = record(state=State.STARTED, cloud_id="rst-1", attempt=1, data={**record().data, "status": "PENDING"})
     assert plan_acr([rec], tasks_for(rec, task("SYNCHRONIZING")), NOW, BACKOFF) == [
