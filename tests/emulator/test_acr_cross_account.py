@@ -147,3 +147,18 @@ def test_a_cross_account_rule_needs_the_grant(cr: CrClient) -> None:
             target_instance_id=C_DST, target_region_id="cn-shanghai", target_user_id=CLOSED, namespace_name="ns",
             repo_name="app", target_namespace_name="ns", target_repo_name="app"))
     assert cr.list_repo_sync_rule(cr_models.ListRepoSyncRuleRequest(instance_id=CR_SRC)).body.sync_rules == []
+
+
+def test_a_task_by_a_cross_account_rule_is_cross_user(cr: CrClient, partner_sh: CrClient,
+                                                      control: EmulatorControl) -> None:
+    rule = cr.create_repo_sync_rule(cr_models.CreateRepoSyncRuleRequest(
+        instance_id=CR_SRC, sync_rule_name="manual", sync_scope="REPO", tag_filter=".*", target_instance_id=P_DST,
+        target_region_id="cn-shanghai", target_user_id=PARTNER, namespace_name="ns", repo_name="app",
+        target_namespace_name="ns", target_repo_name="app")).body
+    task = cr.create_repo_sync_task_by_rule(cr_models.CreateRepoSyncTaskByRuleRequest(
+        instance_id=CR_SRC, repo_id="crr-app", tag="v2", sync_rule_id=rule.sync_rule_id)).body
+    got = cr.get_repo_sync_task(cr_models.GetRepoSyncTaskRequest(instance_id=CR_SRC,
+                                                                 sync_task_id=task.sync_task_id)).body
+    assert (got.cross_user, got.task_trigger, got.image_to.instance_id) == (True, "INITIATIVE", P_DST)
+    control.advance(60)
+    assert _partner_tags(partner_sh) == {"v2": "sha256:" + "2" * 64}
