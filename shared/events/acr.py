@@ -38,8 +38,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, envelope_kind, require_object, validate
 from shared.events.models import CloudEvent
-from shared.patterns import check_pattern
-from shared.values import MAX_REGEX_LENGTH, RULE_NAME_RE, is_region
+from shared.values import MAX_ACR_NAME_LENGTH as MAX_NAME_LENGTH
+from shared.values import (
+    AcrInstanceId,
+    AcrName,
+    BoundedRegex,
+    RuleName,
+    is_acr_instance_id,
+    is_acr_name,
+    is_region,
+)
 
 __all__ = [
     "ACR_PUSH_COMPLETED",
@@ -57,29 +65,13 @@ __all__ = [
 
 ACR_SOURCE = "acs.cr"
 ACR_PUSH_COMPLETED = "cr:Artifact:PushCompleted"
-MAX_NAME_LENGTH = 255  # a defensive cap before any regex, not a documented service limit
-
-_INSTANCE_ID = re.compile(r"^cri-[a-z0-9]+\Z")
 _REPO_ID = re.compile(r"^crr-[a-z0-9]+\Z")
-# Namespace and repository names: lowercase letters and digits, single runs of separators
-# (. _ -) between them. No '/' (ACR EE has exactly one namespace level).
-_ACR_NAME = re.compile(r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*\Z")
 # Docker tag grammar: a word character, then up to 127 word characters, '.' or '-'.
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 # OCI digest grammar: algorithm ':' encoded (sha256:<64 hex> in practice).
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}\Z")
 # Digits, optionally masked with trailing or inner '*' as in documentation samples.
 _ACCOUNT = re.compile(r"^[0-9][0-9*]{0,39}\Z")
-
-
-def is_acr_instance_id(value: str) -> bool:
-    """True for an ACR EE instance id such as ``cri-hzsrc01``."""
-    return len(value) <= 64 and _INSTANCE_ID.match(value) is not None
-
-
-def is_acr_name(value: str) -> bool:
-    """True for a namespace or repository name such as ``web`` or ``front_end.v2``."""
-    return len(value) <= MAX_NAME_LENGTH and _ACR_NAME.match(value) is not None
 
 
 def is_docker_tag(value: str) -> bool:
@@ -116,47 +108,22 @@ class BackfillRequest(_Manual):
     """
 
     action: Literal["backfill"]
-    rule: str
-    tag_regex: str | None = Field(default=None, max_length=MAX_REGEX_LENGTH)
+    rule: RuleName
+    tag_regex: BoundedRegex | None = None
     max_age_days: int | None = Field(default=None, ge=1, le=3650)
     dry_run: bool = False
     max_tags: int = Field(default=500, ge=1, le=10_000)
 
-    @field_validator("rule")
-    @classmethod
-    def _rule(cls, value: str) -> str:
-        if not RULE_NAME_RE.match(value):
-            raise ValueError(f"not a rule name: {value[:80]!r}")
-        return value
-
-    @field_validator("tag_regex")
-    @classmethod
-    def _regex(cls, value: str | None) -> str | None:
-        return check_pattern(value)  # RE2: bounded time, whatever the pattern (defect 7 of issue #10)
 
 
 class ReplicateTag(_Manual):
     """Replicate one tag of one repository now, to every target of the rules that match it."""
 
     action: Literal["replicate_tag"]
-    instance_id: str
-    namespace: str
-    repository: str
+    instance_id: AcrInstanceId
+    namespace: AcrName
+    repository: AcrName
     tag: str
-
-    @field_validator("instance_id")
-    @classmethod
-    def _instance(cls, value: str) -> str:
-        if not is_acr_instance_id(value):
-            raise ValueError(f"not an ACR instance id (cri-[a-z0-9]+): {value[:80]!r}")
-        return value
-
-    @field_validator("namespace", "repository")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not is_acr_name(value):
-            raise ValueError(f"not a namespace/repository name: {value[:80]!r}")
-        return value
 
     @field_validator("tag")
     @classmethod

@@ -21,7 +21,7 @@ from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, require_object, validate
 from shared.events.models import TimerTick
 from shared.events.parse import StrictPayload, parse_timer_event, parse_timer_payload
-from shared.values import is_image_id, is_region
+from shared.values import ImageId, WellFormedRegionId
 
 FORMATS = ("raw", "vhd", "qcow2", "vdi", "vmdk")
 
@@ -33,22 +33,8 @@ class _Manual(BaseModel):
 class ImageRef(_Manual):
     """A person's request naming one image: region and image id, both checked, no other keys."""
 
-    region: str
-    image_id: str
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if not is_region(value):
-            raise ValueError(f"not a region id: {value[:80]!r}")
-        return value
-
-    @field_validator("image_id")
-    @classmethod
-    def _image(cls, value: str) -> str:
-        if not is_image_id(value):
-            raise ValueError(f"not an image id (m-[a-z0-9]+): {value[:80]!r}")
-        return value
+    region: WellFormedRegionId
+    image_id: ImageId
 
 
 class ExportNow(ImageRef):

@@ -41,13 +41,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.values import At, RegionId, check_region, check_unique
+from shared.values import At, KmsKeys, RegionId, check_region, matching, unique
 
-__all__ = ["AccountTarget", "check_account_id", "check_account_targets", "source_account_problems"]
+__all__ = ["AccountId", "AccountTarget", "check_account_id", "check_account_targets", "source_account_problems"]
 
 ACCOUNT_ID = re.compile(r"^[0-9]{16}\Z")
 ROLE_ARN = re.compile(r"^acs:ram::([0-9]{16}):role/([A-Za-z0-9.\-]{1,64})\Z")
@@ -60,45 +60,31 @@ def check_account_id(value: str) -> str:
     return value
 
 
+#: A partner's account id (ECS and ACR account targets alike).
+AccountId = Annotated[str, AfterValidator(check_account_id)]
+
+
 class AccountTarget(BaseModel):
     """One partner account a copy rule delivers to."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    account_id: str
-    role_arn: str
-    target_regions: list[RegionId] = Field(default_factory=list)
-    kms_keys: dict[str, str] = Field(default_factory=dict)
+    account_id: AccountId
+    role_arn: Annotated[str, matching(ROLE_ARN, "a role ARN is acs:ram::<16-digit account id>:role/<role name>, "
+                                                "got {value!r}")]
+    target_regions: Annotated[list[RegionId], unique("target region")] = Field(default_factory=list)
+    kms_keys: KmsKeys = Field(default_factory=dict)
     mode: Literal["share", "copy"] = "copy"
     keep_shared: bool = False
 
-    @field_validator("account_id")
-    @classmethod
-    def _account_id(cls, value: str) -> str:
-        return check_account_id(value)
-
-    @field_validator("role_arn")
-    @classmethod
-    def _role_arn(cls, value: str) -> str:
-        if not ROLE_ARN.match(value):
-            raise ValueError(f"a role ARN is acs:ram::<16-digit account id>:role/<role name>, got {value!r}")
-        return value
-
-    @field_validator("target_regions")
-    @classmethod
-    def _target_regions(cls, value: list[str]) -> list[str]:
-        return check_unique(value, "target region")
-
     @field_validator("kms_keys")
     @classmethod
-    def _kms_keys(cls, value: dict[str, str]) -> dict[str, str]:
-        for region, key_id in value.items():
+    def _kms_key_regions(cls, value: dict[str, str]) -> dict[str, str]:
+        for region in value:
             try:
                 check_region(region)
             except ValueError as exc:
                 raise At(str(exc), region) from exc
-            if not key_id.strip():
-                raise At("KMS key id must not be empty", region)
         return value
 
     @model_validator(mode="after")

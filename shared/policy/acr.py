@@ -77,15 +77,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    field_validator,
     model_validator,
 )
 
-from shared.events.acr import is_acr_instance_id, is_acr_name
-from shared.patterns import BoundedPattern, bounded, check_pattern
-from shared.policy.accounts import check_account_id, source_account_problems
+from shared.patterns import BoundedPattern, bounded
+from shared.policy.accounts import AccountId, source_account_problems
 from shared.regions import region_problem
-from shared.values import MAX_REGEX_LENGTH, At, check_rule_name, check_unique, is_region
+from shared.values import AcrInstanceId, AcrName, At, BoundedRegex, RuleName, check_region_form, unique
 
 __all__ = ["AcrAccountTarget", "AcrInstanceRef", "AcrRule", "AcrTarget", "TagFilter", "account_target_problems"]
 
@@ -98,33 +96,14 @@ def _restricted(region: str) -> bool:
 
 
 def _region(value: str) -> str:
-    if not is_region(value):
-        raise ValueError(f"not a region id: {value[:80]!r}")
+    check_region_form(value)
     problem = region_problem(value)
     if problem and not _restricted(value):  # finance/government ids are checked by the graph rules below
         raise ValueError(problem)
     return value
 
 
-def _instance(value: str) -> str:
-    if not is_acr_instance_id(value):
-        raise ValueError(f"not an ACR instance id (cri-[a-z0-9]+): {value[:80]!r}")
-    return value
-
-
-def _name(value: str) -> str:
-    if not is_acr_name(value):
-        raise ValueError(f"not a namespace/repository name (lowercase letters, digits, . _ -): {value[:80]!r}")
-    return value
-
-
 Region = Annotated[str, AfterValidator(_region)]
-InstanceId = Annotated[str, AfterValidator(_instance)]
-AcrName = Annotated[str, AfterValidator(_name)]
-
-
-def _unique_names(values: list[str] | None, what: str) -> list[str] | None:
-    return None if values is None else check_unique(values, what)
 
 
 class AcrInstanceRef(BaseModel):
@@ -132,7 +111,7 @@ class AcrInstanceRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    instance_id: InstanceId
+    instance_id: AcrInstanceId
     region: Region
 
 
@@ -148,13 +127,8 @@ class AcrAccountTarget(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    account_id: str
+    account_id: AccountId
     targets: list[AcrTarget] = Field(min_length=1)
-
-    @field_validator("account_id")
-    @classmethod
-    def _account_id(cls, value: str) -> str:
-        return check_account_id(value)
 
 
 class TagFilter(BaseModel):
@@ -167,15 +141,10 @@ class TagFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    include: str | None = Field(default=None, max_length=MAX_REGEX_LENGTH)
-    exclude: str | None = Field(default=None, max_length=MAX_REGEX_LENGTH)
+    include: BoundedRegex | None = None
+    exclude: BoundedRegex | None = None
     _include: BoundedPattern | None = PrivateAttr(default=None)
     _exclude: BoundedPattern | None = PrivateAttr(default=None)
-
-    @field_validator("include", "exclude")
-    @classmethod
-    def _valid_regex(cls, value: str | None) -> str | None:
-        return check_pattern(value)
 
     def model_post_init(self, context: Any, /) -> None:
         # Compiled once per filter (the validator above proved both compile); RE2: bounded time.
@@ -197,30 +166,15 @@ class AcrRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    name: str
+    name: RuleName
     source: AcrInstanceRef
-    namespaces: list[AcrName] | None = Field(default=None, min_length=1)
-    repositories: list[AcrName] | None = Field(default=None, min_length=1)
+    namespaces: Annotated[list[AcrName], Field(min_length=1), unique("namespace")] | None = None
+    repositories: Annotated[list[AcrName], Field(min_length=1), unique("repository")] | None = None
     tags: TagFilter = Field(default_factory=TagFilter)
     targets: list[AcrTarget] = Field(default_factory=list)
     accounts: list[AcrAccountTarget] = Field(default_factory=list)
     override: bool = False
     window: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _rule_name(cls, value: str) -> str:
-        return check_rule_name(value)
-
-    @field_validator("namespaces")
-    @classmethod
-    def _unique_namespaces(cls, value: list[str] | None) -> list[str] | None:
-        return _unique_names(value, "namespace")
-
-    @field_validator("repositories")
-    @classmethod
-    def _unique_repositories(cls, value: list[str] | None) -> list[str] | None:
-        return _unique_names(value, "repository")
 
     def located_targets(self) -> Iterator[tuple[str | None, AcrTarget, tuple[str | int, ...]]]:
         """(account id or None for this account, target, its location below the rule), in policy order."""

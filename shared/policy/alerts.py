@@ -11,14 +11,15 @@ True
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.regions import region_problem
+from shared.values import RegionId, matching
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}\Z")
 _BUS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}\Z")
+EnvName = Annotated[str, matching(_ENV_NAME, "not an environment variable name: {value!r}")]
 
 
 class EventBridgeSink(BaseModel):
@@ -26,24 +27,9 @@ class EventBridgeSink(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    bus: str
-    region: str
+    bus: Annotated[str, matching(_BUS_NAME, "not an event bus name: {value!r} (letters, digits, _ . -; at most 127)")]
+    region: RegionId
     source: str = Field(default="image-relay", min_length=1, max_length=128)
-
-    @field_validator("bus")
-    @classmethod
-    def _bus(cls, value: str) -> str:
-        if not _BUS_NAME.match(value):
-            raise ValueError(f"not an event bus name: {value!r} (letters, digits, _ . -; at most 127)")
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        problem = region_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
     @field_validator("source")
     @classmethod
@@ -58,16 +44,9 @@ class WebhookSink(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    url_env: str = "IMAGE_RELAY_WEBHOOK_URL"
-    secret_env: str | None = "IMAGE_RELAY_WEBHOOK_SECRET"
+    url_env: EnvName = "IMAGE_RELAY_WEBHOOK_URL"
+    secret_env: EnvName | None = "IMAGE_RELAY_WEBHOOK_SECRET"
     style: Literal["dingtalk", "lark"] = "dingtalk"
-
-    @field_validator("url_env", "secret_env")
-    @classmethod
-    def _env(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.match(value):
-            raise ValueError(f"not an environment variable name: {value!r}")
-        return value
 
 
 class AlertsPolicy(BaseModel):

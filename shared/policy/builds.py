@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.values import RULE_NAME_RE, At, RegionId
+from shared.values import At, RegionId, RuleName, matching, unique
 
 __all__ = ["BuildRule", "PipelineRef"]
 
@@ -52,23 +52,9 @@ class PipelineRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     region: RegionId
-    id: str | None = None
-    name: str | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str | None) -> str | None:
-        if value is not None and not _PIPELINE_ID.match(value):
-            raise ValueError(f"not an image template id: {value[:80]!r} (ip-…)")
-        return value
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        if value is not None and not _PIPELINE_NAME.match(value):
-            raise ValueError("an image template name has 2-128 characters, starts with a letter and holds "
-                             "letters, digits, ':', '_', '.', '-'")
-        return value
+    id: Annotated[str, matching(_PIPELINE_ID, "not an image template id: {value!r} (ip-…)", cut=80)] | None = None
+    name: Annotated[str, matching(_PIPELINE_NAME, "an image template name has 2-128 characters, starts with a "
+                                                  "letter and holds letters, digits, ':', '_', '.', '-'")] | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> PipelineRef:
@@ -87,22 +73,15 @@ class BuildRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    name: str
+    name: RuleName
     pipeline: PipelineRef
     cron: str | None = None
     timezone: str = "UTC"
     window: str | None = None
-    copy_rules: list[str] = Field(default_factory=list)
-    export_rules: list[str] = Field(default_factory=list)
+    copy_rules: Annotated[list[str], unique("rule name")] = Field(default_factory=list)
+    export_rules: Annotated[list[str], unique("rule name")] = Field(default_factory=list)
     distribute_test_failed: bool = False
     distribute_partition_success: bool = True
-
-    @field_validator("name")
-    @classmethod
-    def _rule_name(cls, value: str) -> str:
-        if not RULE_NAME_RE.match(value):
-            raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
-        return value
 
     @field_validator("cron")
     @classmethod
@@ -125,14 +104,6 @@ class BuildRule(BaseModel):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
-
-    @field_validator("copy_rules", "export_rules")
-    @classmethod
-    def _unique(cls, names: list[str]) -> list[str]:
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise At(f"duplicate rule name {name!r}", i)
-        return names
 
     @model_validator(mode="after")
     def _one_schedule(self) -> BuildRule:

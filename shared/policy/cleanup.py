@@ -1,6 +1,6 @@
 """The cleanup section of the policy (``Policy.cleanup``): what the daily cleanup may delete.
 
-Re-exported by ``shared.policy`` (kept apart so that module stays under ~500 lines). ``load_policy``
+Re-exported by ``shared.policy`` (one module per section). ``load_policy``
 turns every problem into a ``ConfigError`` whose ``field`` is the dotted path, e.g.
 ``cleanup.retention.keep_newest``.
 
@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.regions import region_problem
-from shared.values import is_region
+from shared.values import check_region
 
 if TYPE_CHECKING:
-    from shared.policy import Policy
+    from shared.policy.loader import Policy
 
 __all__ = ["CleanupPolicy", "Retention", "TemplateScratch", "cleanup_regions"]
 
@@ -87,10 +86,7 @@ class CleanupPolicy(BaseModel):
             raise ValueError("must name at least one region (omit it to use the copy rules' regions)")
         seen: set[str] = set()
         for region in value:
-            if not is_region(region):
-                raise ValueError(f"not a region id: {region!r}")
-            if region_problem(region):
-                raise ValueError(region_problem(region))
+            check_region(region)
             if region in seen:
                 raise ValueError(f"duplicate region {region!r}")
             seen.add(region)

@@ -44,10 +44,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.values import RuleName
+
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\Z")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 # Any occurrence containing an instant starts at most two local days before it (one day of
 # length plus slack for a DST fold at midnight); a day filter skips at most six days.
 _LOOKBACK_DAYS = 2
@@ -77,18 +78,11 @@ class Window(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    name: str
+    name: RuleName  # a window's name has a rule name's form
     start: str
     end: str
     timezone: str
     days: list[Day] | None = Field(default=None, min_length=1)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str) -> str:
-        if not _NAME.match(value):
-            raise ValueError("must match [a-z0-9][a-z0-9-]{0,62} (lowercase, digits, hyphens)")
-        return value
 
     @field_validator("start", "end", mode="before")
     @classmethod
