@@ -51,8 +51,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import BaseModel
 
 from emulator.core.dispatch import HttpResponse
-from emulator.core.errors import EmulatorError, InvalidActionError, ServiceUnavailableError
+from emulator.core.errors import EmulatorError, InvalidActionError
 from emulator.fc import exceptions as exc
+from emulator.fc.gate import header, lose
 from emulator.fc.responses import async_response, error_response, request_headers, sync_response
 
 if TYPE_CHECKING:
@@ -127,10 +128,6 @@ def authenticate_fc(method: str, path: str, headers: Mapping[str, str], secrets:
     return key_id
 
 
-def _header(request: HttpRequest, name: str) -> str | None:
-    return next((v for k, v in request.headers.items() if k.lower() == name), None)
-
-
 def _stable_id(*names: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "fc:" + "/".join(names)))
 
@@ -191,7 +188,7 @@ class Fc2016Service:
         try:
             with self.state.lock:
                 key_id = authenticate_fc(request.method, path, request.headers, self.state.access_keys)
-                credentials = (key_id, self.state.access_keys[key_id], _header(request, "x-fc-security-token") or "")
+                credentials = (key_id, self.state.access_keys[key_id], header(request, "x-fc-security-token") or "")
             if (m := _INVOKE.match(path)) and request.method == "POST":
                 return self._invoke(request, request_id, m.group(1), m.group(2), credentials, entry), entry
             if request.method == "GET":
@@ -269,8 +266,8 @@ class Fc2016Service:
     ) -> HttpResponse:
         service, _, qualifier = service_part.partition(".")
         qualifier = qualifier or "LATEST"
-        kind = (_header(request, "x-fc-invocation-type") or "Sync").strip()
-        stateful_id = (_header(request, "x-fc-stateful-async-invocation-id") or "").strip() or None
+        kind = (header(request, "x-fc-invocation-type") or "Sync").strip()
+        stateful_id = (header(request, "x-fc-stateful-async-invocation-id") or "").strip() or None
         entry.update(action="InvokeFunction", params={
             "service": service, "function": function, "qualifier": qualifier, "invocationType": kind,
             **({"statefulInvocationId": stateful_id} if stateful_id else {}), "api": VERSION,
@@ -287,19 +284,15 @@ class Fc2016Service:
                     raise exc.InvalidArgumentError(f"invalid stateful async invocation id {stateful_id[:140]!r}")
                 invocation = self.backend.submit_async(spec, request.body, request_id, credentials, qualifier,
                                                        stateful_id)
-                self._lose()
+                lose(self.state, "InvokeFunction")
                 return async_response(request_id, invocation)
-        tail = (_header(request, "x-fc-log-type") or "").strip().lower() == "tail"
+        tail = (header(request, "x-fc-log-type") or "").strip().lower() == "tail"
         result = self.backend.run_sync(spec, request.body, request_id, credentials, qualifier, tail)
         with self.state.lock:
-            self._lose()
+            lose(self.state, "InvokeFunction")
         if result.error_type:
             entry["code"] = result.error_type
         return sync_response(result, request_id)
-
-    def _lose(self) -> None:
-        if self.state.faults.lose_response("InvokeFunction"):
-            raise ServiceUnavailableError()
 
 
 def _page(names: list[str], query: dict[str, str]) -> tuple[list[str], str]:

@@ -43,12 +43,16 @@ from urllib.parse import unquote
 
 from emulator.core.dispatch import HttpResponse
 from emulator.fc import exceptions as exc
+from emulator.fc.gate import admit, lose
 from emulator.fc.responses import request_headers
+from emulator.fc.router import EventRouter
 from emulator.fc.runtime import ProcessRunner, RuntimeNotFoundError, find_python
 
 if TYPE_CHECKING:
     from emulator.core.dispatch import HttpRequest
-    from emulator.fc.urls import FcService
+    from emulator.core.state import State
+    from emulator.fc.models import FcBackend
+    from emulator.fc.router import RouterSlot
 
 VERSION = "2021-04-06"
 _SERVICES = re.compile(rf"^/{VERSION}/services/?$")
@@ -78,8 +82,8 @@ class TriggerAlreadyExistsError(exc.EmulatorError):
         super().__init__("TriggerAlreadyExists", 409, f"trigger '{trigger}' already exists")
 
 
-def _now(fc: FcService) -> str:
-    return datetime.fromtimestamp(fc.state.clock.now(), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _now(state: State) -> str:
+    return datetime.fromtimestamp(state.clock.now(), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
@@ -99,10 +103,15 @@ def _required(body: dict[str, Any], *names: str) -> None:
 
 
 class FcManagement:
-    """The deployed services, functions (code directories) and triggers of one FC emulator."""
+    """The deployed services, functions (code directories) and triggers of one FC emulator.
 
-    def __init__(self, fc: FcService, oss: Any = None) -> None:
-        self.fc = fc
+    It registers functions in the FC backend and wires triggers into the router slot; it holds neither the FC
+    service nor anything that holds it back."""
+
+    def __init__(self, state: State, backend: FcBackend, routes: RouterSlot, oss: Any = None) -> None:
+        self.state = state
+        self.backend = backend
+        self.routes = routes
         self.oss = oss
         self.services: dict[str, dict[str, Any]] = {}
         self.configs: dict[tuple[str, str], dict[str, Any]] = {}
@@ -133,12 +142,12 @@ class FcManagement:
         else:
             return None
         entry.update(action=action, params={"path": path})
-        with self.fc.state.lock:
-            self.fc._admit(request, {}, action)
+        with self.state.lock:
+            admit(self.state, request, {}, action)
         body = _body(request)
         answer = getattr(self, f"_{action}")(*args, body)
-        with self.fc.state.lock:
-            self.fc._lose(action)
+        with self.state.lock:
+            lose(self.state, action)
         return HttpResponse(200, answer, headers=request_headers(request_id))
 
     # --- actions (named after the API) ------------------------------------------------------------------
@@ -149,7 +158,7 @@ class FcManagement:
         with self._lock:
             if name in self.services:
                 raise ServiceAlreadyExistsError(name)
-            now = _now(self.fc)
+            now = _now(self.state)
             self.services[name] = {
                 "serviceName": name, "serviceId": str(uuid.uuid4()), "description": body.get("description", ""),
                 "role": body.get("role", ""), "logConfig": body.get("logConfig") or {},
@@ -160,7 +169,7 @@ class FcManagement:
     def _CreateFunction(self, service: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         _required(body, "functionName", "handler", "runtime", "code")
         name, runtime = str(body["functionName"]), str(body["runtime"])
-        if service not in self.services and not any(s == service for s, _ in self.fc.backend.functions):
+        if service not in self.services and not any(s == service for s, _ in self.backend.functions):
             raise exc.ServiceNotFoundError(service)
         if (service, name) in self.configs:
             raise FunctionAlreadyExistsError(name)
@@ -183,8 +192,8 @@ class FcManagement:
         env = {str(k): str(v) for k, v in (body.get("environmentVariables") or {}).items()}
         timeout, memory = int(body.get("timeout") or 3), int(body.get("memorySize") or 128)
         runner = ProcessRunner(code_dir, str(body["handler"]), python, env)
-        self.fc.backend.register(service, name, runner, timeout=timeout, handler=str(body["handler"]), memory=memory)
-        now = _now(self.fc)
+        self.backend.register(service, name, runner, timeout=timeout, handler=str(body["handler"]), memory=memory)
+        now = _now(self.state)
         config = {
             "functionId": str(uuid.uuid4()), "functionName": name, "description": body.get("description", ""),
             "handler": body["handler"], "runtime": runtime, "timeout": timeout, "memorySize": memory,
@@ -213,7 +222,7 @@ class FcManagement:
 
     def _CreateTrigger(self, service: str, function: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         _required(body, "triggerName", "triggerType", "triggerConfig")
-        self.fc.backend.lookup(service, function)
+        self.backend.lookup(service, function)
         name, kind = str(body["triggerName"]), str(body["triggerType"])
         config = body["triggerConfig"]
         parsed = json.loads(config) if isinstance(config, str) else config
@@ -222,15 +231,13 @@ class FcManagement:
         with self._lock:
             if (service, function, name) in self.triggers:
                 raise TriggerAlreadyExistsError(name)
-            now = _now(self.fc)
+            now = _now(self.state)
             trigger = {"triggerId": str(uuid.uuid4()), "triggerName": name, "triggerType": kind,
                        "triggerConfig": json.dumps(parsed), "qualifier": body.get("qualifier", "LATEST"),
                        "invocationRole": body.get("invocationRole", ""), "sourceArn": body.get("sourceArn", ""),
                        "createdTime": now, "lastModifiedTime": now}
             self.triggers[(service, function, name)] = trigger
-        from emulator.fc.router import EventRouter  # a trigger created with no template wires a router
-
-        with self.fc.state.lock:
-            router = self.fc.router or EventRouter(self.fc, {})
+        with self.state.lock:
+            router = self.routes.router or EventRouter(self.routes, {})  # no template yet: wire a router now
             router.add_trigger(name, service, function, kind.lower(), parsed)
         return dict(trigger)

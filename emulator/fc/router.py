@@ -1,6 +1,6 @@
 """The event router: delivers emulator events to FC functions as the deployed triggers would.
 
-``EventRouter(fc_service, template)`` reads a deployment template (a dict: ``scripts/local.py`` passes the
+``EventRouter(fc, template)`` (``fc``: the FC service, or its ``RouterSlot``) reads a deployment template (a dict: ``scripts/local.py`` passes the
 parsed ``template.yml``), subscribes to the events the emulator publishes (``State.publish``) and fires timers
 on the virtual clock. Every delivery is an **async** invocation (at least once; ``fc_async_retries`` applies),
 repeated ``1 + duplicates`` times (tunable ``duplicates``, default 0) to prove the handlers idempotent.
@@ -25,24 +25,48 @@ import json
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from emulator.fc.patterns import pattern_matches
 from emulator.fc.template import read_template, read_trigger
 
 if TYPE_CHECKING:
+    from emulator.core.state import State
     from emulator.fc.models import FcBackend, FunctionSpec
-    from emulator.fc.urls import FcService
 
 
 def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class FcHost(Protocol):
+    """What a router is built from: the backend it delivers to, the state it follows, and where it is attached
+    (the FC service, or its ``RouterSlot``; the router keeps none of them but the backend and the state)."""
+
+    backend: FcBackend
+    state: State
+
+    def attach(self, router: EventRouter) -> None: ...
+
+
+class RouterSlot:
+    """The one event router of an FC emulator, if any, where the service (settle, reset, describe) and the
+    management calls (CreateTrigger wires a router on first use) both find it, so neither holds the other."""
+
+    def __init__(self, backend: FcBackend, state: State) -> None:
+        self.backend = backend
+        self.state = state
+        self.router: EventRouter | None = None
+
+    def attach(self, router: EventRouter) -> None:
+        """``router`` is this FC's router from now on."""
+        self.router = router
+
+
 class EventRouter:
     """Routes published events and timer ticks to FC functions (see the module docstring)."""
 
-    def __init__(self, fc: FcService, template: dict[str, Any]) -> None:
+    def __init__(self, fc: FcHost, template: dict[str, Any]) -> None:
         # The router holds the backend it delivers to, never the FC service: the service holds the router
         # (``attach``) to settle its timers, so the two do not refer to each other.
         self.backend: FcBackend = fc.backend

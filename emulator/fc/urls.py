@@ -32,18 +32,18 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pydantic import BaseModel
 
-from emulator.core.auth import authenticate
 from emulator.core.dispatch import HttpResponse
-from emulator.core.errors import EmulatorError, InvalidActionError, ServiceUnavailableError
+from emulator.core.errors import EmulatorError, InvalidActionError
 from emulator.fc import exceptions as exc
+from emulator.fc.gate import admit, header, lose
 from emulator.fc.management import FcManagement
 from emulator.fc.models import FcBackend
 from emulator.fc.responses import async_response, error_response, invocation_response, sync_response
+from emulator.fc.router import EventRouter, RouterSlot
 
 if TYPE_CHECKING:
     from emulator.core.dispatch import HttpRequest
     from emulator.core.state import State
-    from emulator.fc.router import EventRouter
 
 VERSION = "2021-04-06"
 PREFIX = f"/{VERSION}/"
@@ -56,10 +56,6 @@ class FcSeed(BaseModel):
     """FC contributes no seed keys (functions are registered in-process)."""
 
 
-def _header(request: HttpRequest, name: str) -> str | None:
-    return next((v for k, v in request.headers.items() if k.lower() == name), None)
-
-
 def _delay(raw: str) -> float:
     """``X-Fc-Async-Delay`` in seconds: an integer in [0, 3600] (help.aliyun.com/document_detail/181866)."""
     if not raw:
@@ -70,7 +66,11 @@ def _delay(raw: str) -> float:
 
 
 class FcService:
-    """The FC plug-in: an ``HttpService`` and ``ControlService`` over :class:`FcBackend`."""
+    """The FC plug-in: an ``HttpService`` and ``ControlService`` over :class:`FcBackend`.
+
+    It holds the backend, the management calls and the router slot; none of them holds it back (the
+    management calls and the router reach the backend and the router through the slot, not through this).
+    """
 
     name = "fc"
     version = "fc-2021-04-06"
@@ -81,15 +81,20 @@ class FcService:
     def __init__(self, state: State, oss: Any = None) -> None:
         self.state = state
         self.backend = FcBackend(state)
-        self.router: EventRouter | None = None
+        self.routes = RouterSlot(self.backend, state)
         # CreateService/CreateFunction/CreateTrigger (emulator/fc/management.py); ``oss`` serves code packages.
-        self.management = FcManagement(self, oss)
+        self.management = FcManagement(state, self.backend, self.routes, oss)
+
+    @property
+    def router(self) -> EventRouter | None:
+        """The event router wired to this FC (a template's, or the one CreateTrigger made), if any."""
+        return self.routes.router
 
     # --- Service protocol ----------------------------------------------------------------------------
 
     def attach(self, router: EventRouter) -> None:
         """Settle, reset and describe ``router`` with this service (the router holds only the backend)."""
-        self.router = router
+        self.routes.attach(router)
 
     def reset(self) -> None:
         """Forget invocations (registered functions and the router's wiring stay)."""
@@ -134,52 +139,37 @@ class FcService:
                 entry.update(action="GetStatefulAsyncInvocation",
                              params={"service": service, "function": function, "invocationId": inv_id})
                 with self.state.lock:
-                    self._admit(request, query, "GetStatefulAsyncInvocation")
+                    admit(self.state, request, query, "GetStatefulAsyncInvocation")
                     self.backend.lookup(service, function)
                     invocation = self.backend.get_invocation(service, function, inv_id)
-                    self._lose("GetStatefulAsyncInvocation")
+                    lose(self.state, "GetStatefulAsyncInvocation")
                 return invocation_response(invocation, request_id), entry
             managed = self.management.handle(request, u.path, request_id, entry)
             if managed is not None:
                 return managed, entry
             entry["action"] = f"Unsupported:{request.method}"
             with self.state.lock:
-                self._admit(request, query, None)
+                admit(self.state, request, query, None)
             raise InvalidActionError()
         except EmulatorError as error:
             entry["code"] = error.code
             return error_response(error, request_id), entry
 
-    def _admit(self, request: HttpRequest, query: dict[str, str], action: str | None) -> tuple[str, str, str]:
-        """Authenticate and draw faults (lock held); return the caller's credentials triple."""
-        key_id = authenticate(request.method, request.target, request.headers, request.body, query,
-                              self.state.access_keys)
-        if action is not None:
-            fault = self.state.faults.before_action(action)
-            if fault is not None:
-                raise fault
-        token = _header(request, "x-acs-security-token") or ""
-        return key_id, self.state.access_keys[key_id], token
-
-    def _lose(self, action: str) -> None:
-        if self.state.faults.lose_response(action):
-            raise ServiceUnavailableError()
-
     def _invoke(
         self, request: HttpRequest, request_id: str, service: str, function: str, qualifier: str,
         entry: dict[str, Any],
     ) -> HttpResponse:
-        kind = (_header(request, "x-fc-invocation-type") or "Sync").strip()
-        stateful_id = (_header(request, "x-fc-stateful-async-invocation-id") or "").strip() or None
-        raw_delay = (_header(request, "x-fc-async-delay") or "").strip()
+        kind = (header(request, "x-fc-invocation-type") or "Sync").strip()
+        stateful_id = (header(request, "x-fc-stateful-async-invocation-id") or "").strip() or None
+        raw_delay = (header(request, "x-fc-async-delay") or "").strip()
         entry.update(action="InvokeFunction", params={
             "service": service, "function": function, "qualifier": qualifier, "invocationType": kind,
             **({"statefulInvocationId": stateful_id} if stateful_id else {}),
             **({"asyncDelay": raw_delay} if raw_delay else {}),
         })
         with self.state.lock:
-            credentials = self._admit(request, {k: v for k, v in parse_qsl(urlsplit(request.target).query)},
-                                      "InvokeFunction")
+            credentials = admit(self.state, request, {k: v for k, v in parse_qsl(urlsplit(request.target).query)},
+                                "InvokeFunction")
             spec = self.backend.lookup(service, function)
             if kind.lower() not in ("sync", "async"):
                 raise exc.InvalidArgumentError(f"X-Fc-Invocation-Type must be Sync or Async, got {kind[:40]!r}")
@@ -188,12 +178,12 @@ class FcService:
                     raise exc.InvalidArgumentError(f"invalid stateful async invocation id {stateful_id[:140]!r}")
                 invocation = self.backend.submit_async(spec, request.body, request_id, credentials, qualifier,
                                                        stateful_id, _delay(raw_delay))
-                self._lose("InvokeFunction")
+                lose(self.state, "InvokeFunction")
                 return async_response(request_id, invocation)
-        tail = (_header(request, "x-fc-log-type") or "").strip().lower() == "tail"
+        tail = (header(request, "x-fc-log-type") or "").strip().lower() == "tail"
         result = self.backend.run_sync(spec, request.body, request_id, credentials, qualifier, tail)
         with self.state.lock:
-            self._lose("InvokeFunction")
+            lose(self.state, "InvokeFunction")
         if result.error_type:
             entry["code"] = result.error_type
         return sync_response(result, request_id)

@@ -27,14 +27,13 @@ Without a ``cleanup`` section the cleanup function plans nothing and deletes not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.policy.copies import CopyRule
 from shared.values import check_region
-
-if TYPE_CHECKING:
-    from shared.policy.loader import Policy
 
 __all__ = ["CleanupPolicy", "Retention", "TemplateScratch", "cleanup_regions"]
 
@@ -93,7 +92,17 @@ class CleanupPolicy(BaseModel):
         return value
 
 
-def cleanup_regions(policy: Policy) -> list[str]:
+class _Scope(Protocol):
+    """What ``cleanup_regions`` reads of a ``Policy`` (this section does not refer to the loader that holds it)."""
+
+    @property
+    def cleanup(self) -> CleanupPolicy | None: ...
+
+    @property
+    def copy_rules(self) -> Sequence[CopyRule]: ...
+
+
+def cleanup_regions(policy: _Scope) -> list[str]:
     """The regions a cleanup run scans: ``cleanup.regions``, else every copy rule's regions, sorted."""
     if policy.cleanup is not None and policy.cleanup.regions is not None:
         return sorted(policy.cleanup.regions)
