@@ -1,5 +1,5 @@
-"""The base of the RPC adapters (ECS, CR): one client per region, every call retried, counted and
-translated in one place.
+"""The base of the RPC adapters (ECS, CR, ESS, STS, EventBridge): one client per region (built by `connect`,
+cached per region and credentials), every call retried, counted and translated in one place.
 
 `check(body)` is the hook for services that report failures inside a 200 answer (CR's
 `IsSuccess: false`); it raises the project's error or returns nothing.
@@ -14,11 +14,15 @@ Everything else (writes, single reads) keeps the generated methods.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from shared.clouds._clients import cached_client
 from shared.clouds._errors import translate
 from shared.clouds._retry import RetryPolicy, call_with_retry
+from shared.config import Credentials
 from shared.runtime import Deadline
+
+G = TypeVar("G", bound="RpcGateway")
 
 
 def action_of(method: str) -> str:
@@ -33,6 +37,27 @@ class RpcGateway:
     API_VERSION = ""
     #: SDK methods answered through `call_api` with the body kept as the wire's dict (see module docstring).
     RAW_METHODS: frozenset[str] = frozenset()
+    #: The service's name in the client cache; set by each adapter with `sdk_client`.
+    SERVICE = ""
+
+    @classmethod
+    def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
+        """The official SDK's client for `region` (`endpoint`: the emulator); written by each adapter."""
+        raise NotImplementedError
+
+    @classmethod
+    def connect(cls: type[G], credentials: Credentials | Callable[[], Credentials], *, endpoint: str | None = None,
+                retry: RetryPolicy | None = None, deadline: Deadline | None = None) -> G:
+        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator.
+
+        `credentials` may be a callable asked before each call (another account's STS credentials, renewed
+        by `shared.clouds.sts.AccountSessions`)."""
+
+        def client_for(region: str) -> Any:
+            creds = credentials() if callable(credentials) else credentials
+            return cached_client(cls.SERVICE, region, creds, endpoint, lambda: cls.sdk_client(region, creds, endpoint))
+
+        return cls(client_for, retry=retry, deadline=deadline)
 
     def __init__(self, client_for: Callable[[str], Any], *, retry: RetryPolicy | None = None,
                  deadline: Deadline | None = None) -> None:

@@ -16,33 +16,13 @@ from typing import Any
 from alibabacloud_cr20181201 import models as cr_models
 from alibabacloud_cr20181201.client import Client as CrClient
 
-from shared.clouds._clients import cached_client, loopback_endpoint, reveal
+from shared.clouds._clients import proxied_config
 from shared.clouds._errors import business_error
 from shared.clouds._gateway import RpcGateway
-from shared.clouds._retry import RetryPolicy
 from shared.clouds.acr_types import AcrInstance, AcrRepo, AcrTag, SyncTask, SyncTaskSpec
 from shared.config import Credentials
-from shared.runtime import Deadline
 
 PAGE_SIZE = 100
-
-
-def cr_config(region: str, credentials: Credentials, endpoint: str | None) -> Any:
-    """A tea-openapi Config for the CR client of `region` (proxy mode against the emulator)."""
-    from alibabacloud_tea_openapi.utils_models import Config
-
-    host, _ = loopback_endpoint(endpoint)
-    return Config(
-        access_key_id=credentials.access_key_id,
-        access_key_secret=reveal(credentials.access_key_secret),
-        security_token=reveal(credentials.security_token),
-        region_id=region,
-        endpoint=f"cr.{region}.aliyuncs.com",
-        protocol="http" if endpoint else "https",
-        http_proxy=f"http://{host}" if host else None,
-        connect_timeout=5000,
-        read_timeout=10000,
-    )
 
 
 class AcrGateway(RpcGateway):
@@ -51,16 +31,12 @@ class AcrGateway(RpcGateway):
     API_VERSION = "2018-12-01"
     RAW_METHODS = frozenset({"list_repo_sync_task"})
 
+    SERVICE = "cr"
+
     @classmethod
-    def connect(cls, credentials: Credentials, *, endpoint: str | None = None, retry: RetryPolicy | None = None,
-                deadline: Deadline | None = None) -> AcrGateway:
-        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator."""
-
-        def client_for(region: str) -> Any:
-            return cached_client("cr", region, credentials, endpoint,
-                                 lambda: CrClient(cr_config(region, credentials, endpoint)))
-
-        return cls(client_for, retry=retry, deadline=deadline)
+    def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
+        """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
+        return CrClient(proxied_config(f"cr.{region}.aliyuncs.com", region, credentials, endpoint))
 
     def check(self, body: dict[str, Any]) -> None:
         """CR answers business failures as HTTP 200 with `IsSuccess: false` (alibaba-api.md §3)."""

@@ -10,15 +10,14 @@ Why it looks like this:
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as EcsClient
 
-from shared.clouds._clients import cached_client, openapi_config
+from shared.clouds._clients import openapi_config
 from shared.clouds._gateway import RpcGateway
-from shared.clouds._retry import RetryPolicy
 from shared.clouds.ecs_types import (
     ALL_IMAGE_STATUSES,
     CopyImageSpec,
@@ -33,7 +32,6 @@ from shared.clouds.ecs_types import (
 )
 from shared.config import Credentials
 from shared.errors import ResourceNotFoundError
-from shared.runtime import Deadline
 
 PAGE_SIZE = 100
 #: The launch-template actions page at most 50 (UNCONFIRMED; the SDK doc-comments give only the default, 10).
@@ -50,27 +48,12 @@ class EcsGateway(RpcGateway):
     API_VERSION = "2014-05-26"
     RAW_METHODS = frozenset({"describe_images", "describe_snapshots", "describe_tasks"})
 
+    SERVICE = "ecs"
+
     @classmethod
-    def connect(
-        cls,
-        credentials: Credentials | Callable[[], Credentials],
-        *,
-        endpoint: str | None = None,
-        retry: RetryPolicy | None = None,
-        deadline: Deadline | None = None,
-    ) -> EcsGateway:
-        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator.
-
-        `credentials` may be a callable asked before each call (another account's STS credentials, renewed
-        by `shared.clouds.sts.AccountSessions`)."""
-
-        def client_for(region: str) -> Any:
-            creds = credentials() if callable(credentials) else credentials
-            return cached_client(
-                "ecs", region, creds, endpoint, lambda: EcsClient(openapi_config(region, creds, endpoint))
-            )
-
-        return cls(client_for, retry=retry, deadline=deadline)
+    def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
+        """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
+        return EcsClient(openapi_config(region, credentials, endpoint))
 
     # -- regions and images -------------------------------------------------------------------------
 

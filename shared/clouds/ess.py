@@ -13,12 +13,10 @@ from typing import Any
 from alibabacloud_ess20220222 import models as ess_models
 from alibabacloud_ess20220222.client import Client as EssClient
 
-from shared.clouds._clients import cached_client, openapi_config
+from shared.clouds._clients import openapi_config
 from shared.clouds._gateway import RpcGateway
-from shared.clouds._retry import RetryPolicy
 from shared.clouds.ess_types import ScalingConfiguration
 from shared.config import Credentials
-from shared.runtime import Deadline
 
 #: DescribeScalingConfigurations pages at most 50 (UNCONFIRMED; the SDK doc-comment gives only the default, 10).
 PAGE_SIZE = 50
@@ -27,17 +25,12 @@ PAGE_SIZE = 50
 class EssGateway(RpcGateway):
     """ESS for one set of credentials; `client_for(region)` is injectable for tests."""
 
+    SERVICE = "ess"
+
     @classmethod
-    def connect(cls, credentials: Credentials, *, endpoint: str | None = None, retry: RetryPolicy | None = None,
-                deadline: Deadline | None = None) -> EssGateway:
-        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator."""
-
-        def client_for(region: str) -> Any:
-            return cached_client(
-                "ess", region, credentials, endpoint, lambda: EssClient(openapi_config(region, credentials, endpoint))
-            )
-
-        return cls(client_for, retry=retry, deadline=deadline)
+    def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
+        """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
+        return EssClient(openapi_config(region, credentials, endpoint))
 
     def iter_scaling_configurations(self, region: str) -> Iterator[ScalingConfiguration]:
         """Every scaling configuration of `region`, active or not, 50 a page."""

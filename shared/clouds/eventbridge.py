@@ -14,45 +14,21 @@ from typing import Any
 from alibabacloud_eventbridge20200401 import models as eb_models
 from alibabacloud_eventbridge20200401.client import Client as EbClient
 
-from shared.clouds._clients import cached_client, loopback_endpoint, reveal
+from shared.clouds._clients import proxied_config
 from shared.clouds._errors import business_error
 from shared.clouds._gateway import RpcGateway
-from shared.clouds._retry import RetryPolicy
 from shared.config import Credentials
-from shared.runtime import Deadline
-
-
-def eventbridge_config(region: str, credentials: Credentials, endpoint: str | None) -> Any:
-    """A tea-openapi Config for the EventBridge client of `region` (proxy mode against the emulator)."""
-    from alibabacloud_tea_openapi.utils_models import Config
-
-    host, _ = loopback_endpoint(endpoint)
-    return Config(
-        access_key_id=credentials.access_key_id,
-        access_key_secret=reveal(credentials.access_key_secret),
-        security_token=reveal(credentials.security_token),
-        region_id=region,
-        endpoint=f"eventbridge.{region}.aliyuncs.com",
-        protocol="http" if endpoint else "https",
-        http_proxy=f"http://{host}" if host else None,
-        connect_timeout=5000,
-        read_timeout=10000,
-    )
 
 
 class EventBridgeGateway(RpcGateway):
     """PutEvents for one set of credentials; `client_for(region)` is injectable."""
 
+    SERVICE = "eventbridge"
+
     @classmethod
-    def connect(cls, credentials: Credentials, *, endpoint: str | None = None, retry: RetryPolicy | None = None,
-                deadline: Deadline | None = None) -> EventBridgeGateway:
-        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator."""
-
-        def client_for(region: str) -> Any:
-            return cached_client("eventbridge", region, credentials, endpoint,
-                                 lambda: EbClient(eventbridge_config(region, credentials, endpoint)))
-
-        return cls(client_for, retry=retry, deadline=deadline)
+    def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
+        """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
+        return EbClient(proxied_config(f"eventbridge.{region}.aliyuncs.com", region, credentials, endpoint))
 
     def put_events(self, region: str, bus: str, events: list[dict[str, Any]]) -> list[str]:
         """Send CloudEvents (`id, source, type, subject, time, data`) to `bus`; the accepted event ids.

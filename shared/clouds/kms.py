@@ -12,36 +12,21 @@ from typing import Any
 from alibabacloud_kms20160120 import models as kms_models
 from alibabacloud_kms20160120.client import Client as KmsClient
 
-from shared.clouds._clients import cached_client, loopback_endpoint, reveal
+from shared.clouds._clients import proxied_config
 from shared.clouds._gateway import RpcGateway
-from shared.clouds._retry import RetryPolicy
 from shared.config import Credentials
 from shared.errors import ResourceNotFoundError
-
-
-def _config(region: str, credentials: Credentials, endpoint: str | None) -> Any:
-    from alibabacloud_tea_openapi.utils_models import Config
-
-    host, _ = loopback_endpoint(endpoint)
-    return Config(access_key_id=credentials.access_key_id, access_key_secret=reveal(credentials.access_key_secret),
-                  security_token=reveal(credentials.security_token), region_id=region,
-                  endpoint=f"kms.{region}.aliyuncs.com", protocol="http" if endpoint else "https",
-                  http_proxy=f"http://{host}" if host else None, connect_timeout=5000, read_timeout=10000)
 
 
 class KmsGateway(RpcGateway):
     """DescribeKey per region."""
 
+    SERVICE = "kms"
+
     @classmethod
-    def connect(cls, credentials: Credentials, *, endpoint: str | None = None,
-                retry: RetryPolicy | None = None) -> KmsGateway:
-        """Real SDK clients, cached per region and credentials; `endpoint` sends them to the emulator."""
-
-        def client_for(region: str) -> Any:
-            return cached_client("kms", region, credentials, endpoint,
-                                 lambda: KmsClient(_config(region, credentials, endpoint)))
-
-        return cls(client_for, retry=retry)
+    def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
+        """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
+        return KmsClient(proxied_config(f"kms.{region}.aliyuncs.com", region, credentials, endpoint))
 
     def key_state(self, region: str, key_id: str) -> str | None:
         """The key's KeyState (`Enabled`, `Disabled`, `PendingDeletion`…), None when it does not exist."""

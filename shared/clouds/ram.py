@@ -12,36 +12,21 @@ from typing import Any
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 
-from shared.clouds._clients import cached_client, loopback_endpoint, reveal
+from shared.clouds._clients import proxied_config
 from shared.clouds._gateway import RpcGateway
-from shared.clouds._retry import RetryPolicy
 from shared.config import Credentials
 from shared.errors import ResourceNotFoundError
-
-
-def _config(credentials: Credentials, endpoint: str | None) -> Any:
-    from alibabacloud_tea_openapi.utils_models import Config
-
-    host, _ = loopback_endpoint(endpoint)
-    return Config(access_key_id=credentials.access_key_id, access_key_secret=reveal(credentials.access_key_secret),
-                  security_token=reveal(credentials.security_token), region_id="cn-hangzhou",
-                  endpoint="ram.aliyuncs.com", protocol="http" if endpoint else "https",
-                  http_proxy=f"http://{host}" if host else None, connect_timeout=5000, read_timeout=10000)
 
 
 class RamGateway(RpcGateway):
     """Read calls on roles and policies."""
 
+    SERVICE = "ram"
+
     @classmethod
-    def connect(cls, credentials: Credentials, *, endpoint: str | None = None,
-                retry: RetryPolicy | None = None) -> RamGateway:
-        """A real SDK client; `endpoint` sends it to the emulator."""
-
-        def client_for(_region: str) -> Any:
-            return cached_client("ram", "global", credentials, endpoint, lambda: RamClient(_config(credentials,
-                                                                                                   endpoint)))
-
-        return cls(client_for, retry=retry)
+    def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
+        """The official SDK client; RAM is global (every call names the region "global", one client)."""
+        return RamClient(proxied_config("ram.aliyuncs.com", "cn-hangzhou", credentials, endpoint))
 
     def role_exists(self, name: str) -> bool:
         """True when the role exists (GetRole); False on EntityNotExist.Role."""

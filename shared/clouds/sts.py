@@ -25,7 +25,7 @@ from alibabacloud_sts20150401 import models as sts_models
 from alibabacloud_sts20150401.client import Client as StsClient
 from pydantic import BaseModel, ConfigDict
 
-from shared.clouds._clients import cached_client, openapi_config
+from shared.clouds._clients import openapi_config
 from shared.clouds._gateway import RpcGateway
 from shared.clouds._retry import RetryPolicy
 from shared.clouds.ecs import EcsGateway
@@ -73,23 +73,12 @@ def _epoch(value: str) -> float:
 class StsGateway(RpcGateway):
     """STS for one set of (the source account's) credentials."""
 
+    SERVICE = "sts"
+
     @classmethod
-    def connect(
-        cls,
-        credentials: Credentials,
-        *,
-        endpoint: str | None = None,
-        retry: RetryPolicy | None = None,
-        deadline: Deadline | None = None,
-    ) -> StsGateway:
-        """The official STS client (endpoint ``sts.<region>.aliyuncs.com``, or ``endpoint``)."""
-
-        def client_for(region: str) -> Any:
-            return cached_client(
-                "sts", region, credentials, endpoint, lambda: StsClient(openapi_config(region, credentials, endpoint))
-            )
-
-        return cls(client_for, retry=retry, deadline=deadline)
+    def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
+        """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
+        return StsClient(openapi_config(region, credentials, endpoint))
 
     def assume_role(self, role_arn: str, session_name: str, seconds: int = SESSION_SECONDS) -> AssumedRole:
         """AssumeRole; a refusal (absent role, untrusted caller) is a `RoleAssumeError` naming the ARN."""
