@@ -9,6 +9,7 @@
 * ``models_create``: CreateImage from snapshots (Creating → Available | injected CreateFailed);
 * ``models_share``: ModifyImageSharePermission, DescribeImageSharePermission;
 * ``models_pipelines``: Image Builder templates and build tasks on the virtual clock, temporary VPCs/vSwitches.
+* ``models_instances``: DeleteInstance(s), DeleteVSwitch, DeleteVpc (a failed build's leftovers released).
 * ``models_templates``: launch templates with versions, image families (DescribeImageFromFamily,
   ModifyImageAttribute).
 
@@ -22,6 +23,7 @@ from emulator.ecs.models_copy import CopyMixin, CopyRequest
 from emulator.ecs.models_create import CreateImageMixin, CreateImageRequest, DiskMapping
 from emulator.ecs.models_export import ExportMixin, ExportRequest, TaskFilter
 from emulator.ecs.models_images import ImageFilter, ImagesMixin
+from emulator.ecs.models_instances import InstancesMixin
 from emulator.ecs.models_pipelines import PipelinesMixin
 from emulator.ecs.models_share import ShareMixin
 from emulator.ecs.models_snapshots import CopySnapshotRequest, SnapshotFilter, SnapshotsMixin
@@ -37,7 +39,7 @@ __all__ = [
 
 class EcsBackend(
     CopyMixin, CreateImageMixin, ExportMixin, ImagesMixin, ShareMixin, SnapshotsMixin, TagsMixin, PipelinesMixin,
-    TemplatesMixin
+    InstancesMixin, TemplatesMixin
 ):
     """All ECS state of one emulator (one account), keyed by region inside each resource."""
 

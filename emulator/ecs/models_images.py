@@ -91,8 +91,11 @@ class ImagesMixin(BackendBase):
                 image_id=inst.image_id,
                 name=inst.name or inst.instance_id,
                 status=inst.status,
-                creation_time=self.now,
+                creation_time=self.creation_epoch(inst.creation_time),
                 tags=dict(inst.tags),
+                instance_type=inst.instance_type,
+                vswitch_id=inst.vswitch_id,
+                vpc_id=inst.vpc_id,
             )
         for key in seed.kms_keys:
             self.kms_keys.add((key.region, key.key_id))

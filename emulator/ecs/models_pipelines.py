@@ -29,7 +29,14 @@ Choices where the docs are silent (UNCONFIRMED):
   test instance (TESTING, running the new image), pay-as-you-go (``PostPaid``), named
   ``ImageBuilder_<Stage>_<ExecutionId>`` and tagged ``acs:ecs:image-builder:execution-id`` /
   ``acs:ecs:image-builder:pipeline-id`` (users cannot set ``acs:`` tags); the temporary VPC and vSwitch
-  carry the same name pattern (``ImageBuilder_<ExecutionId>``) and tags;
+  carry the same name pattern (``ImageBuilder_<ExecutionId>``) and tags (ECS's DescribeVpcs/DescribeVSwitches
+  show no tags, so only the name is visible on the wire). Searched (docs, pages and code corpora, 2026-11-25:
+  "Image Builder intermediate instance", "DeleteInstanceOnFailure", "ImageBuilder instance name", "中转实例"):
+  the CreateImagePipeline / StartImagePipelineExecution references and the Image Builder overview only say
+  that a build creates pay-as-you-go intermediate ("transit", 中转) instances that are billed, and that
+  DeleteInstanceOnFailure keeps them on failure; no name, tag or network naming is published. Names and tag
+  keys stay UNCONFIRMED; image-relay's cleanup therefore asks for both the tags and the name, and for the
+  build task they name, before it releases anything;
 * a failure (FAILED at the end of BUILDING, TEST_FAILED at the end of TESTING) ends the task at once:
   with DeleteInstanceOnFailure true every live instance and the temporary network are released, with false
   they stay (Running, billed) until released by other means; CANCELLED always releases them;

@@ -1,6 +1,9 @@
 """Image Builder wire ↔ python: CreateImagePipeline, StartImagePipelineExecution, DescribeImagePipelines,
 DescribeImagePipelineExecutions, CancelImagePipelineExecution, DeleteImagePipeline; plus DescribeVpcs and
-DescribeVSwitches (so a build's temporary network can be seen).
+DescribeVSwitches (so a build's temporary network can be seen) and what releases a failed build's leftovers:
+DeleteInstance(s), DeleteVSwitch, DeleteVpc (rules in ``models_instances``). ECS's DescribeVpcs /
+DescribeVSwitches answers carry no tags (SDK models), so a temporary network is known by its name
+(``ImageBuilder_<ExecutionId>``, UNCONFIRMED) and the build task it names.
 
 Shapes follow the SDK models (``alibabacloud_ecs20140526``): ``{"ImagePipeline":{"ImagePipelineSet":[…]}}``
 with ``ToRegionIds.ToRegionId`` / ``AddAccounts.AddAccount`` string lists and ``Tags.Tag[{TagKey,TagValue}]``;
@@ -216,6 +219,28 @@ class PipelineResponses:
         page, number, size = self._network_page(found, params)
         return {"TotalCount": len(found), "PageNumber": number, "PageSize": size,
                 "VSwitches": {"VSwitch": [_vswitch_to_wire(s) for s in page]}}
+
+    def delete_instance(self, params: Params) -> dict[str, Any]:
+        """DeleteInstance (no RegionId: the instance is found by id); ``Force`` releases a Running one."""
+        self.backend.delete_instance(params.required("InstanceId"), force=params.get_bool("Force"),
+                                     dry_run=params.get_bool("DryRun"))
+        return {}
+
+    def delete_instances(self, params: Params) -> dict[str, Any]:
+        """DeleteInstances: 1–100 ``InstanceId.N`` of ``RegionId``, all or nothing."""
+        self.backend.delete_instances(params.required("RegionId"), params.indexed("InstanceId"),
+                                      force=params.get_bool("Force"), dry_run=params.get_bool("DryRun"))
+        return {}
+
+    def delete_vswitch(self, params: Params) -> dict[str, Any]:
+        """DeleteVSwitch (ECS 2014-05-26 twin of VPC's): refused while an instance is in it."""
+        self.backend.delete_vswitch(params.required("RegionId"), params.required("VSwitchId"))
+        return {}
+
+    def delete_vpc(self, params: Params) -> dict[str, Any]:
+        """DeleteVpc (ECS 2014-05-26 twin of VPC's): refused while it holds a vSwitch or an instance."""
+        self.backend.delete_vpc(params.required("RegionId"), params.required("VpcId"))
+        return {}
 
     @staticmethod
     def _network_page(items: list[Network], params: Params) -> tuple[list[Network], int, int]:

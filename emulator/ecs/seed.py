@@ -62,7 +62,7 @@ class SeedImage(StrictModel):
 
 
 class SeedInstance(StrictModel):
-    """A seeded instance: only what makes an image "in use"."""
+    """A seeded instance: what makes an image "in use", and what a leftover of a build looks like."""
 
     region: str
     instance_id: str = Field(min_length=1)
@@ -70,6 +70,10 @@ class SeedInstance(StrictModel):
     name: str | None = None
     status: str = "Running"
     tags: dict[str, str] = Field(default_factory=dict)
+    instance_type: str = "ecs.g6.large"
+    creation_time: str | None = None
+    vswitch_id: str = ""
+    vpc_id: str = ""
 
 
 class SeedKmsKey(StrictModel):

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 VERSION = "2014-05-26"
 
-#: Image Builder and the network reads (``responses_pipelines``).
+#: Image Builder, the network reads and the releases of a build's leftovers (``responses_pipelines``).
 PIPELINE_ACTIONS: dict[str, Callable[[EcsResponses, Params], dict[str, Any]]] = {
     "CreateImagePipeline": EcsResponses.create_image_pipeline,
     "StartImagePipelineExecution": EcsResponses.start_image_pipeline_execution,
@@ -53,6 +53,10 @@ PIPELINE_ACTIONS: dict[str, Callable[[EcsResponses, Params], dict[str, Any]]] = 
     "DeleteImagePipeline": EcsResponses.delete_image_pipeline,
     "DescribeVpcs": EcsResponses.describe_vpcs,
     "DescribeVSwitches": EcsResponses.describe_vswitches,
+    "DeleteInstance": EcsResponses.delete_instance,
+    "DeleteInstances": EcsResponses.delete_instances,
+    "DeleteVSwitch": EcsResponses.delete_vswitch,
+    "DeleteVpc": EcsResponses.delete_vpc,
 }
 
 #: Actions whose successful call publishes an ActionTrail ApiCall event.
