@@ -175,11 +175,14 @@ class EcsGateway(RpcGateway):
             )
             body = self._call(region, "describe_instances", request)
             for raw in (body.get("Instances") or {}).get("Instance") or []:
+                vpc = raw.get("VpcAttributes") or {}
                 yield Instance(
                     region=region,
                     instance_id=raw["InstanceId"],
                     image_id=raw.get("ImageId") or "",
                     status=raw.get("Status") or "",
+                    vpc_id=vpc.get("VpcId") or "",
+                    vswitch_id=vpc.get("VSwitchId") or "",
                 )
             token = body.get("NextToken") or None
             if not token:

@@ -22,6 +22,7 @@ from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as EcsClient
 
 from shared.clouds.ecs import EcsGateway
+from shared.clouds.ecs_leftovers import BuildLeftoversMixin
 from shared.clouds.pipeline_types import ImagePipeline, PipelineExecution
 
 #: The SDK client `_call` dispatches to (connect() builds it); scripts/ram.py reads the RAM actions from it.
@@ -39,8 +40,9 @@ def _batches(ids: list[str] | None, size: int) -> list[list[str] | None]:
     return [unique[i : i + size] for i in range(0, len(unique), size)] or [None]
 
 
-class ImageBuilderGateway(EcsGateway):
-    """ECS plus Image Builder for one set of credentials (`connect` and `client_for` as `EcsGateway`)."""
+class ImageBuilderGateway(BuildLeftoversMixin, EcsGateway):
+    """ECS plus Image Builder for one set of credentials (`connect` and `client_for` as `EcsGateway`), and the
+    calls that find and release a failed build's leftovers (`BuildLeftoversMixin`)."""
 
     def iter_pipelines(
         self, region: str, *, pipeline_ids: list[str] | None = None, name: str | None = None

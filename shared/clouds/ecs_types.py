@@ -101,6 +101,9 @@ class Instance(BaseModel):
     instance_id: str
     image_id: str = ""
     status: str = ""
+    #: The network it runs in: a vSwitch or VPC that still holds an instance is never deleted.
+    vpc_id: str = ""
+    vswitch_id: str = ""
 
 
 class LaunchTemplateVersion(BaseModel):
