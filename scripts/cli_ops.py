@@ -57,8 +57,10 @@ def run(function: str, request: dict[str, Any], *, spinner: bool = True) -> dict
 
 
 def show(result: dict[str, Any], as_json: bool, rows_key: str | None = None, *, title: str | None = None,
-         above: list[str] | None = None, columns: list[Column] | None = None, below: list[str] | None = None) -> None:
-    """Print the answer: JSON, or its scalar facts, `above` lines, and one fitted table of its rows."""
+         above: list[str] | None = None, columns: list[Column] | None = None, below: list[str] | None = None,
+         more: list[tuple[str, list[Column]]] | None = None) -> None:
+    """Print the answer: JSON, or its scalar facts, `above` lines, one fitted table of its rows (then one per
+    `more` (rows key, columns) that has rows), and the `below` lines."""
     if as_json:
         echo_json(result)
     else:
@@ -75,6 +77,9 @@ def show(result: dict[str, Any], as_json: bool, rows_key: str | None = None, *, 
                     if r.get("state") in LEDGER_STATES else r for r in rows]
             print_table(out, fit_table(title or rows_key or "", columns or auto_columns(rows, FIRST_KEYS),
                                        sort_rows(rows), out.width))
+        for key, extra_columns in more or []:
+            if result.get(key):
+                print_table(out, fit_table(key, extra_columns, sort_rows(result[key]), out.width))
         for line in below or []:
             out.print(line, markup=False, soft_wrap=True)
     if result.get("status") == "refused":
@@ -243,11 +248,13 @@ def register(app: typer.Typer) -> None:
         state: StateOpt = None,
         profile: ProfileOpt = None,
     ) -> None:
-        """Plan or apply the cleanup of TemplateScratch- images and superseded copies. A refused run (beyond
-        the blast radius) says why above the table, marks every row refused and exits 4."""
-        from scripts.cleanup_view import COLUMNS, explain, reasons
+        """Plan or apply the cleanup of TemplateScratch- images, superseded copies and failed builds' leftovers
+        (reported with their cost class; released only with release_failed_build_instances: true). A refused
+        run (beyond the blast radius) says why above the table, marks every row refused and exits 4."""
+        from scripts.cleanup_view import COLUMNS, LEFTOVER_COLUMNS, explain, reasons
 
         use(policy, state, profile)
         result = run("cleanup", {"action": "cleanup", "dry_run": dry_run})
         above = [] if as_json else explain(result)
-        show(result, as_json, "decisions", above=above, columns=COLUMNS, below=reasons(result))
+        show(result, as_json, "decisions", above=above, columns=COLUMNS, below=reasons(result),
+             more=[("leftovers", LEFTOVER_COLUMNS)])

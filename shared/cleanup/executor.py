@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from shared.apply import StaleStepError, apply_all
 from shared.cleanup.model import CleanupPlan, Decision
@@ -26,10 +26,15 @@ from shared.logs import get_logger
 from shared.runtime import Deadline
 
 log = get_logger(__name__)
+D = TypeVar("D", bound="_Reportable")
 
 #: DeleteImage refusals that mean "ECS says this image is still needed" (alibaba-api.md §1.4).
 KEPT_BY_ECS = frozenset({"ImageUsingByInstance", "ImageUseShared", "OperationDenied.ImageCopying",
                          "ImageIsExporting", "ImageIsImporting"})
+
+
+class _Reportable(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class CleanupEcs(Protocol):
@@ -39,15 +44,63 @@ class CleanupEcs(Protocol):
 
 
 @dataclass(frozen=True)
-class _Deletion:
-    """One delete decision as the kernel's loop applies it, with the report row it fills."""
+class _Pending:
+    """One decision the kernel's loop applies, with the report row it fills."""
 
     key: str
-    decision: Decision
+    decision: Any
     row: dict[str, Any] = field(compare=False)
 
 
-class CleanupExecutor:
+class LedgerDecisions:
+    """What the cleanup's executors share: a report row per decision, the acting ones applied on the kernel's
+    loop (`shared.apply.apply_all`: the deadline, a stale plan, a lost claim and a refused transition are
+    counted and reported the same way as for every feature), each claimed in the ledger first and finished
+    with the outcome the report shows."""
+
+    def __init__(self, ledger: Ledger, *, now: Callable[[], dt.datetime], deadline: Deadline | None = None) -> None:
+        self.ledger = ledger
+        self.now = now
+        self.deadline = deadline
+        self.outcomes: Counter[str] = Counter()
+
+    def run(self, decisions: Iterable[D], *, acts: Callable[[D], bool], key: Callable[[D], str],
+            apply_one: Callable[[D], dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+        """Every decision as a report row; the rows of acting ones gain `outcome` (and the final `reason`)."""
+        rows: list[dict[str, Any]] = []
+        pending: list[_Pending] = []
+        for decision in decisions:
+            row = decision.to_dict()
+            rows.append(row)
+            if acts(decision):
+                pending.append(_Pending(key(decision), decision, row))
+            else:
+                row["outcome"] = "kept"
+        apply_all(pending, lambda p: p.row.update(apply_one(p.decision)), self.outcomes, self.deadline,
+                  kind=kind, on_skip=lambda p, outcome: p.row.update({"outcome": outcome}))
+        return rows
+
+    def claim(self, fresh: Record, planned: int | None, reason: str) -> Record:
+        """Ensure `fresh`'s record and move it to STARTED; `StaleStepError` when another run moved it since this
+        run read the ledger at version `planned` (invariant 7)."""
+        record, created = self.ledger.ensure(fresh)
+        if planned is not None and not created and record.version != planned:
+            raise StaleStepError(f"{record.key}: planned at version {planned}, now at {record.version} "
+                                 f"({record.state.value})")
+        if record.state is not State.PENDING and record.state is not State.STARTED:
+            # A previous run kept it (ECS refused) or failed: this run's plan decides afresh.
+            record = self.ledger.transition(record.key, record, state=State.PENDING, force=True)
+        return self.ledger.transition(record.key, record, state=State.STARTED, reason=reason,
+                                      data={**record.data, "planned_reason": reason})
+
+    def finish(self, record: Record, state: State, outcome: str, reason: str, *, retryable: bool = False) -> None:
+        """End a claimed record with the outcome the report shows."""
+        self.outcomes[outcome] += 1
+        self.ledger.transition(record.key, record, state=state, reason=reason, retryable=retryable,
+                               data={**record.data, "outcome": outcome, "at": self.now().isoformat()})
+
+
+class CleanupExecutor(LedgerDecisions):
     """Deletes what the plan says; `outcomes` counts deleted / kept_by_ecs / failed / lost_race / stale / deferred.
 
     A delete bound to a record version (`Decision.record_version`) is skipped as `stale` when another run
@@ -56,33 +109,20 @@ class CleanupExecutor:
 
     def __init__(self, ecs: CleanupEcs, ledger: Ledger, *, now: Callable[[], dt.datetime],
                  deadline: Deadline | None = None) -> None:
+        super().__init__(ledger, now=now, deadline=deadline)
         self.ecs = ecs
-        self.ledger = ledger
-        self.now = now
-        self.deadline = deadline
-        self.outcomes: Counter[str] = Counter()
 
     def apply(self, plan: CleanupPlan) -> list[dict[str, Any]]:
-        """Every decision as a report row; delete rows gain `outcome` (and the final `reason`).
-
-        Deletes run through the kernel's loop (`shared.apply.apply_all`): the deadline, a stale plan, a lost
-        claim and a refused transition are counted and reported the same way as for every feature.
-        """
-        rows: list[dict[str, Any]] = []
-        deletes: list[_Deletion] = []
-        for decision in plan.decisions:
-            row = decision.to_dict()
-            rows.append(row)
-            if decision.action == "delete":
-                deletes.append(_Deletion(cleanup_key(decision.region, decision.image_id), decision, row))
-            else:
-                row["outcome"] = "kept"
-        apply_all(deletes, lambda d: d.row.update(self._delete(d.decision)), self.outcomes, self.deadline,
-                  kind="cleanup", on_skip=lambda d, outcome: d.row.update({"outcome": outcome}))
-        return rows
+        """Every decision as a report row; delete rows gain `outcome` (and the final `reason`)."""
+        return self.run(plan.decisions, acts=lambda d: d.action == "delete",
+                        key=lambda d: cleanup_key(d.region, d.image_id), apply_one=self._delete, kind="cleanup")
 
     def _delete(self, decision: Decision) -> dict[str, Any]:
-        record = self._claim(decision)  # StaleStepError / LedgerConflictError: counted by apply_all
+        now = self.now()
+        fresh = Record(key=cleanup_key(decision.region, decision.image_id), kind="cleanup", created_at=now,
+                       updated_at=now, data={"region": decision.region, "image_id": decision.image_id,
+                                             "name": decision.name, "rule": decision.rule})
+        record = self.claim(fresh, decision.record_version, decision.reason)  # stale / lost race: apply_all counts
         try:
             self.ecs.delete_image(decision.region, decision.image_id, force=False)
         except CloudError as exc:
@@ -101,28 +141,6 @@ class CleanupExecutor:
         self.finish(record, State.FAILED, "failed", reason, retryable=exc.retryable)
         log.warning("cleanup.delete_failed", extra={"image_id": decision.image_id, **exc.log_fields()})
         return {"outcome": "failed", "reason": reason}
-
-    def _claim(self, decision: Decision) -> Record:
-        now = self.now()
-        fresh = Record(key=cleanup_key(decision.region, decision.image_id), kind="cleanup", created_at=now,
-                       updated_at=now, data={"region": decision.region, "image_id": decision.image_id,
-                                             "name": decision.name, "rule": decision.rule})
-        record, created = self.ledger.ensure(fresh)
-        planned = decision.record_version
-        if planned is not None and not created and record.version != planned:
-            # Another run acted on this image since this run read the ledger: its plan is stale here.
-            raise StaleStepError(f"{record.key}: planned at version {planned}, now at {record.version} "
-                                 f"({record.state.value})")
-        if record.state is not State.PENDING and record.state is not State.STARTED:
-            # A previous run kept it (ECS refused) or failed: this run's plan decides afresh.
-            record = self.ledger.transition(record.key, record, state=State.PENDING, force=True)
-        return self.ledger.transition(record.key, record, state=State.STARTED, reason=decision.reason,
-                                      data={**record.data, "planned_reason": decision.reason})
-
-    def finish(self, record: Record, state: State, outcome: str, reason: str, *, retryable: bool = False) -> None:
-        self.outcomes[outcome] += 1
-        self.ledger.transition(record.key, record, state=state, reason=reason, retryable=retryable,
-                               data={**record.data, "outcome": outcome, "at": self.now().isoformat()})
 
 
 def render(plan: CleanupPlan) -> list[dict[str, Any]]:

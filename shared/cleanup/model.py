@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from shared.clouds.ecs_types import Image
+from shared.clouds.ecs_types import Image, Instance
+from shared.clouds.pipeline_types import ImagePipeline
 from shared.ledger.keys import COPY, EXPORT, parse_key
 from shared.ledger.record import Record, State
 
@@ -53,6 +54,9 @@ class Inventory:
     images: tuple[ImageFacts, ...] = ()
     #: (region, image id) → task id of each running ExportImage task.
     running_exports: tuple[tuple[str, str, str], ...] = ()
+    #: every instance and Image Builder template the scans saw (failed builds' leftovers are judged by them)
+    instances: tuple[Instance, ...] = ()
+    pipelines: tuple[ImagePipeline, ...] = ()
 
 
 @dataclass(frozen=True)

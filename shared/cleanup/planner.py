@@ -156,16 +156,22 @@ def check_limits(plan: CleanupPlan, policy: CleanupPolicy) -> None:
     ...
     shared.errors.PlanLimitExceededError: cleanup would delete 1 image(s), above max_deletions 0; nothing was deleted
     """
-    deletions, candidates = len(plan.deletions), plan.candidates
-    if deletions > policy.max_deletions:
+    blast_radius(len(plan.deletions), plan.candidates, policy, what=("delete", "image(s)", "considered image(s)"),
+                 tail="nothing was deleted")
+
+
+def blast_radius(count: int, considered: int, policy: CleanupPolicy, *, what: tuple[str, str, str], tail: str) -> None:
+    """Raise `PlanLimitExceededError` when `count` acts of `considered` exceed `max_deletions`, or `max_share`
+    above `share_floor`; `what` is (verb, noun, noun of the considered) for the message."""
+    verb, noun, population = what
+    if count > policy.max_deletions:
         raise PlanLimitExceededError(
-            f"cleanup would delete {deletions} image(s), above max_deletions {policy.max_deletions}; "
-            "nothing was deleted")
-    # max_share protects a large estate; a first small run (at most share_floor deletions) goes through
-    if candidates and deletions > policy.share_floor and deletions / candidates > policy.max_share:
+            f"cleanup would {verb} {count} {noun}, above max_deletions {policy.max_deletions}; {tail}")
+    # max_share protects a large estate; a first small run (at most share_floor of them) goes through
+    if considered and count > policy.share_floor and count / considered > policy.max_share:
         raise PlanLimitExceededError(
-            f"cleanup would delete {deletions} of {candidates} considered image(s) ({deletions / candidates:.0%}), "
-            f"above max_share {policy.max_share:.0%}; nothing was deleted")
+            f"cleanup would {verb} {count} of {considered} {population} ({count / considered:.0%}), "
+            f"above max_share {policy.max_share:.0%}; {tail}")
 
 
 def plan_cleanup(policy: CleanupPolicy, inventory: Inventory, in_flight: InFlight, now: dt.datetime, *,

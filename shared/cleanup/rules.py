@@ -13,7 +13,8 @@ template version, a scaling configuration, an image family or a running copy nam
 (`shared.cleanup.references`).
 
 Lineage (which copies supersede one another) comes from provenance only: the copy's provenance tags
-(source region, rule) plus the ImageFamily of its source image, in the copy's region. Never from a name
+(source region, rule) plus the ImageFamily of its source image, in the copy's region; for the copy of a
+build's image, its pipeline (provenance set by the build hand-off) instead of the family. Never from a name
 pattern: `base-ubuntu22-2026-01` and `base-ubuntu24-2026-02` look alike and are different images.
 Where the lineage cannot be known, the copy is kept.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from shared.builds.handoff import TAG_PIPELINE
 from shared.cleanup.model import ImageFacts
 from shared.replication.provenance import TAG_MANAGED, TAG_RULE, TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
 
@@ -95,6 +97,11 @@ def scratch_reason(facts: ImageFacts, now: dt.datetime, min_age_hours: float) ->
 def lineage_of(facts: ImageFacts) -> str | None:
     """`<source region>/family:<source family>/rule:<rule>/<copy region>`, or None when it cannot be known.
 
+    A copy of a build's image carries its pipeline in its provenance (``image-relay:pipeline``, set by the
+    build hand-off at the copy's birth): its lineage is the pipeline's, `<source region>/pipeline:<id>/rule:
+    <rule>/<copy region>`, whatever its source's family, so superseded builds' copies fall under the same
+    retention (keep N per pipeline and region).
+
     Examples
     --------
     >>> from shared.clouds.ecs_types import Image
@@ -104,8 +111,13 @@ def lineage_of(facts: ImageFacts) -> str | None:
     'cn-hangzhou/family:app-web/rule:web/cn-beijing'
     >>> lineage_of(ImageFacts(copy, source_family="")) is None
     True
+    >>> built = Image(region="cn-beijing", image_id="m-2", name="gold_exec-1", tags={**tags, TAG_PIPELINE: "ip-1"})
+    >>> lineage_of(ImageFacts(built, source_family=""))
+    'cn-hangzhou/pipeline:ip-1/rule:web/cn-beijing'
     """
     tags = facts.image.tags
+    if tags.get(TAG_PIPELINE) and tags.get(TAG_SOURCE_REGION) and tags.get(TAG_RULE):
+        return f"{tags[TAG_SOURCE_REGION]}/pipeline:{tags[TAG_PIPELINE]}/rule:{tags[TAG_RULE]}/{facts.image.region}"
     if not facts.source_family or not tags.get(TAG_SOURCE_REGION) or not tags.get(TAG_RULE):
         return None
     return f"{tags[TAG_SOURCE_REGION]}/family:{facts.source_family}/rule:{tags[TAG_RULE]}/{facts.image.region}"

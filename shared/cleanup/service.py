@@ -19,10 +19,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol
 
 from shared.cleanup.executor import CleanupExecutor, render
+from shared.cleanup.leftovers import (
+    LeftoverDecision,
+    LeftoverScan,
+    check_release_limits,
+    plan_leftovers,
+    wanted_executions,
+)
 from shared.cleanup.model import CleanupPlan, ImageFacts, InFlight, Inventory
 from shared.cleanup.planner import build_plan, check_limits
 from shared.cleanup.references import (
@@ -33,10 +40,12 @@ from shared.cleanup.references import (
     merge,
     read_region,
 )
+from shared.cleanup.release import ReleaseExecutor, render_leftovers
 from shared.cleanup.request import CleanupRequest, deletion_clock
 from shared.cleanup.rules import IN_PROGRESS_STATUSES, is_managed
 from shared.clouds.ecs_types import ExportTask, Image, Instance, LaunchTemplateVersion
-from shared.clouds.pipeline_types import ImagePipeline
+from shared.clouds.leftover_types import BuilderInstance, Network
+from shared.clouds.pipeline_types import ImagePipeline, PipelineExecution
 from shared.context import FeatureContext
 from shared.errors import CloudError, LedgerConflictError, PlanLimitExceededError
 from shared.ledger.record import State
@@ -72,6 +81,19 @@ class CleanupEcsApi(Protocol):
     def image_from_family(self, region: str, family: str) -> Image | None: ...
 
     def iter_pipelines(self, region: str) -> Iterator[ImagePipeline]: ...
+
+    def iter_builder_instances(self, region: str) -> Iterator[BuilderInstance]: ...
+
+    def iter_networks(self, region: str) -> Iterator[Network]: ...
+
+    def describe_pipeline_executions(self, region: str, *, execution_ids: list[str] | None = None
+                                     ) -> list[PipelineExecution]: ...
+
+    def release_instance(self, region: str, instance_id: str) -> None: ...
+
+    def delete_vswitch(self, region: str, vswitch_id: str) -> None: ...
+
+    def delete_vpc(self, region: str, vpc_id: str) -> None: ...
 
 
 @dataclass(kw_only=True)
@@ -158,7 +180,21 @@ def take_inventory(ctx: CleanupContext, policy: CleanupPolicy) -> Inventory:
                 share_accounts=accounts, share_error=error, references=image_references(image, refs),
                 source_family=_source_family(ctx.ecs, image, known) if is_managed(ImageFacts(image)) else None))
     exports = [e for scan in scans for e in scan.exports]
-    return Inventory(regions=regions, images=tuple(facts), running_exports=tuple(sorted(exports)))
+    return Inventory(regions=regions, images=tuple(facts), running_exports=tuple(sorted(exports)),
+                     instances=tuple(i for i in refs.instances if i.region in regions),
+                     pipelines=tuple(p for p in refs.pipelines if p.region in regions))
+
+
+def take_leftovers(ctx: CleanupContext, inventory: Inventory) -> LeftoverScan:
+    """Image Builder's instances and networks of every cleanup region, and the build tasks they name (one
+    DescribeImagePipelineExecutions per region and 100 ids). A failed listing aborts the run, like any scan."""
+    instances = tuple(i for region in inventory.regions for i in ctx.ecs.iter_builder_instances(region))
+    networks = tuple(n for region in inventory.regions for n in ctx.ecs.iter_networks(region))
+    executions = {e.execution_id: e for region, ids in wanted_executions(instances, networks).items()
+                  for e in ctx.ecs.describe_pipeline_executions(region, execution_ids=ids)}
+    return LeftoverScan(regions=inventory.regions, instances=instances, networks=networks,
+                        all_instances=inventory.instances, executions=executions,
+                        pipelines={p.pipeline_id: p for p in inventory.pipelines})
 
 
 def _counts(rows: list[dict[str, Any]], plan: CleanupPlan) -> dict[str, int]:
@@ -179,33 +215,57 @@ def run_cleanup(ctx: CleanupContext, request: CleanupRequest) -> dict[str, Any]:
     policy = ctx.policy.cleanup
     if policy is None:
         return {**summary, "status": "disabled", "reason": "the policy has no cleanup: section", "counts": {},
-                "decisions": [], "api_calls": 0}
+                "decisions": [], "leftovers": [], "leftover_counts": {}, "api_calls": 0}
     versions = {r.key: r.version for r in ctx.ledger.scan("cleanup/")}  # read before the scans: see at_versions
+    leftover_versions = {r.key: r.version for r in ctx.ledger.scan("leftover/")}
     inventory = take_inventory(ctx, policy)
     in_flight = InFlight.from_records([*ctx.ledger.scan("copy/"), *ctx.ledger.scan("export/")])
     plan = build_plan(policy, inventory, in_flight, now, rules={r.name for r in ctx.policy.copy_rules})
     plan = plan.at_versions(versions)
+    scan = take_leftovers(ctx, inventory)
+    leftovers = tuple(replace(d, record_version=leftover_versions.get(d.key, 0)) if d.action == "release" else d
+                      for d in plan_leftovers(policy, scan, now))
     limits = {"max_deletions": policy.max_deletions, "max_share": policy.max_share,
               "share_floor": policy.share_floor}
     try:
         check_limits(plan, policy)
+        check_release_limits(leftovers, policy)
     except PlanLimitExceededError as exc:
-        rows = render(plan)
-        log.error("cleanup.refused", extra={**exc.log_fields(), "planned_delete": len(plan.deletions)})
+        rows, leftover_rows = render(plan), render_leftovers(leftovers)
+        log.error("cleanup.refused", extra={**exc.log_fields(), "planned_delete": len(plan.deletions),
+                                            "planned_release": _releases(leftovers)})
         return {**summary, "status": "refused", "error": exc.to_dict(), "limits": limits,
-                "counts": _counts(rows, plan), "decisions": rows, "api_calls": ctx.ecs.calls - calls_before}
+                "counts": _counts(rows, plan), "decisions": rows, **_leftover_part(leftover_rows, leftovers),
+                "api_calls": ctx.ecs.calls - calls_before}
     if request.dry_run:
-        rows = render(plan)
+        rows, leftover_rows = render(plan), render_leftovers(leftovers)
         status = "planned"
     else:
         executor = CleanupExecutor(ctx.ecs, ctx.ledger, now=ctx.now, deadline=ctx.deadline)
         _settle_interrupted(ctx, executor, plan)
         rows = executor.apply(plan)
+        releaser = ReleaseExecutor(ctx.ecs, ctx.ledger, now=ctx.now, deadline=ctx.deadline)
+        seen = ({i.instance_id for i in scan.instances} | {i.instance_id for i in scan.all_instances}
+                | {n.resource_id for n in scan.networks})
+        releaser.settle_interrupted(leftovers, seen)
+        leftover_rows = releaser.apply(leftovers)
         status = "ok"
     result = {**summary, "status": status, "limits": limits, "counts": _counts(rows, plan), "decisions": rows,
-              "api_calls": ctx.ecs.calls - calls_before}
-    log.info("cleanup.finished", extra={k: result[k] for k in ("dry_run", "status", "counts", "api_calls")})
+              **_leftover_part(leftover_rows, leftovers), "api_calls": ctx.ecs.calls - calls_before}
+    log.info("cleanup.finished", extra={k: result[k] for k in ("dry_run", "status", "counts", "leftover_counts",
+                                                               "api_calls")})
     return result
+
+
+def _releases(leftovers: tuple[LeftoverDecision, ...]) -> int:
+    return sum(1 for d in leftovers if d.action == "release")
+
+
+def _leftover_part(rows: list[dict[str, Any]], leftovers: tuple[LeftoverDecision, ...]) -> dict[str, Any]:
+    """The report's failed-build leftovers: one row each (with its cost class) and their counts."""
+    outcomes = Counter(str(r.get("outcome")) for r in rows)
+    counts = {"found": len(leftovers), "planned_release": _releases(leftovers), **dict(sorted(outcomes.items()))}
+    return {"leftovers": rows, "leftover_counts": counts}
 
 
 def _settle_interrupted(ctx: CleanupContext, executor: CleanupExecutor, plan: Any) -> None:

@@ -21,6 +21,7 @@ COPY = "copy"
 EXPORT = "export"
 ACR = "acr"
 CLEANUP = "cleanup"
+LEFTOVER = "leftover"  # a failed Image Builder build's instance, vSwitch or VPC the cleanup releases
 BUILD = "build"
 EVENT = "event"
 SLOTS = "slots"
@@ -96,6 +97,17 @@ def cleanup_key(region: str, image_id: str) -> str:
     'cleanup/cn-hangzhou/m-1'
     """
     return _key(CLEANUP, region=region, image_id=image_id)
+
+
+def leftover_key(region: str, resource_id: str) -> str:
+    """Business key of releasing one leftover of a failed build (an instance, vSwitch or VPC id).
+
+    Examples
+    --------
+    >>> leftover_key("cn-hangzhou", "i-1")
+    'leftover/cn-hangzhou/i-1'
+    """
+    return _key(LEFTOVER, region=region, resource_id=resource_id)
 
 
 def build_key(region: str, pipeline_ref: str, slot: str) -> str:

@@ -22,7 +22,9 @@ Example
 (3, 24.0)
 
 Without a ``cleanup`` section the cleanup function plans nothing and deletes nothing. Without
-``template_scratch`` (or ``retention``) that rule is off: only what is named is cleaned.
+``template_scratch`` (or ``retention``) that rule is off: only what is named is cleaned. The leftovers of
+failed Image Builder builds are reported by every run and released only with
+``release_failed_build_instances: true`` (after ``failed_build_grace_hours``, default 24).
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ class CleanupPolicy(BaseModel):
     #: ...when it deletes more than this many: a first small run (2 of 3 scratch images) is not refused
     #: by the share alone (Custodian-style count floor beside the percentage).
     share_floor: int = Field(default=5, ge=0, le=10_000)
+    #: Failed Image Builder builds' leftovers (intermediate instances kept by ``DeleteInstanceOnFailure``
+    #: false, their temporary vSwitch and VPC) are always reported; released only when this is true. The
+    #: same blast radius applies to releases, counted apart from image deletions.
+    release_failed_build_instances: bool = False
+    #: A leftover is released only once its build ended at least this long ago (someone may be debugging it).
+    failed_build_grace_hours: float = Field(default=24, ge=1, le=24 * 365)
 
     @field_validator("regions")
     @classmethod
