@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 
-_SIZE = re.compile(r"^(?:(\d+)x)?large$")
+_SIZE = re.compile(r"\A(?:(\d+)x)?large\Z")
 _SMALL = {"nano": "<1", "micro": "<1", "small": "1", "medium": "1"}
-_ACCELERATED = re.compile(r"^(?:ebm|sccgn|v|s)?(?:gn|f)\d", re.IGNORECASE)
+_ACCELERATED = re.compile(r"\A(?:ebm|sccgn|v|s)?(?:gn|f)\d", re.IGNORECASE)
 
 
 def vcpus(instance_type: str) -> int | None:
