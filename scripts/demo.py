@@ -1,7 +1,7 @@
 """`make demo`: the whole job end to end on the embedded emulator, told in a page.
 
-It runs first, then reports: five lines on what happened and why it matters, one compact table per
-phase (copies, the night's exports, ACR tags), and the figures. Underneath, every event is delivered
+It runs first, then reports: six lines on what happened and why it matters, one compact table per
+phase (copies, the night's exports, ACR tags, a failed build's leftovers), and the figures. Underneath, every event is delivered
 twice (as at-least-once delivery may), reconcile ticks follow the copies on the emulator's virtual
 clock, an export batch runs through a night window, and a pushed tag plus a backfill are replicated.
 The functions' JSON logs go to a file (its path is printed last).
@@ -18,6 +18,8 @@ from typing import Any
 
 from emulator import Emulator
 from scripts import demo_scene as scene
+from scripts.demo_leftovers import COLUMNS as LEFTOVER_COLUMNS
+from scripts.demo_leftovers import leftover_phase
 from scripts.invoke import invoke
 from scripts.progress import progress
 from scripts.status import acr_rows, copy_rows, export_rows, select
@@ -44,6 +46,7 @@ class Run:
     skipped: list[str] = field(default_factory=list)
     backfilled: int = 0
     calls_outside_window: int = -1
+    leftovers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _ledger(state_url: str) -> Any:
@@ -162,6 +165,7 @@ def report(run: Run, log_path: Path) -> None:
         f"5. A pushed release tag reached both registries once ({run.sync_creates} sync tasks for "
         f"{len(run.syncs)} tag-target pairs, {run.backfilled} of them backfilled older tags); the -rc tag was "
         "filtered out.",
+        *_leftover_line(run),
     ]
     out.print("[bold]What happened, and why it matters[/]")
     for line in lines:
@@ -172,6 +176,9 @@ def report(run: Run, log_path: Path) -> None:
                                select(run.copies, **everything), out.width))
     print_table(out, fit_table("the night's exports", EXPORT_COLUMNS, select(run.exports, **everything), out.width))
     print_table(out, fit_table("ACR tags replicated", ACR_COLUMNS, select(run.syncs, **everything), out.width))
+    if run.leftovers:
+        print_table(out, fit_table("cleanup --dry-run: a failed build's leftovers", LEFTOVER_COLUMNS, run.leftovers,
+                                   out.width))
     per_copy = run.copy_api_calls / max(1, len(run.copies))
     out.print("[bold]Figures[/]")
     for line in (
@@ -201,7 +208,19 @@ def main() -> None:
         copy_phase(emu, run, state_url)
         export_phase(emu, run, work, state_url)
         acr_phase(emu, run, work, state_url)
+        run.leftovers, _ = leftover_phase(emu, work)
     report(run, log_path)
+
+
+def _leftover_line(run: Run) -> list[str]:
+    """Line 6: the failed night build's billed leftovers, reported and kept."""
+    instance = next((r for r in run.leftovers if r["resource_type"] == "instance"), None)
+    if instance is None:
+        return []
+    return [f"6. A failed build kept its {instance['instance_type']} instance (hourly cost class "
+            f"{instance['cost_class']}) and a temporary vSwitch and VPC: cleanup --dry-run reports all "
+            f"{len(run.leftovers)} and releases nothing (that needs release_failed_build_instances: true, "
+            "a day after the build's end)."]
 
 
 if __name__ == "__main__":

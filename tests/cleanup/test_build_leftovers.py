@@ -222,3 +222,13 @@ def test_a_bad_opt_in_is_refused_naming_the_field_and_line(world, tmp_path, valu
     run_it = CliRunner().invoke(app, ["cleanup", "--apply"])
     assert run_it.exit_code == 2 and "cleanup.release_failed_build_instances" in run_it.stderr
     assert world.calls("DescribeInstances") == []
+
+
+def test_the_demo_step_shows_a_failed_builds_kept_instance(world):
+    from scripts.demo_leftovers import leftover_phase
+
+    rows_, counts = leftover_phase(world.emu, world.tmp)
+    assert [(r["resource_type"], r["outcome"], r["cost_class"]) for r in rows_] == [
+        ("instance", "kept", "M (4 vCPU)"), ("vswitch", "kept", "n/a"), ("vpc", "kept", "n/a")]
+    assert counts == {"found": 3, "planned_release": 0, "kept": 3}
+    assert released(world) == []
