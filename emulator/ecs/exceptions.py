@@ -404,11 +404,21 @@ class ShareAccountQuotaError(EmulatorError):
 
 
 class EncryptedByServiceKeyError(EmulatorError):
-    """Sharing an image encrypted with the service key (403, UNCONFIRMED code)."""
+    """Sharing an image encrypted with the service key (documented rule: notice of 2025-07-01; 403 and code
+    UNCONFIRMED)."""
 
     code = "OperationDenied.EncryptedByServiceKey"
     status = 403
     message = "Images encrypted with the service key cannot be shared; use a customer master key."
+
+
+class EncryptedImageShareRegionError(EmulatorError):
+    """Sharing an encrypted image outside the regions that allow it (documented rule; 403 and code UNCONFIRMED)."""
+
+    code = "OperationDenied.EncryptedImageShareRegion"
+    status = 403
+    message = ("Encrypted images can be shared only in China (Beijing), China (Shanghai), China (Hong Kong), "
+               "Singapore and Indonesia (Jakarta).")
 
 
 class InvalidAccountMalformedError(EmulatorError):

@@ -107,7 +107,8 @@ class ImagesMixin(BackendBase):
         alias = s.owner_alias or ("self" if mine else "others")  # as its owner sees it (``alias_for``)
         created = self.creation_epoch(s.creation_time)
         disks = [
-            Disk(d.device, d.type, d.size_gib, d.snapshot_id or new_resource_id("s", s.region), d.encrypted)
+            Disk(d.device, d.type, d.size_gib, d.snapshot_id or new_resource_id("s", s.region),
+                 d.encrypted or bool(d.kms_key_id), d.kms_key_id)
             for d in (s.disks or [])
         ] or [Disk("/dev/xvda", "system", s.size_gib, new_resource_id("s", s.region))]
         return Image(

@@ -1,5 +1,13 @@
 """ModifyImageSharePermission / DescribeImageSharePermission (alibaba-api.md §1.13).
 
+Encrypted images (documented): since 2025-07-01 only an image encrypted with a customer master key (CMK) can
+be shared; sharing one encrypted with the service key is an error (Alibaba Cloud notice "Announcement on Rule
+Changes for Sharing an Encrypted Image on ECS", alibabacloud.com/en/notice/..._428; the SDK's
+ModifyImageSharePermission doc-comment says the same). Encrypted custom images can be shared only in China
+(Beijing), China (Shanghai), China (Hong Kong), Singapore and Indonesia (Jakarta) ("Share a custom image",
+alibabacloud.com/help/doc-detail/25463.htm, usage notes). An image disk's key is its snapshot's ``KMSKeyId``
+(DescribeSnapshots); ``""`` on an encrypted disk is the service key here.
+
 The share list is ``Image.shared_with`` (seed key ``shared_with`` feeds it too); DescribeImages answers
 ``IsSelfShared`` ``"True"`` while it is non-empty, ``""`` otherwise, and DeleteImage refuses a shared image
 (403 ``ImageUseShared``).
@@ -10,7 +18,9 @@ UNCONFIRMED choices:
   ``InvalidImageId.NotFound``), owned by the account (403 ``Forbidden``), Available (400
   ``IncorrectImageStatus``), account ids numeric (400 ``InvalidAccount.Malformed``), encrypted with the
   service key (a disk encrypted with KMSKeyId ``""``) and accounts to add (403
-  ``OperationDenied.EncryptedByServiceKey``), more than 50 accounts after the change (403
+  ``OperationDenied.EncryptedByServiceKey``; the documented rule, UNCONFIRMED code), an encrypted image
+  outside the five regions above and accounts to add (403 ``OperationDenied.EncryptedImageShareRegion``;
+  documented rule, UNCONFIRMED code), more than 50 accounts after the change (403
   ``QuotaExceed.ShareImageUser``), DryRun (400 ``DryRunOperation``);
 * only the first 10 ``AddAccount.N`` and the first 10 ``RemoveAccount.N`` are used, the rest is silently
   ignored (§1.13); additions are applied first, then removals (an account in both ends unshared); adding
@@ -30,6 +40,8 @@ from emulator.ecs.models_base import BackendBase, Image
 
 MAX_ACCOUNTS_PER_CALL = 10
 MAX_SHARES = 50
+#: Where an encrypted custom image may be shared (doc-detail/25463 usage notes).
+ENCRYPTED_SHARE_REGIONS = frozenset({"cn-beijing", "cn-shanghai", "cn-hongkong", "ap-southeast-1", "ap-southeast-5"})
 
 
 class ShareMixin(BackendBase):
@@ -58,6 +70,8 @@ class ShareMixin(BackendBase):
         add = [a for a in dict.fromkeys(add) if a != self.state.current_account]
         if add and any(d.encrypted and not d.kms_key_id for d in image.disks):
             raise exc.EncryptedByServiceKeyError()
+        if add and any(d.encrypted for d in image.disks) and region not in ENCRYPTED_SHARE_REGIONS:
+            raise exc.EncryptedImageShareRegionError()
         after = [a for a in dict.fromkeys(image.shared_with + add) if a not in remove]
         if len(after) > MAX_SHARES:
             raise exc.ShareAccountQuotaError()

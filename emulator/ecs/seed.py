@@ -10,7 +10,8 @@ version number, ``creation_time`` = the virtual now; a version's ``image_id`` ne
 name an image that was deleted since, as in ECS).
 ``snapshots`` (standalone, UNCONFIRMED defaults): ``name`` = the id, ``size_gib`` 40, ``disk_type`` system,
 ``status`` accomplished (a ``progressing`` one completes after ``size_gib / snapshot_gib_per_minute``
-minutes from its ``creation_time``), owner = the account; a ``kms_key_id`` implies ``encrypted``.
+minutes from its ``creation_time``), owner = the account; a ``kms_key_id`` implies ``encrypted`` (for a
+snapshot and for an image's disk: an encrypted disk without one is encrypted with the service key).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class SeedDisk(StrictModel):
     type: Literal["system", "data"] = "system"
     size_gib: int = Field(default=40, ge=1)
     encrypted: bool = False
+    kms_key_id: str = ""  # the key the disk's snapshot is encrypted with ("" = the service key); implies encrypted
     snapshot_id: str | None = None
 
 

@@ -10,6 +10,7 @@ Why it looks like this:
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -317,6 +318,21 @@ class EcsGateway(RpcGateway):
             token = body.get("NextToken") or None
             if not token:
                 return
+
+    def snapshots_by_id(self, region: str, snapshot_ids: list[str]) -> dict[str, Snapshot]:
+        """The snapshots with these ids (≤100, DescribeSnapshots SnapshotIds), by id; absent ones are left out.
+
+        Why: DescribeImages says only whether an image disk is encrypted, not with which key; its snapshot's
+        `KMSKeyId` does (§1.3, §1.9), and sharing depends on the key (a service key cannot be shared)."""
+        if not snapshot_ids:
+            return {}
+        if len(snapshot_ids) > PAGE_SIZE:
+            raise ValueError(f"at most {PAGE_SIZE} snapshot ids per call, got {len(snapshot_ids)}")
+        request = ecs_models.DescribeSnapshotsRequest(
+            region_id=region, snapshot_ids=json.dumps(snapshot_ids), status="all", max_results=PAGE_SIZE)
+        body = self._call(region, "describe_snapshots", request)
+        found = (Snapshot.from_wire(region, raw) for raw in (body.get("Snapshots") or {}).get("Snapshot") or [])
+        return {snap.snapshot_id: snap for snap in found}
 
     def create_image_from_snapshots(self, spec: ImageFromSnapshotsSpec) -> str:
         """CreateImage from copied snapshots (system disk first); returns the new ImageId."""

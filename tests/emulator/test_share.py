@@ -111,3 +111,26 @@ def test_seeded_creation_time_and_foreign_owner(ecs: Client, control: EmulatorCo
     assert (theirs.image_id, theirs.image_owner_id, theirs.image_owner_alias) == ("m-theirs", 888, "others")
     mine = ecs.describe_images(m.DescribeImagesRequest(region_id=R, image_owner_alias="self")).body.images.image
     assert [i.image_id for i in mine] == ["m-old"]
+
+
+def test_encrypted_images_share_only_with_a_customer_key_and_in_the_documented_regions(
+    ecs: Client, control: EmulatorControl
+) -> None:
+    """Notice of 2025-07-01: only CMK-encrypted images can be shared; doc-detail/25463: encrypted images only in
+    Beijing, Shanghai, Hong Kong, Singapore, Jakarta. The disk's key is its snapshot's KMSKeyId."""
+    bj = "cn-beijing"
+    control.seed({"kms_keys": [{"region": bj, "key_id": "key-cmk"}, {"region": R, "key_id": "key-hz"}],
+                  "images": [image("m-cmk", region=bj, disks=[{"kms_key_id": "key-cmk", "snapshot_id": "s-cmk"}]),
+                             image("m-svc", region=bj, disks=[{"encrypted": True, "snapshot_id": "s-svc"}]),
+                             image("m-hz", disks=[{"kms_key_id": "key-hz"}])]})
+    snaps = ecs.describe_snapshots(m.DescribeSnapshotsRequest(region_id=bj, snapshot_ids='["s-cmk","s-svc"]')).body
+    assert {(s.snapshot_id, s.encrypted, s.kmskey_id) for s in snaps.snapshots.snapshot} == {
+        ("s-cmk", True, "key-cmk"), ("s-svc", True, "")}
+    ecs.modify_image_share_permission(
+        m.ModifyImageSharePermissionRequest(region_id=bj, image_id="m-cmk", add_account=["111"]))
+    with raises_code("OperationDenied.EncryptedByServiceKey", 403):
+        ecs.modify_image_share_permission(
+            m.ModifyImageSharePermissionRequest(region_id=bj, image_id="m-svc", add_account=["111"]))
+    with raises_code("OperationDenied.EncryptedImageShareRegion", 403):
+        modify(ecs, "m-hz", add=["111"])
+    modify(ecs, "m-hz", remove=["111"])  # removing is never refused
