@@ -17,10 +17,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from shared.accounts.hops import Hop, hop_of
+from shared.accounts.hops import Hop, copy_key, hop_of
 from shared.accounts.plan import CloseShare, Complete, Fail, Heal, Share, StartCopy
+from shared.accounts.sharing import share_refusal
 from shared.apply import RecordExecutor, Step, planned_record
-from shared.clouds.ecs_types import CopyImageSpec, Image
+from shared.clouds.ecs_types import CopyImageSpec, Image, Snapshot
 from shared.errors import CloudError
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
@@ -49,6 +50,8 @@ class HomeEcs(Protocol):
 
     def share_image(self, region: str, image_id: str, *, add: list[str] | None = None,
                     remove: list[str] | None = None) -> None: ...
+
+    def snapshots_by_id(self, region: str, snapshot_ids: list[str]) -> dict[str, Snapshot]: ...
 
 
 class PartnerEcs(Protocol):
@@ -87,7 +90,7 @@ class AccountExecutor(RecordExecutor[Step]):
             return
         hop = hop_of(record)
         if isinstance(step, Share):
-            self._share(record, hop)
+            self._share(record, hop, step.encrypted)
         elif isinstance(step, StartCopy):
             self._start_copy(record, hop, step.from_image)
         elif isinstance(step, Heal):
@@ -107,18 +110,31 @@ class AccountExecutor(RecordExecutor[Step]):
                        shared=not step.unshare, closed_at=self.now().isoformat())
             log.info("accounts.share_closed", extra={"key": record.key, "unshared": step.unshare})
 
-    def _share(self, record: Record, hop: Hop) -> None:
-        """The role must be assumable before anything is shared: a refusal leaves no share behind."""
+    def _share(self, record: Record, hop: Hop, encrypted: tuple[str, ...]) -> None:
+        """What ECS would refuse is refused first (the image's key, the role): a refusal leaves no share behind.
+        A partner already holding its first copy (found by its provenance tag: a lost ledger) needs no share."""
         from shared.clouds.sts import RoleAssumeError
 
         if self.source_account is not None and self.source_account == hop.account_id:
             self._fail(record, f"account {hop.account_id} is the source account itself; fix copy rule {hop.rule}")
             return
+        if encrypted:
+            keys = self.ecs.snapshots_by_id(hop.source_region, list(encrypted))
+            refusal = share_refusal(hop.image_id, hop.source_region, hop.account_id, encrypted, keys)
+            if refusal is not None:
+                self._fail(record, refusal)
+                return
         try:
             self.sessions.credentials(hop.role_arn)
         except RoleAssumeError as exc:
             self._fail(record, f"role {hop.role_arn} cannot be assumed ({exc.code}): the role must exist in "
                                f"account {hop.account_id} and trust this account")
+            return
+        if hop.mode == "copy" and self._partner_copy(hop, copy_key(hop.source_region, hop.image_id,
+                                                                    hop.account_id, hop.source_region)):
+            # the partner's first copy exists already: "shared" so the close still removes any share left
+            self._move(record, "adopted", state=State.STARTED, shared=True, adopted_at=self.now().isoformat())
+            log.info("accounts.share_not_needed", extra={"key": record.key, "account_id": hop.account_id})
             return
         claimed = record if record.state is State.STARTED else self._move(record, "claimed", state=State.STARTED,
                                                                             attempt=record.attempt + 1)
@@ -134,9 +150,24 @@ class AccountExecutor(RecordExecutor[Step]):
         self._move(claimed, "shared", shared=True, shared_at=self.now().isoformat())
         log.info("accounts.shared", extra={"key": record.key, "account_id": hop.account_id})
 
+    def _partner_copy(self, hop: Hop, key: str) -> Image | None:
+        """The partner's image born for ``key`` (its provenance tag), unless it failed."""
+        found = self.sessions.ecs(hop.role_arn).list_images(hop.region or hop.source_region, tags={TAG_KEY: key})
+        return next((i for i in found if i.status not in ("CreateFailed", "UnAvailable")), None)
+
     def _start_copy(self, record: Record, hop: Hop, from_image: str) -> None:
+        """Adopt the partner's copy made for this key when there is one (the ledger lost it), else CopyImage."""
         from shared.clouds.sts import RoleAssumeError
 
+        try:
+            existing = self._partner_copy(hop, record.key)
+        except RoleAssumeError as exc:
+            self._fail(record, f"role {hop.role_arn} cannot be assumed ({exc.code})")
+            return
+        if existing is not None:
+            self._move(record, "adopted", state=State.STARTED, cloud_id=existing.image_id)
+            log.info("accounts.copy_adopted", extra={"key": record.key, "copy_image_id": existing.image_id})
+            return
         attempt = record.attempt + 1
         claimed = self._move(record, "claimed", state=State.STARTED, attempt=attempt, cloud_id=None)
         try:

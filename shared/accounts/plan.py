@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.accounts.hops import hop_of
+from shared.accounts.sharing import encrypted_snapshots
 from shared.apply import Step, at_version
 from shared.clouds.ecs_types import Image
 from shared.ledger.record import Record, State
@@ -17,7 +18,10 @@ from shared.ledger.record import Record, State
 
 @dataclass(frozen=True)
 class Share(Step):
-    """Check the role, then share the source image with the partner (ModifyImageSharePermission AddAccount)."""
+    """Check what ECS would refuse (an unshareable key, the role), then share the source image with the partner
+    (ModifyImageSharePermission AddAccount). ``encrypted``: the snapshot ids of the image's encrypted disks."""
+
+    encrypted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def plan_target(share: Record, copies: list[Record], source: Image | None,
         return [at_version(Fail(c.key, f"{share.reason}"), c) for c in copies if c.is_active]
     if share.state is State.PENDING or (share.state is State.STARTED and not shared):
         if source is not None and source.status == "Available":
-            steps.append(at_version(Share(share.key), share))
+            steps.append(at_version(Share(share.key, encrypted=encrypted_snapshots(source)), share))
         elif source is not None and source.status in ("CreateFailed", "UnAvailable", "Deprecated"):
             steps.append(at_version(Fail(share.key, f"source image {hop.image_id} is {source.status}"), share))
         return steps
