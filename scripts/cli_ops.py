@@ -118,6 +118,48 @@ def check_known(region: str, image_id: str, target_region: str | None = None, *,
                       "--target-region")
 
 
+AccountOpt = Annotated[str | None, typer.Option(
+    "--account", help="Act on this account target (16-digit account id): its share and the partner's copies.",
+    show_default=False)]
+
+
+def _account_request(action: str, region: str, image_id: str, account_id: str,
+                     target_region: str | None) -> dict[str, Any]:
+    request: dict[str, Any] = {"action": action, "region": region, "image_id": image_id, "account_id": account_id}
+    if target_region:
+        request["target_region"] = target_region
+    return request
+
+
+def check_known_account(region: str, image_id: str, account_id: str, target_region: str | None) -> None:
+    """Exit 2 unless the ledger has the account target (and its copy into the target region, if given)."""
+    from shared.ledger import keys
+    from shared.policy.accounts import ACCOUNT_ID
+    from shared.regions import check_region
+
+    if not ACCOUNT_ID.match(account_id):
+        bad_input(f"an account id is 16 digits, got {account_id[:80]!r}", "--account")
+    try:
+        check_region(region, "region")
+        if target_region is not None:
+            check_region(target_region, "--target-region")
+        shares = _records(keys.prefix(keys.XSHARE, region, image_id))
+    except ImageRelayError as exc:
+        fail(exc)
+    accounts = sorted(r.key.rsplit("/", 1)[1] for r in shares)
+    if not accounts:
+        bad_input(f"no account target of image {image_id} from {region} is recorded in the ledger", "image_id")
+    if account_id not in accounts:
+        bad_input(f"image {image_id} is not delivered to account {account_id}; its accounts: {', '.join(accounts)}",
+                  "--account")
+    if target_region is not None:
+        regions = sorted(r.key.rsplit("/", 1)[1] for r in _records(keys.prefix(keys.XCOPY, region, image_id,
+                                                                                  account_id)))
+        if target_region not in regions:
+            bad_input(f"account {account_id} gets no copy of image {image_id} in {target_region}; its regions: "
+                      f"{', '.join(regions) or 'none (mode share)'}", "--target-region")
+
+
 def register(app: typer.Typer) -> None:
     """Add the operations commands to the CLI."""
 
@@ -171,14 +213,21 @@ def register(app: typer.Typer) -> None:
         image_id: Annotated[str, typer.Argument(help="The source image.")],
         target_region: Annotated[str | None, typer.Option(help="Only the copy into this region.")] = None,
         export: Annotated[bool, typer.Option("--export", help="Cancel the image's exports instead.")] = False,
+        account: AccountOpt = None,
         as_json: JsonOpt = False,
         policy: PolicyOpt = None,
         state: StateOpt = None,
         profile: ProfileOpt = None,
     ) -> None:
-        """Cancel an image's copies (CancelCopyImage) or, with --export, its exports (CancelTask).
-        An image, region or target the ledger does not know exits 2 naming it."""
+        """Cancel an image's copies (CancelCopyImage) or, with --export, its exports (CancelTask), or with
+        --account that account target (the partner's copies, then the share is removed).
+        An image, region, account or target the ledger does not know exits 2 naming it."""
         use(policy, state, profile)
+        if account is not None:
+            check_known_account(region, image_id, account, target_region)
+            show(run("image_created", _account_request("cancel_copy", region, image_id, account, target_region)),
+                 as_json, "targets")
+            return
         if export:
             check_known(region, image_id, kind="export")
             show(run("export_batch", {"action": "cancel_export", "region": region, "image_id": image_id}),
@@ -198,18 +247,24 @@ def register(app: typer.Typer) -> None:
         failed: Annotated[bool, typer.Option("--failed/--also-cancelled",
                                              help="Re-open only failed targets (default), or cancelled ones too.")]
         = True,
+        account: AccountOpt = None,
         as_json: JsonOpt = False,
         policy: PolicyOpt = None,
         state: StateOpt = None,
         profile: ProfileOpt = None,
     ) -> None:
-        """Retry an image's failed targets (running and finished ones are left alone). An image, region or
-        target the ledger does not know exits 2 naming it."""
+        """Retry an image's failed targets (running and finished ones are left alone), or with --account the
+        failed hops of that account target. An image, region, account or target the ledger does not know exits
+        2 naming it."""
         use(policy, state, profile)
-        check_known(region, image_id, target_region)
-        request: dict[str, Any] = {"action": "retry_failed", "region": region, "image_id": image_id}
-        if target_region:
-            request["target_region"] = target_region
+        if account is not None:
+            check_known_account(region, image_id, account, target_region)
+            request = _account_request("retry_failed", region, image_id, account, target_region)
+        else:
+            check_known(region, image_id, target_region)
+            request = {"action": "retry_failed", "region": region, "image_id": image_id}
+            if target_region:
+                request["target_region"] = target_region
         if not failed:
             request["include_cancelled"] = True
         show(run("image_created", request), as_json, "targets")

@@ -6,7 +6,9 @@ reason, whether and when the function retries it by itself, and the exact comman
 by hand.
 
 JSON shape (`image-relay status --json`), stable:
-``{"copies": [row], "exports": [row], "acr": [row], "failed": int, "filters": {...}}``; a copy row has
+``{"copies": [row], "exports": [row], "acr": [row], "accounts": [row], "failed": int, "filters": {...}}``;
+an account row is one hop of an account target (issue #13): ``kind`` "account", ``hop`` share|copy,
+``account_id``, ``region`` (the partner's region; the source region for the share), ``partner_image_id``; a copy row has
 ``kind, key, rule, source_region, image_id, source_name, region, state, ledger_state, detail,
 copy_image_id, reason, retries_at, retry_command, queue_position, eta, waiting_for_window``; exports and ACR rows have the same keys that apply.
 """
@@ -118,6 +120,49 @@ def acr_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
     return rows
 
 
+def _hop_detail(record: Record, hop: Any) -> str | None:
+    """What a hop is doing, in words: the share's life, or the partner's copy."""
+    if hop.kind == "share":
+        shared = bool(record.data.get("shared"))
+        if record.state is State.STARTED:
+            return "shared; unshared once the partner's first copy is final" if shared and hop.mode == "copy" \
+                else ("shared" if shared else "sharing")
+        if record.state is State.DONE:
+            return "kept shared" if shared else "unshared"
+        return None
+    if record.state is State.STARTED:
+        return f"copying in account {hop.account_id}" + (f" as {record.cloud_id}" if record.cloud_id else "")
+    if record.state is State.PENDING:
+        return "waits for the share" if hop.first else "waits for the partner's first copy"
+    return None
+
+
+def account_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
+    """One row per hop of every account target: the share, and the partner's copy into each region."""
+    from shared.accounts.hops import COPY_PREFIX, SHARE_PREFIX, hop_of
+
+    rows = []
+    for record in [*ledger.scan(SHARE_PREFIX), *ledger.scan(COPY_PREFIX)]:
+        hop = hop_of(record)
+        row: dict[str, Any] = {
+            "kind": "account", "key": record.key, "rule": hop.rule, "source_region": hop.source_region,
+            "image_id": hop.image_id, "source_name": hop.name, "account_id": hop.account_id, "hop": hop.kind,
+            "region": hop.region or hop.source_region,
+            "state": state_word(record.state.value, retryable=record.retryable),
+            "ledger_state": record.state.value, "detail": _hop_detail(record, hop),
+            "partner_image_id": record.cloud_id if hop.kind == "copy" else None,
+            "reason": None, "retries_at": None, "retry_command": None,
+        }
+        _failure(row, record, account_retry_command(hop.source_region, hop.image_id, hop.account_id), now)
+        rows.append(row)
+    return rows
+
+
+def account_retry_command(source_region: str, image_id: str, account_id: str) -> str:
+    """`image-relay retry …` for one account target (its failed share and copies)."""
+    return f"image-relay retry {source_region} {image_id} --account {account_id}"
+
+
 def select(rows: list[dict[str, Any]], *, regions: list[str], rules: list[str], states: set[str],
            failed_only: bool) -> list[dict[str, Any]]:
     """Rows matching every given filter (a region matches the source or the target region)."""
@@ -133,4 +178,5 @@ def select(rows: list[dict[str, Any]], *, regions: list[str], rules: list[str], 
             continue
         out.append(row)
     return sorted(out, key=lambda r: (str(r.get("rule")), str(r.get("source_region")), str(r.get("source_name")),
-                                      str(r.get("image_id")), str(r.get("region"))))
+                                      str(r.get("image_id")), str(r.get("account_id")), str(r.get("hop")),
+                                      str(r.get("region"))))

@@ -23,8 +23,12 @@ EXPORT_COLUMNS = (Column("rule", "rule", 8), Column("source_name", "image", 9, s
 ACR_COLUMNS = (Column("rule", "rule", 8), Column("image_id", "tag", 9), Column("region", "to", 9),
                Column("state", "state", 10), Column("target", "target", 5), Column("cell", "detail", 6),
                Column("task_id", "task", 3))
+ACCOUNT_COLUMNS = (Column("rule", "rule", 8), Column("source_name", "source image", 9, shrink=True),
+                   Column("account_id", "account", 7), Column("hop", "hop", 5), Column("region", "region", 9),
+                   Column("state", "state", 10), Column("cell", "detail", 6), Column("partner_image_id", "copy", 3),
+                   Column("image_id", "source id", 4))
 TABLES = (("copies", "copies", COPY_COLUMNS), ("exports", "exports", EXPORT_COLUMNS),
-          ("acr", "ACR syncs", ACR_COLUMNS))
+          ("acr", "ACR syncs", ACR_COLUMNS), ("accounts", "account targets", ACCOUNT_COLUMNS))
 
 
 def _cell(row: dict[str, Any]) -> str | None:
@@ -51,6 +55,9 @@ def print_status(shown: dict[str, list[dict[str, Any]]], out: Console | None = N
         out.print(Text(f"needs attention ({len(failures)})", style="bold"))
         for row in failures:
             what = f"{row['kind']} {row.get('source_name') or row.get('image_id')} → {row.get('region')}"
+            if row["kind"] == "account":
+                what = (f"{row['hop']} of {row.get('source_name') or row.get('image_id')} → account "
+                        f"{row['account_id']} {row.get('region')}")
             # soft_wrap: the terminal folds long lines, so a copied command stays one line
             out.print(Text(f"• {what}: {row['state']}", style="red"), soft_wrap=True)
             out.print(Text(f"  reason: {row.get('reason') or 'unknown'}"), soft_wrap=True)

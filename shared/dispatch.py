@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.accounts.ops import account_request
 from shared.acr.service import backfill, handle_push, replicate_tag
 from shared.events.accounts import require_own_account
 from shared.events.acr import AcrRequest, BackfillRequest, ReplicateTag
@@ -16,13 +17,16 @@ from shared.events.copy_requests import CancelCopy, CopyRequest, RetryFailed
 from shared.events.exports import BatchRequest, CancelExport, ExportNow, ExportRequest
 from shared.exports.service import cancel_export, export_now, run_batch
 from shared.replication.service import cancel_copies, handle_image_created, retry_failed
-from shared.wiring import acr_context, alert_outcomes, copy_context, export_context
+from shared.wiring import account_context, acr_context, alert_outcomes, copy_context, export_context
 
 
 def answer_copy_request(request: CopyRequest, context: Any) -> dict[str, Any]:
-    """image_created: a CreateImage event or a manual replicate plans copies; cancel and retry act on records."""
+    """image_created: a CreateImage event or a manual replicate plans copies; cancel and retry act on records
+    (with `account_id`, on the hops of that account target)."""
     if not isinstance(request, (CancelCopy, RetryFailed)) and request.source == "actiontrail":
         require_own_account(request.account_id, context, kind="image_created")
+    if isinstance(request, (CancelCopy, RetryFailed)) and request.account_id is not None:
+        return account_request(request, account_context(context))  # one account target (issue #13)
     ctx = copy_context(context)
     if isinstance(request, CancelCopy):
         return cancel_copies(request, ctx)

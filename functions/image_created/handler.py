@@ -1,5 +1,5 @@
 """FC handler: an ECS image was created (ActionTrail CreateImage), or a person asks to replicate one, cancel its
-copies, or retry only its failed targets.
+copies, or retry only its failed targets (of the image's own copies, or with `account_id` of one account target).
 
 Thin by design: decode and validate the event, let `shared.dispatch` check the account, wire and run the use
 case, encode. A malformed or foreign-account event raises before any adapter exists (no call, no write);

@@ -7,30 +7,47 @@
 ```
 `retry_failed` re-opens only the image's FAILED targets (done and running ones are left alone), and
 with `include_cancelled` its CANCELLED ones too; `target_region` narrows it to one target.
+Both take `"account_id": "<16 digits>"` to act on that account target's hops instead (issue #13): the share
+and the partner's copies (`target_region` then names a partner region).
 Unknown keys are refused: a typo must not widen what a cancel touches.
 """
 from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import field_validator
+
 from shared.events.envelopes import decode_json, require_object, validate
 from shared.events.exports import ImageRef
 from shared.events.models import ImageCreated
 from shared.events.parse import parse_image_event
+from shared.policy.accounts import ACCOUNT_ID
 
 
-class CancelCopy(ImageRef):
+class _Targets(ImageRef):
+    """The image's copies, or with `account_id` the hops of that account target."""
+
+    target_region: str | None = None
+    account_id: str | None = None
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not ACCOUNT_ID.match(value):
+            raise ValueError(f"an account id is 16 digits, got {value[:80]!r}")
+        return value
+
+
+class CancelCopy(_Targets):
     """Cancel the image's running copies (CancelCopyImage) and queued ones (ledger only)."""
 
     action: Literal["cancel_copy"]
-    target_region: str | None = None
 
 
-class RetryFailed(ImageRef):
+class RetryFailed(_Targets):
     """Re-open only the image's FAILED targets (and CANCELLED ones with `include_cancelled`)."""
 
     action: Literal["retry_failed"]
-    target_region: str | None = None
     include_cancelled: bool = False
 
 
