@@ -25,6 +25,8 @@ from scripts.chaos.runner import Run, RunResult, emulator, replay_command, run_s
 from scripts.chaos.scenario import (
     COPY_SOURCE_GIB,
     KNOWN_ISSUE,
+    PARTNER_ACCOUNT,
+    PARTNER_REGIONS,
     REFERENCE_KINDS,
     SOURCES,
     TARGETS,
@@ -35,6 +37,6 @@ from scripts.chaos.scenario import (
     run_seed,
 )
 
-__all__ = ["COPY_SOURCE_GIB", "KNOWN_ISSUE", "REFERENCE_KINDS", "SOURCES", "TARGETS", "ImageSpec", "Run", "RunResult", "Scenario", "ScratchSpec",
+__all__ = ["COPY_SOURCE_GIB", "KNOWN_ISSUE", "PARTNER_ACCOUNT", "PARTNER_REGIONS", "REFERENCE_KINDS", "SOURCES", "TARGETS", "ImageSpec", "Run", "RunResult", "Scenario", "ScratchSpec",
            "check_invariants", "draw", "emulator", "main", "replay_command", "report", "run_scenario", "run_seed",
            "run_suite"]

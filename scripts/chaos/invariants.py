@@ -25,6 +25,9 @@ from scripts.chaos.scenario import (
     EXPORT_REGION,
     KEY_ID,
     LINEAGE_TRAP,
+    PARTNER_ACCOUNT,
+    PARTNER_REGIONS,
+    PARTNER_ROLE,
     REGIONS,
     SCRATCH_MIN_AGE_HOURS,
     TARGETS,
@@ -93,6 +96,58 @@ def at_most_one_copy(w: World) -> list[str]:
         for image_id, n in sorted(finished.items()):
             if n > 1:
                 out.append(f"duplicate export: {image_id} exported {n} times")
+    return out
+
+
+def accounts_exactly_once(w: World) -> list[str]:
+    """1. (issue #13) Per (source image, account, region) at most one partner copy (by its provenance tags);
+    a delivered image has its copy in every partner region; no share is left behind (keep_shared is false);
+    nothing in the partner account is ever deleted (partner-side cleanup needs an explicit partner rule)."""
+    if not w.sc.partner:
+        return []
+    from shared.clouds.sts import AccountSessions, StsGateway
+    from shared.config import Credentials
+    from shared.ledger.keys import xcopy_key, xshare_key
+
+    sts = StsGateway.connect(Credentials(access_key_id=KEY_ID, access_key_secret=w.run.secret),
+                             endpoint=w.run.emu.url)
+    partner = AccountSessions(sts, endpoint=w.run.emu.url).ecs(PARTNER_ROLE)
+    out: list[str] = []
+    seen: dict[str, dict[str, Any]] = {}
+    for region in REGIONS:
+        seen[region] = {i.image_id: i for i in partner.list_images(region)}
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for image in seen[region].values():
+            source = image.tags.get("image-relay:source-image")
+            if source is None:
+                out.append(f"stray partner image: {image.image_id} in {region} carries no provenance")
+            elif image.status != "CreateFailed":
+                by_source[source].append(image.image_id)
+        out += [f"duplicate partner copy: {source} has {len(ids)} copies in {PARTNER_ACCOUNT}/{region} "
+                f"{sorted(ids)}" for source, ids in sorted(by_source.items()) if len(ids) > 1]
+    for im in w.sc.images:
+        source = w.images[im.region].get(im.image_id)
+        if source is not None and PARTNER_ACCOUNT in w.ecs.image_share_accounts(im.region, im.image_id):
+            out.append(f"share left behind: {im.image_id} is still shared with {PARTNER_ACCOUNT}")
+        if not im.copied or source is None or source.status != "Available":
+            continue
+        share = w.ledger.get(xshare_key(im.region, im.image_id, PARTNER_ACCOUNT))
+        if share is None:
+            out.append(f"missing account target: no share record for {im.image_id}")
+            continue
+        if im.large:
+            if share.state.value != "FAILED" or "CopyImage copies at most" not in (share.reason or ""):
+                out.append(f"an image above CopyImage's limit was not refused up front: {share.key} {share.state}")
+            continue
+        for region in dict.fromkeys([im.region, *PARTNER_REGIONS]):
+            record = w.ledger.get(xcopy_key(im.region, im.image_id, PARTNER_ACCOUNT, region))
+            if record is None or record.state.value != "DONE":
+                out.append(f"partner copy not delivered: {im.image_id} -> {PARTNER_ACCOUNT}/{region} "
+                           f"({None if record is None else (record.state.value, record.reason)})")
+            elif getattr(seen[region].get(record.cloud_id or ""), "status", None) != "Available":
+                out.append(f"DONE without an Available partner copy: {record.key} -> {record.cloud_id}")
+    out += [f"deleted in the partner account: {c['params'].get('ImageId')}" for c in _deletes(w)
+            if c.get("account") == PARTNER_ACCOUNT]
     return out
 
 
@@ -246,6 +301,7 @@ def _why_protected(sc: Scenario, image_id: str) -> str:
 
 CHECKS: tuple[Callable[[World], list[str]], ...] = (
     at_most_one_copy,
+    accounts_exactly_once,
     every_target_settles,
     cleanup_keeps_the_protected,
     copy_source_kept,

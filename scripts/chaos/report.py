@@ -26,6 +26,7 @@ def report(results: list[RunResult], title: str) -> Any:
         ("function crashes", str(sum(r.crashes for r in results))),
         ("failed invocations", str(sum(r.failed_invocations for r in results))),
         ("OSS-ledger runs", str(sum(1 for r in results if r.oss_ledger))),
+        ("account-target runs", str(sum(1 for r in results if r.partner))),
         ("API calls", str(sum(r.api_calls for r in results))),
         ("seconds per run", f"{seconds / max(1, len(results)):.2f}"),
         ("violations", str(sum(len(r.new) for r in results))),

@@ -67,6 +67,7 @@ class RunResult:
     api_calls: int = 0
     settle_ticks: int = 0
     oss_ledger: bool = False
+    partner: bool = False
     seconds: float = 0.0
     violations: list[str] = field(default_factory=list)
 
@@ -107,7 +108,7 @@ class Run:
         self.lost_actions = [*LOST_RESPONSE_ACTIONS, *(KNOWN_ISSUE_ACTIONS if known_issues else ())]
         self.rng = random.Random(sc.seed ^ 0x5EED)
         self.secret = f"chaosSecret{sc.seed:x}Zq9vX7doNotLog"
-        self.result = RunResult(seed=sc.seed, oss_ledger=sc.oss_ledger)
+        self.result = RunResult(seed=sc.seed, oss_ledger=sc.oss_ledger, partner=sc.partner)
         self.logs = io.StringIO()
         self.outputs: list[str] = []
         self.crasher = Crasher()

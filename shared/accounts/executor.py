@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from shared.accounts.hops import Hop, copy_key, hop_of
 from shared.accounts.plan import CloseShare, Complete, Fail, Heal, Share, StartCopy
-from shared.accounts.sharing import share_refusal
+from shared.accounts.sharing import share_refusal, too_large
 from shared.apply import RecordExecutor, Step, planned_record
 from shared.clouds.ecs_types import CopyImageSpec, Image, Snapshot
 from shared.errors import CloudError
@@ -90,7 +90,7 @@ class AccountExecutor(RecordExecutor[Step]):
             return
         hop = hop_of(record)
         if isinstance(step, Share):
-            self._share(record, hop, step.encrypted)
+            self._share(record, hop, step.encrypted, step.size_gib)
         elif isinstance(step, StartCopy):
             self._start_copy(record, hop, step.from_image)
         elif isinstance(step, Heal):
@@ -110,13 +110,17 @@ class AccountExecutor(RecordExecutor[Step]):
                        shared=not step.unshare, closed_at=self.now().isoformat())
             log.info("accounts.share_closed", extra={"key": record.key, "unshared": step.unshare})
 
-    def _share(self, record: Record, hop: Hop, encrypted: tuple[str, ...]) -> None:
+    def _share(self, record: Record, hop: Hop, encrypted: tuple[str, ...], size_gib: int) -> None:
         """What ECS would refuse is refused first (the image's key, the role): a refusal leaves no share behind.
         A partner already holding its first copy (found by its provenance tag: a lost ledger) needs no share."""
         from shared.clouds.sts import RoleAssumeError
 
         if self.source_account is not None and self.source_account == hop.account_id:
             self._fail(record, f"account {hop.account_id} is the source account itself; fix copy rule {hop.rule}")
+            return
+        big = too_large(hop.image_id, size_gib, hop.account_id) if hop.mode == "copy" else None
+        if big is not None:
+            self._fail(record, big)
             return
         if encrypted:
             keys = self.ecs.snapshots_by_id(hop.source_region, list(encrypted))

@@ -19,9 +19,11 @@ from shared.ledger.record import Record, State
 @dataclass(frozen=True)
 class Share(Step):
     """Check what ECS would refuse (an unshareable key, the role), then share the source image with the partner
-    (ModifyImageSharePermission AddAccount). ``encrypted``: the snapshot ids of the image's encrypted disks."""
+    (ModifyImageSharePermission AddAccount). ``encrypted``: the snapshot ids of the image's encrypted disks;
+    ``size_gib``: the image's size (a partner copies only with CopyImage, which stops at 2 TiB)."""
 
     encrypted: tuple[str, ...] = ()
+    size_gib: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def plan_target(share: Record, copies: list[Record], source: Image | None,
         return [at_version(Fail(c.key, f"{share.reason}"), c) for c in copies if c.is_active]
     if share.state is State.PENDING or (share.state is State.STARTED and not shared):
         if source is not None and source.status == "Available":
-            steps.append(at_version(Share(share.key, encrypted=encrypted_snapshots(source)), share))
+            steps.append(at_version(Share(share.key, encrypted=encrypted_snapshots(source),
+                                                 size_gib=source.size_gib), share))
         elif source is not None and source.status in ("CreateFailed", "UnAvailable", "Deprecated"):
             steps.append(at_version(Fail(share.key, f"source image {hop.image_id} is {source.status}"), share))
         return steps

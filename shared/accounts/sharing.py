@@ -5,6 +5,8 @@ The rules (the emulator enforces the same, see emulator/ecs/models_share.py):
 * an image encrypted with the ECS *service key* cannot be shared; only one encrypted with a customer master key
   (CMK) can (Alibaba Cloud notice "Rule Changes for Sharing an Encrypted Image on ECS", in force since
   2025-07-01; the SDK's ModifyImageSharePermission doc-comment);
+* a partner can copy an image shared with it only with CopyImage (same region), and CopyImage copies at most
+  2048 GiB (alibaba-api.md §1.1): a larger image can be shared (``mode: share``) but not delivered by copy;
 * an encrypted custom image can be shared only in China (Beijing), China (Shanghai), China (Hong Kong),
   Singapore and Indonesia (Jakarta) ("Share a custom image", doc-detail/25463, usage notes).
 
@@ -27,6 +29,17 @@ SERVICE_KEY_REASON = ("image {image} is encrypted with a key that cannot be shar
 def encrypted_snapshots(image: Image) -> tuple[str, ...]:
     """The snapshot ids of the image's encrypted disks (whose keys decide whether it can be shared)."""
     return tuple(d.snapshot_id for d in image.disks if d.encrypted and d.snapshot_id)
+
+
+COPY_IMAGE_MAX_GIB = 2048
+
+
+def too_large(image_id: str, size_gib: int, account: str) -> str | None:
+    """Why the partner cannot copy the image (above CopyImage's limit), or None."""
+    if size_gib <= COPY_IMAGE_MAX_GIB:
+        return None
+    return (f"image {image_id} is {size_gib} GiB: CopyImage copies at most {COPY_IMAGE_MAX_GIB} GiB, and account "
+            f"{account} can copy a shared image only with CopyImage; deliver it with mode: share instead")
 
 
 def share_refusal(image_id: str, region: str, account: str, snapshot_ids: tuple[str, ...],

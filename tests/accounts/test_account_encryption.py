@@ -84,3 +84,18 @@ def test_a_cmk_encrypted_image_in_a_sharing_region_is_delivered_and_unshared(wor
     for record in ledger.scan("xcopy/"):
         region = record.key.rsplit("/", 1)[1]
         assert [i.image_id for i in partner.list_images(region)] == [record.cloud_id]
+
+
+def test_an_image_above_copy_image_s_limit_fails_up_front_in_copy_mode(world: Any) -> None:
+    """A partner copies a shared image only with CopyImage, which stops at 2048 GiB (alibaba-api.md §1.1)."""
+    seed_partner(world)
+    world.set_policy(target_policy(scene.SOURCE))
+    world.emu.control.seed({"images": [{"region": scene.SOURCE, "image_id": "m-big1", "name": "enc-big",
+                                        "size_gib": 2100}]})
+    world.invoke("image_created", scene.create_image_event(scene.SOURCE, "m-big1", "enc-big"))
+    settle(world, max_ticks=80)
+    (share,) = world.ledger().scan("xshare/")
+    assert share.state.value == "FAILED"
+    assert share.reason == (f"image m-big1 is 2100 GiB: CopyImage copies at most 2048 GiB, and account {PARTNER} "
+                            "can copy a shared image only with CopyImage; deliver it with mode: share instead")
+    assert world.calls("ModifyImageSharePermission") == []

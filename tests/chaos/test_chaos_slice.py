@@ -30,6 +30,8 @@ def test_the_slice_exercises_every_fault(chaos_emu):
     assert any(s.oss_ledger for s in scenarios) and any(not s.oss_ledger for s in scenarios)
     assert any(s.stale_ticks for s in scenarios)
     assert any(s.skewed_clock for s in scenarios) and any(s.lineage_trap for s in scenarios)
+    # issue #13: account targets, with and without
+    assert any(s.partner for s in scenarios) and any(not s.partner for s in scenarios)
     kinds = {sc.kind for s in scenarios for sc in s.scratch}
     assert set(chaos.REFERENCE_KINDS) <= kinds, kinds
 
