@@ -1,9 +1,10 @@
 """`make demo`: the whole job end to end on the embedded emulator, told in a page.
 
-It runs first, then reports: six lines on what happened and why it matters, one compact table per
-phase (copies, the night's exports, ACR tags, a failed build's leftovers), and the figures. Underneath, every event is delivered
-twice (as at-least-once delivery may), reconcile ticks follow the copies on the emulator's virtual
-clock, an export batch runs through a night window, and a pushed tag plus a backfill are replicated.
+It runs first, then reports: seven lines on what happened and why it matters, one compact table per
+phase (copies, the night's exports, ACR tags, a failed build's leftovers, a partner account), and the figures.
+Underneath, every event is delivered twice (as at-least-once delivery may), reconcile ticks follow the copies on
+the emulator's virtual clock, an export batch runs through a night window, a pushed tag plus a backfill are
+replicated, and one image is delivered into a partner account (`scripts/demo_accounts.py`).
 The functions' JSON logs go to a file (its path is printed last).
 """
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 
 from emulator import Emulator
 from scripts import demo_scene as scene
+from scripts.demo_accounts import AccountsRun, accounts_phase, summary_line
 from scripts.demo_leftovers import COLUMNS as LEFTOVER_COLUMNS
 from scripts.demo_leftovers import leftover_phase
 from scripts.invoke import invoke
 from scripts.progress import progress
 from scripts.status import acr_rows, copy_rows, export_rows, select
-from scripts.status_view import ACR_COLUMNS, COPY_COLUMNS, EXPORT_COLUMNS
+from scripts.status_view import ACCOUNT_COLUMNS, ACR_COLUMNS, COPY_COLUMNS, EXPORT_COLUMNS
 from scripts.tables import console, fit_table, print_table
 from shared.logs import configure_logging
 
@@ -47,6 +49,7 @@ class Run:
     backfilled: int = 0
     calls_outside_window: int = -1
     leftovers: list[dict[str, Any]] = field(default_factory=list)
+    accounts: AccountsRun = field(default_factory=AccountsRun)
 
 
 def _ledger(state_url: str) -> Any:
@@ -166,6 +169,7 @@ def report(run: Run, log_path: Path) -> None:
         f"{len(run.syncs)} tag-target pairs, {run.backfilled} of them backfilled older tags); the -rc tag was "
         "filtered out.",
         *_leftover_line(run),
+        summary_line(run.accounts, 6 + len(_leftover_line(run))),
     ]
     out.print("[bold]What happened, and why it matters[/]")
     for line in lines:
@@ -179,6 +183,10 @@ def report(run: Run, log_path: Path) -> None:
     if run.leftovers:
         print_table(out, fit_table("cleanup --dry-run: a failed build's leftovers", LEFTOVER_COLUMNS, run.leftovers,
                                    out.width))
+    print_table(out, fit_table(f"partner account (done after {run.accounts.minutes} virtual minutes)",
+                               ACCOUNT_COLUMNS, [{**r, "cell": r["detail"]} for r in select(run.accounts.rows,
+                                                                                             **everything)],
+                               out.width))
     per_copy = run.copy_api_calls / max(1, len(run.copies))
     out.print("[bold]Figures[/]")
     for line in (
@@ -186,6 +194,8 @@ def report(run: Run, log_path: Path) -> None:
         "included: one DescribeImages scan per region per tick, never one call per image)",
         f"exports: {run.export_api_calls} API calls for {exported} exports over the night",
         f"ACR: {run.acr_api_calls} API calls for {len(run.syncs)} replicated tag-target pairs",
+        f"partner account: {run.accounts.api_calls} API calls (AssumeRole, share, CopyImage in the partner account, "
+        "ticks) for one image in two partner regions",
         f"duplicates ignored: {run.duplicates_ignored}; work done twice: 0",
         f"the functions' JSON logs: {log_path}",
     ):
@@ -209,6 +219,8 @@ def main() -> None:
         export_phase(emu, run, work, state_url)
         acr_phase(emu, run, work, state_url)
         run.leftovers, _ = leftover_phase(emu, work)
+        run.accounts = accounts_phase(emu, work, state_url)
+        run.duplicates_ignored += run.accounts.duplicates_ignored
     report(run, log_path)
 
 

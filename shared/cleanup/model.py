@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from shared.clouds.ecs_types import Image, Instance
 from shared.clouds.pipeline_types import ImagePipeline
-from shared.ledger.keys import COPY, EXPORT, parse_key
+from shared.ledger.keys import COPY, EXPORT, XCOPY, XSHARE, parse_key
 from shared.ledger.record import Record, State
 
 Action = Literal["delete", "keep"]
@@ -70,6 +70,10 @@ class InFlight:
     def from_records(cls, records: Iterable[Record]) -> InFlight:
         """Copy sources of PENDING/STARTED (or retryable FAILED) copies, and images of active exports.
 
+        An account target (issue #13) counts as a copy of its source image while its share is open or its
+        partner's first copy (the one that reads the shared image, in the source region) is active: an image
+        shared with a partner is never deleted while a partner copy reading it runs.
+
         Examples
         --------
         >>> r = Record(key="copy/cn-hangzhou/m-1/cn-beijing", kind="copy", state=State.STARTED)
@@ -81,6 +85,9 @@ class InFlight:
         for record in records:
             working = record.is_active or (record.state is State.FAILED and record.retryable)
             kind, parts = parse_key(record.key)
+            if working and (kind == XSHARE or (kind == XCOPY and len(parts) == 4 and parts[3] == parts[0])):
+                copies.append((parts[0], parts[1], record.key))
+                continue
             if not working or len(parts) != 3:
                 continue
             if kind == COPY:

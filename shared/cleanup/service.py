@@ -219,7 +219,8 @@ def run_cleanup(ctx: CleanupContext, request: CleanupRequest) -> dict[str, Any]:
     versions = {r.key: r.version for r in ctx.ledger.scan("cleanup/")}  # read before the scans: see at_versions
     leftover_versions = {r.key: r.version for r in ctx.ledger.scan("leftover/")}
     inventory = take_inventory(ctx, policy)
-    in_flight = InFlight.from_records([*ctx.ledger.scan("copy/"), *ctx.ledger.scan("export/")])
+    in_flight = InFlight.from_records([*ctx.ledger.scan("copy/"), *ctx.ledger.scan("export/"),
+                                       *ctx.ledger.scan("xshare/"), *ctx.ledger.scan("xcopy/")])
     plan = build_plan(policy, inventory, in_flight, now, rules={r.name for r in ctx.policy.copy_rules})
     plan = plan.at_versions(versions)
     scan = take_leftovers(ctx, inventory)
