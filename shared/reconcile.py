@@ -15,19 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.accounts.service import account_tick, has_account_targets
-from shared.acr.service import follow_syncs
-from shared.builds.service import follow_builds
 from shared.config import get_settings
 from shared.events.models import TimerTick
 from shared.events.parse import ReconcileScope
-from shared.exports.service import follow_exports
 from shared.fanout import FanOut, LocalFanOut, partitions
 from shared.ledger import keys
 from shared.ledger.record import State
-from shared.replication.service import CopyContext, active_destinations, reconcile_tick
+from shared.replication.service import active_destinations, reconcile_tick
 from shared.wiring import (
     account_context,
     acr_context,
@@ -36,6 +32,9 @@ from shared.wiring import (
     copy_context,
     export_context,
 )
+
+if TYPE_CHECKING:
+    from shared.replication.service import CopyContext
 
 PARTITIONS = 8
 
@@ -46,6 +45,16 @@ def reconcile(context: Any, tick: TimerTick, scope: ReconcileScope | None, *, ru
 
     ``run_partition`` runs a partition's timer body in-process when no ``fanout`` is given.
     """
+    # each feature's use cases are imported when it has work: a cold start loads only what its tick needs
+    if scope is not None and scope.feature == "acr":  # a wake-up at sync tasks' expected end
+        from shared.acr.service import follow_syncs
+
+        return {"acr": follow_syncs(acr_context(context, now=tick.trigger_time, wake=True), set(scope.regions))}
+    if scope is not None and scope.feature == "build":  # a wake-up at builds' expected end
+        from shared.builds.service import follow_builds
+
+        return {"builds": follow_builds(builds_context(context, now=tick.trigger_time, wake=True),
+                                        set(scope.regions))}
     ctx = copy_context(context, now=tick.trigger_time, wake=True)
     if scope is not None:
         return reconcile_tick(ctx, set(scope.regions), sweep_sources=False)
@@ -58,15 +67,23 @@ def reconcile(context: Any, tick: TimerTick, scope: ReconcileScope | None, *, ru
     else:
         result = reconcile_tick(ctx, active=(records, finished))
     if any(r.state is State.STARTED for r in ctx.ledger.scan_active(keys.prefix(keys.EXPORT))):
-        result["exports"] = follow_exports(export_context(context))
+        from shared.exports.service import follow_exports
+
+        result["exports"] = follow_exports(export_context(context), leave_woken=get_settings().wakeups)
     if any(r.is_active or (r.state is State.FAILED and r.retryable)
            for r in ctx.ledger.scan_active(keys.prefix(keys.ACR))):
-        result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time))
-    if has_account_targets(ctx.policy) and any(
+        from shared.acr.service import follow_syncs
+
+        result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time, wake=True))
+    if any(rule.accounts for rule in ctx.policy.copy_rules) and any(
             r.is_active for kind in (keys.XSHARE, keys.XCOPY) for r in ctx.ledger.scan(keys.prefix(kind))):
+        from shared.accounts.service import account_tick
+
         result["accounts"] = account_tick(account_context(context, now=tick.trigger_time))  # issue #13
     if ctx.policy.build_rules or any(r.is_active for r in ctx.ledger.scan(keys.prefix(keys.BUILD))):
-        result["builds"] = follow_builds(builds_context(context, now=tick.trigger_time))
+        from shared.builds.service import follow_builds
+
+        result["builds"] = follow_builds(builds_context(context, now=tick.trigger_time, wake=True))
     alerts = alert_outcomes(context, now=tick.trigger_time)  # None unless an alerts sink is configured
     if alerts is not None:
         result["alerts"] = alerts

@@ -10,20 +10,22 @@ import datetime as dt
 import logging
 import os
 import threading
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from shared.acr.service import AcrContext
-from shared.builds.service import BuildsContext
-from shared.cleanup.service import CleanupContext
 from shared.config import Settings, get_settings, resolve_code_path
 from shared.context import FeatureContext
-from shared.exports.service import ExportContext
 from shared.ledger import Ledger, open_store
 from shared.ledger.record import utcnow
 from shared.logs import ROOT_LOGGER
 from shared.policy import Policy, load_policy
-from shared.replication.service import CopyContext
 from shared.runtime import Deadline
+
+if TYPE_CHECKING:  # each feature's use cases load with its first context: a cold start pays only for its own
+    from shared.acr.service import AcrContext
+    from shared.builds.service import BuildsContext
+    from shared.cleanup.service import CleanupContext
+    from shared.exports.service import ExportContext
+    from shared.replication.service import CopyContext
 
 C = TypeVar("C", bound=FeatureContext)
 
@@ -116,18 +118,25 @@ def export_context(context: Any, settings: Settings | None = None, *, wake: bool
     """An export invocation's context; the claim owner is the invocation's request id. `wake` (the
     export_batch function) adds the FC waker when IMAGE_RELAY_WAKEUPS is on: the batch runs again at the
     expected end of its exports."""
+    from shared.exports.service import ExportContext
+
     settings = settings or get_settings()
     return wire(ExportContext, context, settings, owner=str(getattr(context, "request_id", "")),
                 waker=_waker(context, settings, default="export_batch", kind="export") if wake and settings.wakeups
                 else None)
 
 
-def acr_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> AcrContext:
-    """An ACR invocation's context (`now` pins the clock); the account it runs in guards account targets."""
+def acr_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,
+                wake: bool = False) -> AcrContext:
+    """An ACR invocation's context (`now` pins the clock); the account it runs in guards account targets.
+    `wake` (the reconcile function) adds the FC waker when IMAGE_RELAY_WAKEUPS is on: reconcile wakes itself
+    at the expected end of sync tasks."""
+    from shared.acr.service import AcrContext
     from shared.events.accounts import own_account
 
     settings = settings or get_settings()
-    return wire(AcrContext, context, settings, now=now, source_account=own_account(context, settings))
+    return wire(AcrContext, context, settings, now=now, source_account=own_account(context, settings),
+                waker=_waker(context, settings, kind="acr") if wake and settings.wakeups else None)
 
 
 def copy_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,
@@ -135,6 +144,8 @@ def copy_context(context: Any, settings: Settings | None = None, *, now: dt.date
     """A copy invocation's context. `wake` (the reconcile function) adds the FC waker when
     IMAGE_RELAY_WAKEUPS is on: reconcile invokes itself, delayed, at each region's expected copy end
     (shared/replication/wake.py)."""
+    from shared.replication.service import CopyContext
+
     settings = settings or get_settings()
     return wire(CopyContext, context, settings, now=now,
                 waker=_waker(context, settings) if wake and settings.wakeups else None)
@@ -142,12 +153,19 @@ def copy_context(context: Any, settings: Settings | None = None, *, now: dt.date
 
 def cleanup_context(context: Any, settings: Settings | None = None) -> CleanupContext:
     """A cleanup run's context (ECS with Image Builder's reads, and ESS)."""
+    from shared.cleanup.service import CleanupContext
+
     return wire(CleanupContext, context, settings)
 
 
-def builds_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None) -> BuildsContext:
-    """The build part of a tick (`now` pins the clock)."""
-    return wire(BuildsContext, context, settings, now=now)
+def builds_context(context: Any, settings: Settings | None = None, *, now: dt.datetime | None = None,
+                   wake: bool = False) -> BuildsContext:
+    """The build part of a tick (`now` pins the clock); `wake` as for `acr_context`, at builds' expected end."""
+    from shared.builds.service import BuildsContext
+
+    settings = settings or get_settings()
+    return wire(BuildsContext, context, settings, now=now,
+                waker=_waker(context, settings, kind="build") if wake and settings.wakeups else None)
 
 
 def _waker(context: Any, settings: Settings, *, default: str = "reconcile", kind: str = "copy") -> Any:
@@ -155,7 +173,7 @@ def _waker(context: Any, settings: Settings, *, default: str = "reconcile", kind
     from shared.clouds._retry import RetryPolicy
     from shared.clouds.credentials import resolve_credentials
     from shared.clouds.fc_invoke import FcInvoker
-    from shared.replication.wake import FcWaker
+    from shared.wakeups import FcWaker
 
     retry = RetryPolicy(base_seconds=settings.retry_base_seconds, max_attempts=settings.retry_max_attempts)
     fc = FcInvoker.connect(resolve_credentials(context), region=str(getattr(context, "region", "") or "cn-hangzhou"),

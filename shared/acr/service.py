@@ -19,6 +19,7 @@ from shared.events.acr import BackfillRequest, ReplicateTag, TagPushed
 from shared.ledger.record import Record, State, event_key
 from shared.logs import get_logger
 from shared.patterns import bounded
+from shared.wakeups import Waker, plan_wake, region_woken, remembered_rate, task_eta
 
 log = get_logger(__name__)
 
@@ -52,6 +53,7 @@ class AcrContext(FeatureContext):
     backoff: Backoff = dataclasses.field(default_factory=lambda: Backoff(base_seconds=60, max_attempts=4))
     budget: int = DEFAULT_START_BUDGET
     source_account: str | None = None  # the account the functions run in, when known (guards account targets)
+    waker: Waker | None = None  # wake-ups at the expected end of sync tasks (shared/replication/wake.py)
 
     def executor(self) -> SyncExecutor:
         return SyncExecutor(self.cr, self.ledger, now=self.now, deadline=self.deadline,
@@ -186,10 +188,22 @@ def backfill(request: BackfillRequest, ctx: AcrContext) -> dict[str, Any]:
             "api_calls": ctx.cr.calls - calls_before}
 
 
-def follow_syncs(ctx: AcrContext) -> dict[str, Any]:
-    """One reconcile step: one listing per repository in flight, requeue due retries, start queued intents."""
+def follow_syncs(ctx: AcrContext, regions: set[str] | None = None) -> dict[str, Any]:
+    """One reconcile step: one listing per repository in flight, requeue due retries, start queued intents.
+
+    `regions` (a wake-up of those source regions) lists only their repositories. With `ctx.waker`, a
+    plain tick leaves a region whose wake is still ahead to that wake (its tasks are not listed; queued
+    intents and due retries still start), and every region with tasks in flight gets one wake at its
+    earliest expected end (shared/replication/wake.py)."""
+    now = ctx.now()
     records = list(ctx.ledger.scan("acr/"))
     in_flight = {repo_of(r) for r in records if r.state is State.STARTED and r.cloud_id}
+    skipped: set[str] = set()
+    if regions is not None:
+        in_flight = {repo for repo in in_flight if repo[0] in regions}
+    elif ctx.waker is not None:
+        skipped = {repo[0] for repo in in_flight if region_woken(ctx.ledger, repo[0], "acr", now)}
+        in_flight = {repo for repo in in_flight if repo[0] not in skipped}
     tasks: dict[tuple[str, str, str, str], dict[str, SyncTask]] = defaultdict(dict)
     for region, instance, namespace, repository in sorted(in_flight):
         try:
@@ -197,6 +211,43 @@ def follow_syncs(ctx: AcrContext) -> dict[str, Any]:
                 tasks[(region, instance, namespace, repository)][task.sync_task_id] = task
         except CloudError as exc:
             log.warning("acr.scan_failed", extra={"instance_id": instance, **exc.log_fields()})
-    outcomes = ctx.executor().apply(plan_acr(records, tasks, ctx.now(), ctx.backoff, ctx.budget))
-    states = Counter(r.state.value for r in ctx.ledger.scan("acr/"))
-    return {"actions": dict(sorted(outcomes.items())), "records": dict(sorted(states.items()))}
+    executor = ctx.executor()
+    outcomes = executor.apply(plan_acr(records, tasks, now, ctx.backoff, ctx.budget))
+    after = list(ctx.ledger.scan("acr/"))
+    states = Counter(r.state.value for r in after)
+    result: dict[str, Any] = {"actions": dict(sorted(outcomes.items())), "records": dict(sorted(states.items()))}
+    if ctx.waker is not None:
+        result["skipped"] = sorted(skipped)
+        result["wakes"] = _schedule_sync_wakes(ctx, after, tasks, now, skipped)
+    return result
+
+
+def _schedule_sync_wakes(ctx: AcrContext, records: list[Record],
+                         tasks: dict[tuple[str, str, str, str], dict[str, SyncTask]], now: dt.datetime,
+                         skipped: set[str]) -> list[str]:
+    """One wake per source region with sync tasks in flight, at the earliest expected end: the start plus the
+    region's last measured duration (from the tasks this tick saw finished), else the task's age doubled."""
+    assert ctx.waker is not None
+    durations: dict[str, list[float]] = defaultdict(list)
+    for (region, *_), listed in tasks.items():
+        for task in listed.values():
+            if task.status == "SUCCESS" and task.modified_ms > task.created_ms > 0:
+                durations[region].append((task.modified_ms - task.created_ms) / 1000)
+    running: dict[str, list[dt.datetime]] = defaultdict(list)
+    for record in records:
+        if record.state is State.STARTED and record.cloud_id:
+            region = repo_of(record)[0]
+            seen = tasks.get(repo_of(record), {}).get(record.cloud_id)
+            started = (dt.datetime.fromtimestamp(seen.created_ms / 1000, dt.timezone.utc)
+                       if seen is not None and seen.created_ms else record.updated_at)
+            running[region].append(started)
+    scheduled = []
+    for region, starts in sorted(running.items()):
+        if region in skipped:
+            continue
+        measured = max(durations[region]) if durations.get(region) else None
+        known = measured or remembered_rate(ctx.ledger, region, "acr", "seconds")
+        end = min(task_eta(started, now, known) for started in starts)
+        if plan_wake(ctx.ledger, ctx.waker, region, end, now, measured, name="seconds"):
+            scheduled.append(region)
+    return scheduled

@@ -74,6 +74,7 @@ class SyncTask(BaseModel):
     issue: str = ""
     created_ms: int = 0
     cross_user: bool = False  # the target instance belongs to another account (TargetUserId)
+    modified_ms: int = 0  # ModifiedTime (ms; some answers spell it ModifedTime): when a finished task ended
     source: ImageRef = ImageRef()
     target: ImageRef = ImageRef()
 
@@ -86,6 +87,7 @@ class SyncTask(BaseModel):
             issue=raw.get("TaskIssue") or "",
             created_ms=int(raw.get("CreateTime") or 0),
             cross_user=bool(raw.get("CrossUser")),
+            modified_ms=int(raw.get("ModifiedTime") or raw.get("ModifedTime") or 0),
             source=ImageRef.from_wire(raw.get("ImageFrom")),
             target=ImageRef.from_wire(raw.get("ImageTo")),
         )

@@ -219,6 +219,7 @@ class Snapshot(BaseModel):
     snapshot_id: str
     status: str = ""
     progress: int = 0
+    remain_seconds: int = 0  # RemainTime: seconds until the snapshot (or its copy) is accomplished
     size_gib: int = 0
     encrypted: bool = False
     kms_key_id: str = ""
@@ -230,7 +231,8 @@ class Snapshot(BaseModel):
         progress = str(raw.get("Progress") or "0").rstrip("%") or "0"
         tags = {t.get("TagKey", ""): t.get("TagValue", "") for t in (raw.get("Tags") or {}).get("Tag") or []}
         return cls(region=region, snapshot_id=raw["SnapshotId"], status=raw.get("Status") or "",
-                   progress=int(float(progress)), size_gib=int(raw.get("SourceDiskSize") or 0),
+                   progress=int(float(progress)), remain_seconds=int(raw.get("RemainTime") or 0),
+                   size_gib=int(raw.get("SourceDiskSize") or 0),
                    encrypted=bool(raw.get("Encrypted")), kms_key_id=raw.get("KMSKeyId") or "",
                    source_snapshot_id=raw.get("SourceSnapshotId") or "", tags=tags)
 

@@ -14,7 +14,7 @@ looked up in order: ``responseElements.ImageId``, ``referencedResources["ACS::EC
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -199,9 +199,13 @@ def parse_timer_payload(text: str | None, model: type[P]) -> P | None:
 
 
 class ReconcileScope(StrictPayload):
-    """A reconcile partition's payload: the destination regions it drives (see shared/fanout.py)."""
+    """A reconcile partition's payload: the regions it drives (see shared/fanout.py). `feature` names what
+    a wake-up follows there (shared/replication/wake.py): copies into those destination regions (the
+    default, also every fanned-out partition), ACR sync tasks of those source regions, or builds of
+    templates in those regions."""
 
     regions: tuple[str, ...] = Field(min_length=1, max_length=100)
+    feature: Literal["copy", "acr", "build"] = "copy"
 
     @field_validator("regions", mode="before")
     @classmethod

@@ -32,7 +32,7 @@ from shared.ledger import Ledger, keys
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
 from shared.render import render_action
-from shared.replication.wake import UNMEASURED_HORIZON, Waker, plan_wake, remembered_rate
+from shared.wakeups import UNMEASURED_HORIZON, Waker, plan_wake, region_woken, remembered_rate
 
 log = get_logger(__name__)
 
@@ -96,12 +96,20 @@ def _view(record: Record) -> dict[str, Any]:
             "manifest": record.data.get("manifest")}
 
 
-def follow_exports(ctx: ExportContext) -> dict[str, Any]:
-    """One DescribeTasks listing per region with running exports; conclude what ended."""
+def follow_exports(ctx: ExportContext, *, leave_woken: bool = False) -> dict[str, Any]:
+    """One DescribeTasks listing per region with running exports; conclude what ended.
+
+    `leave_woken` (reconcile's plain tick with wake-ups on): a region whose export_batch wake is still
+    ahead is left to that wake, which follows its exports at their expected end."""
     started = [r for r in ctx.ledger.scan("export/") if r.state is State.STARTED]
     by_region: dict[str, list[str]] = defaultdict(list)
     for record in started:
         by_region[target_of(record).region].extend([record.cloud_id] if record.cloud_id else [])
+    if leave_woken:
+        now = ctx.now()
+        for region in [r for r in by_region if region_woken(ctx.ledger, r, "export", now)]:
+            del by_region[region]
+            started = [r for r in started if target_of(r).region != region]
     tasks: dict[str, ExportTask] = {}
     scanned: set[str] = set()
     for region, task_ids in sorted(by_region.items()):

@@ -34,7 +34,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cronsim import CronSim, CronSimError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.values import At, RegionId, RuleName, matching, unique
@@ -90,6 +89,8 @@ class BuildRule(BaseModel):
             return value
         if len(value.split()) != 5:
             raise ValueError(f"a cron expression has 5 fields (minute hour day month weekday), got {value!r}")
+        from cronsim import CronSim, CronSimError  # loaded only by a policy with build rules
+
         try:
             CronSim(value, datetime(2024, 1, 1, tzinfo=timezone.utc))
         except CronSimError as exc:
@@ -122,5 +123,7 @@ class BuildRule(BaseModel):
             return None
         # cronsim's reverse iteration yields times strictly before its start: start one minute after now.
         local = now.astimezone(ZoneInfo(self.timezone)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        from cronsim import CronSim
+
         slot: datetime = next(CronSim(self.cron, local, reverse=True))
         return slot.astimezone(timezone.utc)

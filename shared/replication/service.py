@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from shared.accounts.service import record_account_intents
 from shared.apply import Backoff
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, Snapshot, SnapshotCopySpec
 from shared.context import FeatureContext
@@ -38,6 +37,7 @@ from shared.replication.targets import CopyTarget, targets_for
 from shared.replication.wake import (
     UNMEASURED_HORIZON,
     Waker,
+    copying_snapshots,
     earliest_end,
     plan_wake,
     progress_rate,
@@ -144,7 +144,11 @@ def handle_image_created(event: ImageCreated, ctx: CopyContext) -> dict[str, Any
             except CloudError as exc:
                 log.warning("copy.deferred", extra={"key": record.key, **exc.log_fields()})
         records.append(ctx.ledger.get(record.key) or record)
-    accounts = record_account_intents(ctx.ledger, ctx.policy, image, ctx.now())  # issue #13: the partners' hops
+    accounts: list[dict[str, Any]] = []
+    if any(rule.accounts for rule in ctx.policy.copy_rules):  # issue #13: the partners' hops
+        from shared.accounts.service import record_account_intents  # loaded only with account targets
+
+        accounts = record_account_intents(ctx.ledger, ctx.policy, image, ctx.now())
     if event.event_id:
         ctx.ledger.remember_event(event.event_id)
     status = "accepted" if records or accounts else "no_matching_rule"
@@ -251,7 +255,7 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
                          if not region_is_due(by_region.get(r, []), scheduled_wake(ctx.ledger, r), now, limit))
         destinations -= set(skipped)
     building = {CopyTarget.of(r).target_region for r in records
-                if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")}
+                if r.state is State.STARTED and r.cloud_id is None and r.data.get("snapshots")} - set(skipped)
     observed = observe(ctx, sources, destinations, building, sources_required=sweep_sources,
                        copy_ids=_running_copy_ids(records, destinations))
     # A skipped region is not in `observed.copies`: its running copies wait for the wake (plan_record).
@@ -301,12 +305,13 @@ def _schedule_wakes(ctx: CopyContext, records: list[Record], observed: Observed,
     for region, mine in sorted(by_region.items()):
         if region in skipped or (scope is not None and region not in scope):
             continue
-        if not any(r.state is State.STARTED and r.cloud_id for r in mine):
+        if not any(r.state is State.STARTED and (r.cloud_id or copying_snapshots(r)) for r in mine):
             continue
         copies = dict(observed.copies.get(region, {}))
         seen = progress_rate(mine, copies, now)
         measured = seen or remembered_rate(ctx.ledger, region)
-        end = earliest_end(mine, copies, now, measured or ctx.policy.copy_limits.gib_per_minute)
+        end = earliest_end(mine, copies, now, measured or ctx.policy.copy_limits.gib_per_minute,
+                           dict(observed.snapshots.get(region, {})))
         if measured is None and end is not None:
             end = min(end, now + UNMEASURED_HORIZON)  # a guessed rate: look again soon, with Progress to go by
         if plan_wake(ctx.ledger, ctx.waker, region, end, now, seen):

@@ -1,0 +1,34 @@
+"""Exports and wake-ups (issue #16): a plain reconcile tick leaves running exports to export_batch's wake."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.invoke import invoke
+from tests import scene
+from tests.wakeup_cloud import calls, clouds, now_of, tick
+
+
+@pytest.fixture
+def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    yield from clouds(tmp_path, monkeypatch)
+
+
+def test_a_plain_reconcile_tick_leaves_running_exports_to_their_wake(local: Any) -> None:
+    policy = ("copy_rules: []\nexport_rules:\n  - name: archive\n    source_regions: [cn-hangzhou]\n"
+              "    match: {name_regex: '^app-'}\n    bucket: {cn-hangzhou: relay-exports-hz}\n"
+              "    oss_prefix: archive\n    format: qcow2\n    max_concurrent: 1\n")
+    cloud = local(policy, {**scene.seed(), "images": [
+        {"region": "cn-hangzhou", "image_id": "m-bp1skipx0001", "name": "app-x-1", "size_gib": 40}]})
+    now = now_of(cloud).replace(microsecond=0)
+    batch = json.loads(invoke("export_batch", scene.timer_event(now.strftime("%Y-%m-%dT%H:%M:%SZ"))))
+    assert batch["wakes"] == ["cn-hangzhou"]
+    before = calls(cloud, "DescribeTasks", "cn-hangzhou")
+    tick(now + dt.timedelta(seconds=30))
+    assert calls(cloud, "DescribeTasks", "cn-hangzhou") == before
+
