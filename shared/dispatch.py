@@ -4,19 +4,18 @@ The handlers in functions/ stay thin (decode, call one function here, encode); t
 kind meets its use case, so a reader finds every function's branches in one place. An ActionTrail or CR
 CloudEvent from another account is refused here before any adapter is wired, so it makes no call and no write;
 a person's request (cancel, retry, backfill, export now) has no envelope and no account to check.
+
+Each function imports its own feature's use cases when called: a cold start of image_created does not load
+the ACR, export or account features (issue #16, cold start).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from shared.accounts.ops import account_request
-from shared.acr.service import backfill, handle_push, replicate_tag
 from shared.events.accounts import require_own_account
 from shared.events.acr import AcrRequest, BackfillRequest, ReplicateTag
 from shared.events.copy_requests import CancelCopy, CopyRequest, RetryFailed
 from shared.events.exports import BatchRequest, CancelExport, ExportNow, ExportRequest
-from shared.exports.service import cancel_export, export_now, run_batch
-from shared.replication.service import cancel_copies, handle_image_created, retry_failed
 from shared.wiring import account_context, acr_context, alert_outcomes, copy_context, export_context
 
 
@@ -26,7 +25,11 @@ def answer_copy_request(request: CopyRequest, context: Any) -> dict[str, Any]:
     if not isinstance(request, (CancelCopy, RetryFailed)) and request.source == "actiontrail":
         require_own_account(request.account_id, context, kind="image_created")
     if isinstance(request, (CancelCopy, RetryFailed)) and request.account_id is not None:
+        from shared.accounts.ops import account_request
+
         return account_request(request, account_context(context))  # one account target (issue #13)
+    from shared.replication.service import cancel_copies, handle_image_created, retry_failed
+
     ctx = copy_context(context)
     if isinstance(request, CancelCopy):
         return cancel_copies(request, ctx)
@@ -39,6 +42,8 @@ def answer_acr_request(request: AcrRequest, context: Any) -> dict[str, Any]:
     """acr_push: a PushCompleted event plans syncs; a backfill or one tag's replication is a person's request."""
     if not isinstance(request, (BackfillRequest, ReplicateTag)):
         require_own_account(request.account_id, context, kind="acr_push")
+    from shared.acr.service import backfill, handle_push, replicate_tag
+
     ctx = acr_context(context)
     if isinstance(request, BackfillRequest):
         return backfill(request, ctx)
@@ -49,6 +54,8 @@ def answer_acr_request(request: AcrRequest, context: Any) -> dict[str, Any]:
 
 def answer_export_request(request: ExportRequest, context: Any) -> dict[str, Any]:
     """export_batch: the window's batch (with the alerts its skipped exports raise), export now, or cancel."""
+    from shared.exports.service import cancel_export, export_now, run_batch
+
     ctx = export_context(context, wake=True)
     if isinstance(request, ExportNow):
         return export_now(ctx, request)

@@ -340,7 +340,7 @@ def _every_form(value: str) -> list[str]:
 
 
 def test_an_exception_escaping_a_handler_is_redacted(world, monkeypatch):
-    import shared.dispatch as module  # where the handler meets its use case
+    import shared.replication.service as module  # the use case, which shared.dispatch imports when called
     from shared.logs import configure_logging
     from shared.runtime import FCCredentials, make_local_context
 
@@ -408,7 +408,7 @@ def test_a_stale_cleanup_run_does_not_act_on_what_another_run_settled(world, mon
 
 
 def test_a_handler_answer_quoting_a_secret_is_redacted(world, monkeypatch):
-    import shared.dispatch as module  # where the handler meets its use case
+    import shared.replication.service as module  # the use case, which shared.dispatch imports when called
     from shared.runtime import FCCredentials, make_local_context
 
     # GIVEN a use case whose answer quotes a cloud error that echoed the token (URL-encoded)
