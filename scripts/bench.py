@@ -269,7 +269,7 @@ def bench_tick(sizes: Sizes) -> list[Row]:
                                           "FC timeout (s)"),
            [(plan["copies"], plan["regions"], f"{plan['plan_s']:.2f}", f"{plan['queue_view_s']:.2f}",
              f"{tick['first_tick_s']:.1f}", f"{tick['steady_tick_s']:.1f}", f"{before['steady_tick_s']:.1f}", 600)])
-    console.print(f"tick time: 'before' is this same tick in this same run with the listing calls (DescribeImages, "
+    console.print("tick time: 'before' is this same tick in this same run with the listing calls (DescribeImages, "
                   "DescribeSnapshots, DescribeTasks, ListRepoSyncTask) taken back through the SDK's response models "
                   "and to_map(), as before issue #16 (the gateways' RAW_METHODS emptied); every other change of "
                   "#16 is in both figures, so the ratio is the parse change's alone.")

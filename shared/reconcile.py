@@ -34,6 +34,7 @@ from shared.wiring import (
 )
 
 if TYPE_CHECKING:
+    from shared.ledger.record import Record
     from shared.replication.service import CopyContext
 
 PARTITIONS = 8
@@ -63,7 +64,8 @@ def reconcile(context: Any, tick: TimerTick, scope: ReconcileScope | None, *, ru
     active = sum(1 for r in records if r.is_active)
     if active > get_settings().fanout_threshold:
         runner = fanout or LocalFanOut(lambda _fn, body: run_partition(body))
-        result = fan_out(ctx, tick.trigger_time, str(getattr(context, "request_id", "")), runner, wait=fanout is None)
+        result = fan_out(ctx, tick.trigger_time, str(getattr(context, "request_id", "")), runner, wait=fanout is None,
+                         known=(records, finished))
     else:
         result = reconcile_tick(ctx, active=(records, finished))
     if any(r.state is State.STARTED for r in ctx.ledger.scan_active(keys.prefix(keys.EXPORT))):
@@ -91,10 +93,18 @@ def reconcile(context: Any, tick: TimerTick, scope: ReconcileScope | None, *, ru
 
 
 def fan_out(ctx: CopyContext, trigger_time: dt.datetime | None, request_id: str, runner: FanOut, *,
-            wait: bool) -> dict[str, Any]:
-    """Sweep here, then one partition per group of destination regions (``wait``: for in-process ones)."""
-    swept = reconcile_tick(ctx, set(), sweep_sources=True)  # an empty scope: the sweep and nothing else
-    groups = partitions(active_destinations(list(ctx.ledger.scan(keys.prefix(keys.COPY)))), PARTITIONS)
+            wait: bool, known: tuple[list[Record], dict[str, State]] | None = None) -> dict[str, Any]:
+    """Sweep here, then one partition per group of destination regions (``wait``: for in-process ones).
+
+    ``known``: the caller's read of the copy records (active ones, finished keys). The sweep must know every
+    key, or it would record again (and re-read) every intent that exists; after it, only the keys it added
+    are read, for their destination regions."""
+    records, finished = known if known is not None else ctx.ledger.active_and_finished(keys.prefix(keys.COPY))
+    seen = {r.key for r in records} | set(finished)
+    # an empty scope: the sweep and nothing else
+    swept = reconcile_tick(ctx, set(), sweep_sources=True, known_keys=seen)
+    added = list(ctx.ledger.scan_where(keys.prefix(keys.COPY), lambda key: key not in seen))
+    groups = partitions(active_destinations(records + added), PARTITIONS)
     tick_id = trigger_time.strftime("%Y%m%dT%H%M%S") if trigger_time else request_id
     for n, group in enumerate(groups):
         payload = {"triggerTime": trigger_time.strftime("%Y-%m-%dT%H:%M:%SZ") if trigger_time else None,

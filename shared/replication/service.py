@@ -224,7 +224,8 @@ def active_destinations(records: list[Record]) -> list[str]:
 
 
 def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sources: bool = True,
-                   active: tuple[list[Record], dict[str, State]] | None = None) -> dict[str, Any]:
+                   active: tuple[list[Record], dict[str, State]] | None = None,
+                   known_keys: set[str] | None = None) -> dict[str, Any]:
     """Drive every copy record one step, and sweep for matching images that never sent an event.
 
     `scope` limits the tick to copies into those destination regions (a fanned-out partition or a
@@ -232,6 +233,8 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
     lists a source region only for queued copies whose source was not seen Available.
     With `ctx.waker`, a plain tick skips destination regions whose wake is still ahead and that have
     nothing else to do, and every scanned region gets one wake at its earliest expected copy end.
+    `known_keys`: keys of records outside the scope that exist (the fan-out's sweep), so the sweep leaves
+    them alone.
     """
     calls_before = ctx.ecs.calls
     now = ctx.now()
@@ -260,7 +263,7 @@ def reconcile_tick(ctx: CopyContext, scope: set[str] | None = None, *, sweep_sou
                        copy_ids=_running_copy_ids(records, destinations))
     # A skipped region is not in `observed.copies`: its running copies wait for the wake (plan_record).
     actions = plan_tick(records, observed, ctx.policy, now, ctx.backoff, sweep_sources=sweep_sources,
-                        known_keys=set(finished))
+                        known_keys=set(finished) | (known_keys or set()))
     executor = ctx.executor()
     outcomes = executor.apply(actions)
     # Intents the sweep just wrote can start in this same tick.

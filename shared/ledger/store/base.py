@@ -57,6 +57,19 @@ class LedgerStore(abc.ABC):
         """Key → state of every finished record under ``prefix`` (from the listing alone where possible)."""
         return {r.key: r.state for r in self.scan(prefix) if r.is_finished}
 
+    def active_and_finished(self, prefix: str, keep: Callable[[str], bool] | None = None,
+                            ) -> tuple[list[Record], dict[str, State]]:
+        """`scan_active` and `finished_states` in one pass: each record is read and parsed once (two calls
+        would parse every record twice)."""
+        active: list[Record] = []
+        finished: dict[str, State] = {}
+        for record in self.scan(prefix):
+            if record.is_finished:
+                finished[record.key] = record.state
+            elif keep is None or keep(record.key):
+                active.append(record)
+        return active, finished
+
     def close(self) -> None:  # noqa: B027 - optional hook, not every backend holds a resource
         """Release resources; the default does nothing."""
 
