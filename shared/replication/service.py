@@ -207,7 +207,7 @@ def _running_copy_ids(records: list[Record], destinations: set[str]) -> dict[str
     ids: dict[str, list[str]] = {}
     unknown: set[str] = set()
     for record in records:
-        region = CopyTarget.model_validate(record.data["target"]).target_region
+        region = CopyTarget.of(record).target_region
         if region not in destinations or record.state is not State.STARTED:
             continue
         if record.cloud_id:
