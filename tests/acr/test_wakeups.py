@@ -35,7 +35,7 @@ def _backfill(max_tags: int | None = None) -> None:
     invoke("acr_push", json.dumps(body).encode())
 
 
-def test_a_sync_task_ending_mid_tick_is_seen_before_the_next_timertick(local: Any) -> None:
+def test_a_sync_task_ending_mid_tick_is_seen_before_the_next_timer_tick(local: Any) -> None:
     # sync tasks take 7 minutes; the first tag's tasks teach the region that duration
     cloud = _acr(local)
     first = dt.datetime.fromtimestamp(cloud.advance_to_next_event(), tz=dt.timezone.utc)

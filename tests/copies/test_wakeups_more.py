@@ -17,7 +17,7 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield from clouds(tmp_path, monkeypatch)
 
 
-def test_snapshot_copies_ending_mid_tick_are_seen_before_the_next_timertick(local: Any) -> None:
+def test_snapshot_copies_ending_mid_tick_are_seen_before_the_next_timer_tick(local: Any) -> None:
     # a 3 TiB image takes the snapshot path; at 300 GiB/min its 2 TiB disk is copied in 6 min 50 s
     policy = ("copy_rules:\n  - name: fleet\n    source_regions: [cn-hangzhou]\n    target_regions: [cn-beijing]\n"
               "copy_limits: {per_region: 1}\n")
