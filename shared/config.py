@@ -64,7 +64,7 @@ class Settings(BaseModel):
     'memory://'
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     policy: str | None = None
     state: str = DEFAULT_STATE
@@ -175,7 +175,7 @@ def reset_settings() -> None:
 class Credentials(BaseModel):
     """An AccessKey pair with an optional STS token; ``repr``/``str`` never show secret or token."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     access_key_id: str = Field(min_length=1)
     access_key_secret: str = Field(min_length=1, repr=False)

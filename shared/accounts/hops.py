@@ -37,7 +37,7 @@ copy_key = keys.xcopy_key
 class Hop(BaseModel):
     """What one record is for (stored under ``data["hop"]``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     kind: Literal["share", "copy"]
     rule: str

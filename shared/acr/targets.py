@@ -12,7 +12,7 @@ from shared.policy import Policy
 class TagRef(BaseModel):
     """A tag in a source instance, as confirmed by ListRepoTag."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     instance_id: str
@@ -26,7 +26,7 @@ class TagRef(BaseModel):
 class SyncTarget(Payload):
     """One desired sync task; stored as the ledger record's `data["target"]`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     key: str
     rule: str

@@ -41,7 +41,7 @@ TIMER_PAYLOAD_KEYS = frozenset({"dry_run"})
 class CleanupRequest(BaseModel):
     """One cleanup run; `now` is the caller's clock (the timer's triggerTime, or given by hand)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     action: Literal["cleanup"] = "cleanup"
     dry_run: StrictBool = True

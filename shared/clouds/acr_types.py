@@ -14,7 +14,7 @@ SYNC_ALIVE = ("PENDING", "SYNCHRONIZING", "SUCCESS")
 class AcrInstance(BaseModel):
     """An Enterprise Edition instance."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     instance_id: str
     name: str = ""
@@ -26,7 +26,7 @@ class AcrInstance(BaseModel):
 class AcrRepo(BaseModel):
     """A repository of an instance."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     repo_id: str
     namespace: str
@@ -36,7 +36,7 @@ class AcrRepo(BaseModel):
 class AcrTag(BaseModel):
     """One tag of a repository (ListRepoTag)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     tag: str
     digest: str = ""
@@ -47,7 +47,7 @@ class AcrTag(BaseModel):
 class ImageRef(BaseModel):
     """`ImageFrom` / `ImageTo` of a sync task."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     instance_id: str = ""
     region: str = ""
@@ -66,7 +66,7 @@ class ImageRef(BaseModel):
 class SyncTask(BaseModel):
     """A repository sync task (GetRepoSyncTask / ListRepoSyncTask)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     sync_task_id: str
     status: str
@@ -96,7 +96,7 @@ class SyncTask(BaseModel):
 class SyncTaskSpec(BaseModel):
     """Everything one CreateRepoSyncTask call sends (it has no ClientToken: dedupe is ours)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     instance_id: str

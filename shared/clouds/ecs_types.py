@@ -17,7 +17,7 @@ ALL_IMAGE_STATUSES = ("Creating", "Waiting", "Available", "UnAvailable", "Create
 class Disk(BaseModel):
     """One entry of `DiskDeviceMappings.DiskDeviceMapping`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     device: str = ""
     type: str = "system"
@@ -29,7 +29,7 @@ class Disk(BaseModel):
 class Image(BaseModel):
     """An ECS image as DescribeImages reports it, in one region."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     image_id: str
@@ -95,7 +95,7 @@ class Image(BaseModel):
 class Instance(BaseModel):
     """An ECS instance, reduced to what the in-use checks need."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     instance_id: str
@@ -109,7 +109,7 @@ class Instance(BaseModel):
 class LaunchTemplateVersion(BaseModel):
     """One version of a launch template, reduced to the image it launches ("" when it names none)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     template_id: str
@@ -121,7 +121,7 @@ class LaunchTemplateVersion(BaseModel):
 class CopyImageSpec(BaseModel):
     """Everything one CopyImage call sends; the ClientToken makes a repeat harmless."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     source_region: str
     image_id: str
@@ -140,7 +140,7 @@ class ExportTask(BaseModel):
     `objects` (the OSS object names) come only from DescribeTaskAttribute.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     task_id: str
@@ -200,7 +200,7 @@ class ExportTask(BaseModel):
 class ExportImageSpec(BaseModel):
     """Everything one ExportImage call sends (it has no ClientToken: dedupe is ours)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     image_id: str
@@ -213,7 +213,7 @@ class ExportImageSpec(BaseModel):
 class Snapshot(BaseModel):
     """A snapshot as DescribeSnapshots reports it (§1.9); used by the >2 TiB copy path."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     snapshot_id: str
@@ -240,7 +240,7 @@ class Snapshot(BaseModel):
 class SnapshotCopySpec(BaseModel):
     """One CopySnapshot call (the disk-by-disk path for images above 2 TiB)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     source_region: str
     snapshot_id: str
@@ -256,7 +256,7 @@ class SnapshotCopySpec(BaseModel):
 class ImageFromSnapshotsSpec(BaseModel):
     """One CreateImage call from copied snapshots; `disks` are (device, type, size GiB, snapshot id)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     name: str

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 class ScalingConfiguration(BaseModel):
     """A scaling configuration, reduced to how it names an image (any of the three may be "")."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     scaling_configuration_id: str

@@ -41,7 +41,7 @@ def parse_time(value: Any) -> dt.datetime | None:
 class BuilderInstance(BaseModel):
     """An instance that carries Image Builder's tags or its name pattern (DescribeInstances)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     instance_id: str
@@ -68,7 +68,7 @@ class BuilderInstance(BaseModel):
 class Network(BaseModel):
     """A vSwitch or a VPC of a region (DescribeVSwitches / DescribeVpcs; ECS shows no tags on them)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     kind: Literal["vswitch", "vpc"]

@@ -21,7 +21,7 @@ class ObjectInfo(BaseModel):
     11
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     key: str
     size: int

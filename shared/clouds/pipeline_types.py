@@ -29,7 +29,7 @@ def _tags(raw: dict[str, Any]) -> dict[str, str]:
 class ImagePipeline(BaseModel):
     """An image template (``ip-…``) of one region."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     pipeline_id: str
@@ -67,7 +67,7 @@ class ImagePipeline(BaseModel):
 class PipelineExecution(BaseModel):
     """A build task (``exec-…``) of one region, with its stage (``status``) and, once built, its image."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     region: str
     execution_id: str

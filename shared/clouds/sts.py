@@ -57,7 +57,7 @@ def account_of(role_arn: str) -> str:
 class AssumedRole(BaseModel):
     """Temporary credentials of one role session; ``repr`` never shows secret or token."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     role_arn: str
     account_id: str

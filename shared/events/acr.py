@@ -82,7 +82,7 @@ def is_docker_tag(value: str) -> bool:
 class TagPushed(BaseModel):
     """A tag now exists in ``instance_id`` (``namespace/repository:tag``): the replicator's input."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     event_id: str | None
     region: str
@@ -97,7 +97,7 @@ class TagPushed(BaseModel):
 
 
 class _Manual(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid", strict=True)
 
 
 class BackfillRequest(_Manual):

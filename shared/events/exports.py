@@ -27,7 +27,7 @@ FORMATS = ("raw", "vhd", "qcow2", "vdi", "vmdk")
 
 
 class _Manual(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class ImageRef(_Manual):

@@ -23,7 +23,7 @@ IMAGE_RESOURCE_TYPE = "ACS::ECS::Image"
 class _Lenient(BaseModel):
     """Unknown keys are ignored (events grow); values are validated strictly (no coercion)."""
 
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", strict=True, frozen=True, populate_by_name=True)
 
 
 #: Longest CloudEvent id accepted. EventBridge ids are UUIDs; the id is remembered in the ledger, so an
@@ -87,7 +87,7 @@ class TimerPayload(_Lenient):
 class ImageCreated(BaseModel):
     """A custom image that now exists (or is being made) in ``region``: the planner's input."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     event_id: str | None
     region: str
@@ -102,7 +102,7 @@ class ImageCreated(BaseModel):
 class TimerTick(BaseModel):
     """A timer invocation; all None for a manual run with an empty payload."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     trigger_time: dt.datetime | None = None
     trigger_name: str | None = None

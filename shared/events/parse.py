@@ -173,7 +173,7 @@ class StrictPayload(BaseModel):
     (``{"dry_run": "false"}`` is not false, ``[1]`` is not empty; issue #10, defect 10).
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", strict=True, frozen=True)
 
 
 def parse_timer_payload(text: str | None, model: type[P]) -> P | None:

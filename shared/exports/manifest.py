@@ -20,7 +20,7 @@ MANIFEST_SUFFIX = "_manifest.json"
 class ExportedObject(BaseModel):
     """One OSS object the export wrote."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     key: str
     size: int
@@ -29,7 +29,7 @@ class ExportedObject(BaseModel):
 class Manifest(BaseModel):
     """What was exported, where, and when."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     image_id: str
     image_name: str

@@ -51,7 +51,7 @@ def format_warnings(policy: Policy) -> list[str]:
 class ExportTarget(Payload):
     """One desired export; stored as the ledger record's `data["target"]`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     key: str
     rule: str

@@ -53,7 +53,7 @@ class Record(BaseModel):
     (<State.PENDING: 'PENDING'>, 0)
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
     kind: str = Field(min_length=1, max_length=64)

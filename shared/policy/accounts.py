@@ -67,7 +67,7 @@ AccountId = Annotated[str, AfterValidator(check_account_id)]
 class AccountTarget(BaseModel):
     """One partner account a copy rule delivers to."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     account_id: AccountId
     role_arn: Annotated[str, matching(ROLE_ARN, "a role ARN is acs:ram::<16-digit account id>:role/<role name>, "

@@ -109,7 +109,7 @@ Region = Annotated[str, AfterValidator(_region)]
 class AcrInstanceRef(BaseModel):
     """An ACR EE instance and the region it lives in."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     instance_id: AcrInstanceId
     region: Region
@@ -125,7 +125,7 @@ class AcrTarget(AcrInstanceRef):
 class AcrAccountTarget(BaseModel):
     """Instances of another account (CreateRepoSyncTask's ``TargetUserId``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     account_id: AccountId
     targets: list[AcrTarget] = Field(min_length=1)
@@ -139,7 +139,7 @@ class TagFilter(BaseModel):
     (True, False, False)
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     include: BoundedRegex | None = None
     exclude: BoundedRegex | None = None
@@ -164,7 +164,7 @@ class AcrRule(BaseModel):
     ``override`` is CreateRepoSyncTask's ``Override``; ``window`` names a ``Policy.windows`` entry.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     name: RuleName
     source: AcrInstanceRef

@@ -25,7 +25,7 @@ EnvName = Annotated[str, matching(_ENV_NAME, "not an environment variable name: 
 class EventBridgeSink(BaseModel):
     """PutEvents to a custom event bus, so rules route alerts anywhere (SMS, mail, FC, MNS…)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     bus: Annotated[str, matching(_BUS_NAME, "not an event bus name: {value!r} (letters, digits, _ . -; at most 127)")]
     region: RegionId
@@ -42,7 +42,7 @@ class EventBridgeSink(BaseModel):
 class WebhookSink(BaseModel):
     """A DingTalk- or Lark-style robot webhook, signed with HMAC-SHA256 when a secret is given."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     url_env: EnvName = "IMAGE_RELAY_WEBHOOK_URL"
     secret_env: EnvName | None = "IMAGE_RELAY_WEBHOOK_SECRET"
@@ -52,7 +52,7 @@ class WebhookSink(BaseModel):
 class AlertsPolicy(BaseModel):
     """Sinks for outcome alerts (one alert per outcome) and the daily summary of failures."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     eventbridge: EventBridgeSink | None = None
     webhook: WebhookSink | None = None

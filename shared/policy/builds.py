@@ -48,7 +48,7 @@ _PIPELINE_NAME = re.compile(r"^[^\W\d_][\w.:\-]{1,127}\Z")
 class PipelineRef(BaseModel):
     """An existing image template: ``region`` and exactly one of ``id`` or ``name``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     region: RegionId
     id: Annotated[str, matching(_PIPELINE_ID, "not an image template id: {value!r} (ip-…)", cut=80)] | None = None
@@ -70,7 +70,7 @@ class PipelineRef(BaseModel):
 class BuildRule(BaseModel):
     """Start builds of one template on a schedule (or on demand) and hand their image to named rules."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     name: RuleName
     pipeline: PipelineRef

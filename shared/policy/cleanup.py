@@ -43,7 +43,7 @@ __all__ = ["CleanupPolicy", "Retention", "TemplateScratch", "cleanup_regions"]
 class TemplateScratch(BaseModel):
     """``TemplateScratch-`` images that instance cloning leaves behind (they are billed)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     #: A scratch image younger than this is left alone (the cloning that made it may still run).
     min_age_hours: float = Field(default=24, ge=1, le=24 * 365)
@@ -54,7 +54,7 @@ class TemplateScratch(BaseModel):
 class Retention(BaseModel):
     """Copies image-relay made: keep the newest ``keep_newest`` per lineage and region."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     keep_newest: int = Field(default=3, ge=1, le=1000)
     #: A copy younger than this is kept even when superseded (someone may be rolling it out).
@@ -64,7 +64,7 @@ class Retention(BaseModel):
 class CleanupPolicy(BaseModel):
     """Scope, rules and blast-radius limits of the cleanup function."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     #: Regions to clean; None means every source and target region of ``copy_rules``.
     regions: list[str] | None = None

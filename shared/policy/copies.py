@@ -71,7 +71,7 @@ def _check_template(template: str, max_len: int, *, ecs_name: bool) -> str:
 class CopyRule(BaseModel):
     """Copy images that match in ``source_regions`` to every ``target_regions`` entry."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     name: RuleName
     source_regions: Annotated[list[RegionId], Field(min_length=1), unique("source region")]
@@ -138,7 +138,7 @@ class CopyLimits(BaseModel):
     and a lower limit for images above `large_image_gib`. `gib_per_minute` seeds ETAs until copies
     have been observed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     per_region: int = Field(default=5, ge=1, le=50)
     large_image_gib: int = Field(default=1024, ge=1)

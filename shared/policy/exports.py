@@ -43,7 +43,7 @@ class ExportRule(BaseModel):
     time); ``max_concurrent`` caps exports in flight per region.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     name: RuleName
     source_regions: Annotated[list[RegionId], Field(min_length=1), unique("source region")]

@@ -34,7 +34,7 @@ __all__ = ["Policy", "check_policy", "load_policy"]
 class Policy(BaseModel):
     """All rules; an empty policy (no rules) is valid and copies nothing."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     copy_rules: list[CopyRule] = Field(default_factory=list)
     copy_limits: CopyLimits = Field(default_factory=CopyLimits)

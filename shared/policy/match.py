@@ -20,7 +20,7 @@ __all__ = ["ImageMatch"]
 class ImageMatch(BaseModel):
     """Which source images a rule takes; every given condition must hold."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     name_regex: BoundedRegex | None = None
     tags: dict[str, str] = Field(default_factory=dict)

@@ -76,7 +76,7 @@ def _utc(now: datetime) -> datetime:
 class Window(BaseModel):
     """A named daily span ``[start, end)`` in ``timezone``, optionally only on ``days``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
     name: RuleName  # a window's name has a rule name's form
     start: str

@@ -19,7 +19,7 @@ from shared.replication.provenance import copy_tags, is_managed_copy, provenance
 class CopyTarget(Payload):
     """One desired copy; stored as the ledger record's `data`, so it survives policy edits."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     key: str
     rule: str
