@@ -48,9 +48,12 @@ def has_account_targets(policy: Policy) -> bool:
 
 
 def record_account_intents(ledger: Ledger, policy: Policy, image: Image, now: dt.datetime) -> list[dict[str, Any]]:
-    """Ensure the PENDING record of every hop of every account target that takes ``image`` (idempotent)."""
+    """Ensure the PENDING record of every hop of every account target that takes ``image`` (idempotent).
+
+    The share record is written last: a tick acts on a target only once its share is recorded, so an invocation
+    that dies between these writes leaves copies waiting for the redelivery, never a share without its copies."""
     views = []
-    for hop in hops_for(policy, image):
+    for hop in sorted(hops_for(policy, image), key=lambda h: h.kind == "share"):
         record, _ = ledger.ensure(new_record(hop, now))
         views.append(view(record))
     return views

@@ -73,11 +73,12 @@ def run_with_crash(world: Any, inject: Callable[[Any, Budget], None], k: int) ->
     budget = Budget(k)
     inject(world, budget)
     event = world.event(WEB, name="app-web-2026-11", event_id=f"evt-crash-{k}")
-    for _ in range(3):  # the event, its duplicate, and FC's redelivery of a crashed invocation
-        try:
-            world.invoke("image_created", event)
-        except Crash:
-            pass
+    for _ in range(3):  # the event, its duplicate, and FC's redelivery of a crashed invocation ...
+        for function, body in (("image_created", event), ("reconcile", scene.timer_event())):
+            try:  # ... with a timer tick before each redelivery (found by the chaos suite: a tick that saw the
+                world.invoke(function, body)  # share without its copies closed it, kept, and stopped there)
+            except Crash:
+                pass
     for _ in range(4):
         try:
             settle(world, max_ticks=40)

@@ -79,3 +79,28 @@ def test_running_copies_follow_the_partner_image_and_a_lost_id_is_healed() -> No
 def test_share_mode_keeps_the_share_as_the_delivery() -> None:
     share = rec(hop("share", mode="share"), State.STARTED, data={"shared": True})
     assert plan_target(share, [], None, {}) == [CloseShare(share.key, unshare=False)]
+
+
+def test_a_copy_target_whose_copies_are_not_recorded_yet_is_neither_shared_nor_closed() -> None:
+    """Found by the chaos suite (seed 224494942788389): an invocation died between writing the share and its
+    copies; a tick closed the share "kept" (no first copy to wait for) and the copies recorded later never ran."""
+    assert plan_target(rec(hop("share")), [], SOURCE, {}) == []
+    assert plan_target(rec(hop("share"), State.STARTED, data={"shared": True}), [], None, {}) == []
+    shared_only = rec(hop("share", mode="share"), State.STARTED, data={"shared": True})
+    assert plan_target(shared_only, [], None, {}) == [CloseShare(shared_only.key, unshare=False)]
+
+
+def test_the_share_record_is_written_after_its_copies() -> None:
+    from shared.accounts.service import record_account_intents
+    from shared.ledger import Ledger, open_store
+    from shared.policy import load_policy
+
+    policy = load_policy(f"""\
+copy_rules:
+  - name: web
+    source_regions: [{SRC}]
+    target_regions: [cn-beijing]
+    accounts: [{{account_id: "{ACC}", role_arn: "{ROLE}", target_regions: [cn-beijing]}}]
+""")
+    views = record_account_intents(Ledger(open_store("memory://")), policy, SOURCE, utcnow())
+    assert [v["hop"] for v in views] == ["copy", "copy", "share"]
