@@ -1,6 +1,9 @@
 """The base of the RPC adapters (ECS, CR, ESS, STS, EventBridge): one client per region (built by `connect`,
 cached per region and credentials), every call retried, counted and translated in one place.
 
+Listings go through `_pages`/`_paged` (PageNumber/PageSize: until a short page or `TotalCount`) and
+`_token_pages` (MaxResults/NextToken: until no token), so each adapter writes only its request and its items.
+
 `check(body)` is the hook for services that report failures inside a 200 answer (CR's
 `IsSuccess: false`); it raises the project's error or returns nothing.
 
@@ -13,7 +16,7 @@ Everything else (writes, single reads) keeps the generated methods.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from shared.clouds._clients import cached_client
@@ -23,6 +26,14 @@ from shared.config import Credentials
 from shared.runtime import Deadline
 
 G = TypeVar("G", bound="RpcGateway")
+
+
+def items_at(body: dict[str, Any], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The list at ``body[keys[0]][keys[1]]…`` (``("Images", "Image")``), empty when any step is missing."""
+    value: Any = body
+    for key in keys:
+        value = (value if isinstance(value, dict) else {}).get(key)
+    return list(value or [])
 
 
 def action_of(method: str) -> str:
@@ -86,6 +97,36 @@ class RpcGateway:
             return body
 
         return call_with_retry(once, self.retry, self.deadline, idempotent=idempotent)
+
+    def _pages(self, region: str, method: str, keys: tuple[str, ...], request_for: Callable[[int], Any], *,
+               size: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """(body, items) of each page of a PageNumber/PageSize listing (``request_for(page)``, pages of
+        ``size``), until a page comes back empty or ``TotalCount`` items have been read."""
+        page = 1
+        while True:
+            body = self._call(region, method, request_for(page))
+            items = items_at(body, keys)
+            yield body, items
+            if not items or page * size >= int(body.get("TotalCount") or 0):
+                return
+            page += 1
+
+    def _paged(self, region: str, method: str, keys: tuple[str, ...], request_for: Callable[[int], Any], *,
+               size: int) -> Iterator[dict[str, Any]]:
+        """Every item of a PageNumber/PageSize listing, page after page (`_pages`)."""
+        for _body, items in self._pages(region, method, keys, request_for, size=size):
+            yield from items
+
+    def _token_pages(self, region: str, method: str, keys: tuple[str, ...],
+                     request_for: Callable[[str | None], Any]) -> Iterator[dict[str, Any]]:
+        """Every item of a MaxResults/NextToken listing (``request_for(token)``), page after page."""
+        token: str | None = None
+        while True:
+            body = self._call(region, method, request_for(token))
+            yield from items_at(body, keys)
+            token = body.get("NextToken") or None
+            if not token:
+                return
 
     def _raw(self, client: Any, method: str, request: Any) -> Any:
         """`client.<method>(request)` as the generated code does it, minus the response model."""

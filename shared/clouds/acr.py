@@ -10,7 +10,7 @@ Why it looks like this:
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from alibabacloud_cr20181201 import models as cr_models
@@ -61,16 +61,16 @@ class AcrGateway(RpcGateway):
 
     def iter_repositories(self, region: str, instance_id: str, namespace: str | None = None) -> Iterator[AcrRepo]:
         """Every repository of an instance (optionally one namespace)."""
-        for raw in self._pages(region, "list_repository", "Repositories", lambda page: cr_models.ListRepositoryRequest(
+        for raw in self._paged(region, "list_repository", ("Repositories",), lambda page: cr_models.ListRepositoryRequest(
                 instance_id=instance_id, repo_namespace_name=namespace, repo_status="NORMAL", page_no=page,
-                page_size=PAGE_SIZE)):
+                page_size=PAGE_SIZE), size=PAGE_SIZE):
             yield AcrRepo(repo_id=raw["RepoId"], namespace=raw.get("RepoNamespaceName") or "",
                           name=raw.get("RepoName") or "")
 
     def iter_tags(self, region: str, instance_id: str, repo_id: str) -> Iterator[AcrTag]:
         """Every tag of a repository, newest first."""
-        for raw in self._pages(region, "list_repo_tag", "Images", lambda page: cr_models.ListRepoTagRequest(
-                instance_id=instance_id, repo_id=repo_id, page_no=page, page_size=PAGE_SIZE)):
+        for raw in self._paged(region, "list_repo_tag", ("Images",), lambda page: cr_models.ListRepoTagRequest(
+                instance_id=instance_id, repo_id=repo_id, page_no=page, page_size=PAGE_SIZE), size=PAGE_SIZE):
             yield AcrTag(tag=raw.get("Tag") or "", digest=raw.get("Digest") or "",
                          size_bytes=int(raw.get("ImageSize") or 0), updated=str(raw.get("ImageUpdate") or ""))
 
@@ -93,18 +93,8 @@ class AcrGateway(RpcGateway):
     def iter_sync_tasks(self, region: str, instance_id: str, *, namespace: str | None = None,
                         repository: str | None = None, tag: str | None = None) -> Iterator[SyncTask]:
         """Sync tasks of a source instance, filtered by repository and tag."""
-        for raw in self._pages(region, "list_repo_sync_task", "SyncTasks",
+        for raw in self._paged(region, "list_repo_sync_task", ("SyncTasks",),
                                lambda page: cr_models.ListRepoSyncTaskRequest(
                                    instance_id=instance_id, repo_namespace_name=namespace, repo_name=repository,
-                                   tag=tag, page_no=page, page_size=PAGE_SIZE)):
+                                   tag=tag, page_no=page, page_size=PAGE_SIZE), size=PAGE_SIZE):
             yield SyncTask.from_wire(raw)
-
-    def _pages(self, region: str, method: str, key: str, request_for: Callable[[int], Any]) -> Iterator[dict[str, Any]]:
-        page = 1
-        while True:
-            body = self._call(region, method, request_for(page))
-            items = body.get(key) or []
-            yield from items
-            if not items or page * PAGE_SIZE >= int(body.get("TotalCount") or 0):
-                return
-            page += 1

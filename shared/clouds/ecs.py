@@ -18,7 +18,7 @@ from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as EcsClient
 
 from shared.clouds._clients import openapi_config
-from shared.clouds._gateway import RpcGateway
+from shared.clouds._gateway import RpcGateway, items_at
 from shared.clouds.ecs_types import (
     ALL_IMAGE_STATUSES,
     CopyImageSpec,
@@ -75,9 +75,8 @@ class EcsGateway(RpcGateway):
         name: str | None = None,
     ) -> Iterator[Image]:
         """Every image in `region` matching the filters, 100 a page (`name` is ECS's fuzzy match)."""
-        page = 1
-        while True:
-            request = ecs_models.DescribeImagesRequest(
+        def request(page: int) -> Any:
+            return ecs_models.DescribeImagesRequest(
                 region_id=region,
                 status=",".join(statuses),
                 image_id=image_id,
@@ -88,14 +87,9 @@ class EcsGateway(RpcGateway):
                 page_number=page,
                 page_size=PAGE_SIZE,
             )
-            body = self._call(region, "describe_images", request)
-            items = (body.get("Images") or {}).get("Image") or []
-            for raw in items:
-                yield Image.from_wire(region, raw)
-            total = int(body.get("TotalCount") or 0)
-            if not items or page * PAGE_SIZE >= total:
-                return
-            page += 1
+
+        for raw in self._paged(region, "describe_images", ("Images", "Image"), request, size=PAGE_SIZE):
+            yield Image.from_wire(region, raw)
 
     def list_images(self, region: str, **filters: Any) -> list[Image]:
         """`iter_images` as a list."""
@@ -126,21 +120,20 @@ class EcsGateway(RpcGateway):
         Account ids (`AliyunId`) first, then `group:<name>` for each share group (`group:all` marks a
         public image), so an empty list means "shared with nobody".
         """
-        found: list[str] = []
-        page = 1
-        while True:
-            request = ecs_models.DescribeImageSharePermissionRequest(
+        def request(page: int) -> Any:
+            return ecs_models.DescribeImageSharePermissionRequest(
                 region_id=region, image_id=image_id, page_number=page, page_size=PAGE_SIZE
             )
-            body = self._call(region, "describe_image_share_permission", request)
-            accounts = (body.get("Accounts") or {}).get("Account") or []
+
+        found: list[str] = []
+        pages = self._pages(region, "describe_image_share_permission", ("Accounts", "Account"), request,
+                            size=PAGE_SIZE)
+        for page, (body, accounts) in enumerate(pages, 1):
             found += [str(a.get("AliyunId") or "") for a in accounts if a.get("AliyunId")]
             if page == 1:
-                groups = (body.get("ShareGroups") or {}).get("ShareGroup") or []
-                found += [f"group:{g['Group']}" for g in groups if g.get("Group")]
-            if not accounts or page * PAGE_SIZE >= int(body.get("TotalCount") or 0):
-                return found
-            page += 1
+                found += [f"group:{g['Group']}" for g in items_at(body, ("ShareGroups", "ShareGroup"))
+                          if g.get("Group")]
+        return found
 
     def copy_image(self, spec: CopyImageSpec) -> str:
         """Start a copy; the new ImageId exists at once in the destination (Waiting or Creating)."""
@@ -169,59 +162,46 @@ class EcsGateway(RpcGateway):
 
     def iter_instances(self, region: str, *, image_id: str | None = None) -> Iterator[Instance]:
         """Instances in `region`, optionally only those running `image_id` (MaxResults/NextToken paging)."""
-        token: str | None = None
-        while True:
-            request = ecs_models.DescribeInstancesRequest(
+        def request(token: str | None) -> Any:
+            return ecs_models.DescribeInstancesRequest(
                 region_id=region, image_id=image_id, max_results=PAGE_SIZE, next_token=token
             )
-            body = self._call(region, "describe_instances", request)
-            for raw in (body.get("Instances") or {}).get("Instance") or []:
-                vpc = raw.get("VpcAttributes") or {}
-                yield Instance(
-                    region=region,
-                    instance_id=raw["InstanceId"],
-                    image_id=raw.get("ImageId") or "",
-                    status=raw.get("Status") or "",
-                    vpc_id=vpc.get("VpcId") or "",
-                    vswitch_id=vpc.get("VSwitchId") or "",
-                )
-            token = body.get("NextToken") or None
-            if not token:
-                return
+
+        for raw in self._token_pages(region, "describe_instances", ("Instances", "Instance"), request):
+            vpc = raw.get("VpcAttributes") or {}
+            yield Instance(
+                region=region,
+                instance_id=raw["InstanceId"],
+                image_id=raw.get("ImageId") or "",
+                status=raw.get("Status") or "",
+                vpc_id=vpc.get("VpcId") or "",
+                vswitch_id=vpc.get("VSwitchId") or "",
+            )
 
     # -- what else can name an image (the cleanup's guards) ----------------------------------------------
 
     def iter_launch_template_versions(self, region: str) -> Iterator[LaunchTemplateVersion]:
         """Every version of every launch template of `region` (not only the default one): the templates
         50 a page, then each template's versions 50 a page."""
-        page = 1
-        while True:
-            request = ecs_models.DescribeLaunchTemplatesRequest(
-                region_id=region, page_number=page, page_size=TEMPLATE_PAGE_SIZE)
-            body = self._call(region, "describe_launch_templates", request)
-            templates = (body.get("LaunchTemplateSets") or {}).get("LaunchTemplateSet") or []
-            for raw in templates:
-                yield from self._template_versions(region, str(raw.get("LaunchTemplateId") or ""))
-            if not templates or page * TEMPLATE_PAGE_SIZE >= int(body.get("TotalCount") or 0):
-                return
-            page += 1
+        templates = self._paged(region, "describe_launch_templates", ("LaunchTemplateSets", "LaunchTemplateSet"),
+                                lambda page: ecs_models.DescribeLaunchTemplatesRequest(
+                                    region_id=region, page_number=page, page_size=TEMPLATE_PAGE_SIZE),
+                                size=TEMPLATE_PAGE_SIZE)
+        for raw in templates:
+            yield from self._template_versions(region, str(raw.get("LaunchTemplateId") or ""))
 
     def _template_versions(self, region: str, template_id: str) -> Iterator[LaunchTemplateVersion]:
-        page = 1
-        while True:
-            request = ecs_models.DescribeLaunchTemplateVersionsRequest(
+        def request(page: int) -> Any:
+            return ecs_models.DescribeLaunchTemplateVersionsRequest(
                 region_id=region, launch_template_id=template_id, detail_flag=True,
                 page_number=page, page_size=TEMPLATE_PAGE_SIZE)
-            body = self._call(region, "describe_launch_template_versions", request)
-            versions = (body.get("LaunchTemplateVersionSets") or {}).get("LaunchTemplateVersionSet") or []
-            for raw in versions:
-                data = raw.get("LaunchTemplateData") or {}
-                yield LaunchTemplateVersion(
-                    region=region, template_id=template_id, template_name=raw.get("LaunchTemplateName") or "",
-                    version=int(raw.get("VersionNumber") or 0), image_id=data.get("ImageId") or "")
-            if not versions or page * TEMPLATE_PAGE_SIZE >= int(body.get("TotalCount") or 0):
-                return
-            page += 1
+
+        keys = ("LaunchTemplateVersionSets", "LaunchTemplateVersionSet")
+        for raw in self._paged(region, "describe_launch_template_versions", keys, request, size=TEMPLATE_PAGE_SIZE):
+            data = raw.get("LaunchTemplateData") or {}
+            yield LaunchTemplateVersion(
+                region=region, template_id=template_id, template_name=raw.get("LaunchTemplateName") or "",
+                version=int(raw.get("VersionNumber") or 0), image_id=data.get("ImageId") or "")
 
     def image_from_family(self, region: str, family: str) -> Image | None:
         """The image ECS launches for `family` (its newest Available one), or None when it has none."""
@@ -256,9 +236,8 @@ class EcsGateway(RpcGateway):
             [task_ids[i : i + PAGE_SIZE] for i in range(0, len(task_ids), PAGE_SIZE)] if task_ids else [None]
         )
         for batch in batches:
-            page = 1
-            while True:
-                request = ecs_models.DescribeTasksRequest(
+            def request(page: int, batch: list[str] | None = batch) -> Any:
+                return ecs_models.DescribeTasksRequest(
                     region_id=region,
                     task_action="ExportImage",
                     task_ids=",".join(batch) if batch else None,
@@ -266,23 +245,19 @@ class EcsGateway(RpcGateway):
                     page_number=page,
                     page_size=PAGE_SIZE,
                 )
-                body = self._call(region, "describe_tasks", request)
-                items = (body.get("TaskSet") or {}).get("Task") or []
-                for raw in items:
-                    yield ExportTask(
-                        region=region,
-                        task_id=raw["TaskId"],
-                        status=raw.get("TaskStatus") or "",
-                        image_id=raw.get("ResourceId") or "",
-                        # TaskProcess when the listing carries it (the emulator does; the SDK's response
-                        # model has no such field, UNCONFIRMED for real ECS): 0 otherwise
-                        process=int(float(str(raw.get("TaskProcess") or "0").rstrip("%") or "0")),
-                        creation_time=raw.get("CreationTime") or "",
-                        finished_time=raw.get("FinishedTime") or "",
-                    )
-                if not items or page * PAGE_SIZE >= int(body.get("TotalCount") or 0):
-                    break
-                page += 1
+
+            for raw in self._paged(region, "describe_tasks", ("TaskSet", "Task"), request, size=PAGE_SIZE):
+                yield ExportTask(
+                    region=region,
+                    task_id=raw["TaskId"],
+                    status=raw.get("TaskStatus") or "",
+                    image_id=raw.get("ResourceId") or "",
+                    # TaskProcess when the listing carries it (the emulator does; the SDK's response
+                    # model has no such field, UNCONFIRMED for real ECS): 0 otherwise
+                    process=int(float(str(raw.get("TaskProcess") or "0").rstrip("%") or "0")),
+                    creation_time=raw.get("CreationTime") or "",
+                    finished_time=raw.get("FinishedTime") or "",
+                )
 
     def cancel_task(self, region: str, task_id: str) -> None:
         """Cancel a running export (CancelTask)."""
@@ -307,17 +282,13 @@ class EcsGateway(RpcGateway):
 
     def iter_snapshots(self, region: str, *, tags: dict[str, str] | None = None) -> Iterator[Snapshot]:
         """Every snapshot of a region with these tags, in any status (MaxResults/NextToken paging)."""
-        token: str | None = None
-        while True:
-            request = ecs_models.DescribeSnapshotsRequest(
+        def request(token: str | None) -> Any:
+            return ecs_models.DescribeSnapshotsRequest(
                 region_id=region, status="all", tag=_tags(tags, ecs_models.DescribeSnapshotsRequestTag),
                 max_results=PAGE_SIZE, next_token=token)
-            body = self._call(region, "describe_snapshots", request)
-            for raw in (body.get("Snapshots") or {}).get("Snapshot") or []:
-                yield Snapshot.from_wire(region, raw)
-            token = body.get("NextToken") or None
-            if not token:
-                return
+
+        for raw in self._token_pages(region, "describe_snapshots", ("Snapshots", "Snapshot"), request):
+            yield Snapshot.from_wire(region, raw)
 
     def snapshots_by_id(self, region: str, snapshot_ids: list[str]) -> dict[str, Snapshot]:
         """The snapshots with these ids (≤100, DescribeSnapshots SnapshotIds), by id; absent ones are left out.
@@ -331,7 +302,7 @@ class EcsGateway(RpcGateway):
         request = ecs_models.DescribeSnapshotsRequest(
             region_id=region, snapshot_ids=json.dumps(snapshot_ids), status="all", max_results=PAGE_SIZE)
         body = self._call(region, "describe_snapshots", request)
-        found = (Snapshot.from_wire(region, raw) for raw in (body.get("Snapshots") or {}).get("Snapshot") or [])
+        found = (Snapshot.from_wire(region, raw) for raw in items_at(body, ("Snapshots", "Snapshot")))
         return {snap.snapshot_id: snap for snap in found}
 
     def create_image_from_snapshots(self, spec: ImageFromSnapshotsSpec) -> str:

@@ -15,7 +15,7 @@ Why it looks like this:
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from alibabacloud_ecs20140526 import models as ecs_models
@@ -110,18 +110,6 @@ class ImageBuilderGateway(BuildLeftoversMixin, EcsGateway):
         return list(self.iter_pipeline_executions(
             region, pipeline_id=pipeline_id, execution_ids=execution_ids, statuses=statuses
         ))
-
-    def _token_pages(
-        self, region: str, method: str, keys: tuple[str, str], request_for: Callable[[str | None], Any]
-    ) -> Iterator[dict[str, Any]]:
-        """Every item of a MaxResults/NextToken listing: ``body[keys[0]][keys[1]]`` page after page."""
-        token: str | None = None
-        while True:
-            body = self._call(region, method, request_for(token))
-            yield from (body.get(keys[0]) or {}).get(keys[1]) or []
-            token = body.get("NextToken") or None
-            if not token:
-                return
 
     def cancel_pipeline_execution(self, region: str, execution_id: str) -> None:
         """Cancel a build that is PREPARING, REPAIRING or BUILDING (else `CloudConflictError`)."""

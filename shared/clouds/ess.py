@@ -34,22 +34,18 @@ class EssGateway(RpcGateway):
 
     def iter_scaling_configurations(self, region: str) -> Iterator[ScalingConfiguration]:
         """Every scaling configuration of `region`, active or not, 50 a page."""
-        page = 1
-        while True:
-            request = ess_models.DescribeScalingConfigurationsRequest(
-                region_id=region, page_number=page, page_size=PAGE_SIZE)
-            body = self._call(region, "describe_scaling_configurations", request)
-            items = body.get("ScalingConfigurations") or []
-            for raw in items:
-                yield ScalingConfiguration(
-                    region=region,
-                    scaling_configuration_id=raw.get("ScalingConfigurationId") or "",
-                    scaling_group_id=raw.get("ScalingGroupId") or "",
-                    image_id=raw.get("ImageId") or "",
-                    image_family=raw.get("ImageFamily") or "",
-                    image_name=raw.get("ImageName") or "",
-                    lifecycle_state=raw.get("LifecycleState") or "",
-                )
-            if not items or page * PAGE_SIZE >= int(body.get("TotalCount") or 0):
-                return
-            page += 1
+        def request(page: int) -> Any:
+            return ess_models.DescribeScalingConfigurationsRequest(region_id=region, page_number=page,
+                                                                   page_size=PAGE_SIZE)
+
+        for raw in self._paged(region, "describe_scaling_configurations", ("ScalingConfigurations",), request,
+                               size=PAGE_SIZE):
+            yield ScalingConfiguration(
+                region=region,
+                scaling_configuration_id=raw.get("ScalingConfigurationId") or "",
+                scaling_group_id=raw.get("ScalingGroupId") or "",
+                image_id=raw.get("ImageId") or "",
+                image_family=raw.get("ImageFamily") or "",
+                image_name=raw.get("ImageName") or "",
+                lifecycle_state=raw.get("LifecycleState") or "",
+            )
