@@ -41,36 +41,25 @@ def reveal(value: Any) -> str | None:
     return str(getter()) if getter else str(value)
 
 
-def openapi_config(region: str, credentials: Credentials, endpoint: str | None) -> Any:
-    """A tea-openapi `Config` for an RPC/ROA client; with `endpoint`, every call goes there over its scheme."""
+def openapi_config(region: str, credentials: Credentials, endpoint: str | None, *, host: str | None = None) -> Any:
+    """A tea-openapi `Config` for an RPC/ROA client; with `endpoint`, every call goes there over its scheme.
+
+    With `host` (a service whose region is its host name: CR `cr.<region>.aliyuncs.com`, EventBridge, KMS,
+    RAM) the client keeps that host and, with `endpoint`, goes through the emulator as its HTTP proxy."""
     from alibabacloud_tea_openapi.utils_models import Config
 
-    host, protocol = loopback_endpoint(endpoint)
+    address, protocol = loopback_endpoint(endpoint)
+    if host is not None:
+        address, protocol, proxy = host, ("http" if endpoint else "https"), address
+    else:
+        proxy = None
     return Config(
         access_key_id=credentials.access_key_id,
         access_key_secret=reveal(credentials.access_key_secret),
         security_token=reveal(credentials.security_token),
         region_id=region,
-        endpoint=host,
+        endpoint=address,
         protocol=protocol,
-        connect_timeout=5000,
-        read_timeout=10000,
-    )
-
-
-def proxied_config(host: str, region: str, credentials: Credentials, endpoint: str | None) -> Any:
-    """A tea-openapi `Config` for a service whose region is its host name (CR `cr.<region>.aliyuncs.com`,
-    EventBridge): the client keeps that host and, with `endpoint`, goes through the emulator as its proxy."""
-    from alibabacloud_tea_openapi.utils_models import Config
-
-    proxy, _ = loopback_endpoint(endpoint)
-    return Config(
-        access_key_id=credentials.access_key_id,
-        access_key_secret=reveal(credentials.access_key_secret),
-        security_token=reveal(credentials.security_token),
-        region_id=region,
-        endpoint=host,
-        protocol="http" if endpoint else "https",
         http_proxy=f"http://{proxy}" if proxy else None,
         connect_timeout=5000,
         read_timeout=10000,

@@ -16,7 +16,7 @@ from typing import Any
 from alibabacloud_cr20181201 import models as cr_models
 from alibabacloud_cr20181201.client import Client as CrClient
 
-from shared.clouds._clients import proxied_config
+from shared.clouds._clients import openapi_config
 from shared.clouds._errors import business_error
 from shared.clouds._gateway import RpcGateway
 from shared.clouds.acr_types import AcrInstance, AcrRepo, AcrTag, SyncTask, SyncTaskSpec
@@ -36,7 +36,7 @@ class AcrGateway(RpcGateway):
     @classmethod
     def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
         """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
-        return CrClient(proxied_config(f"cr.{region}.aliyuncs.com", region, credentials, endpoint))
+        return CrClient(openapi_config(region, credentials, endpoint, host=f"cr.{region}.aliyuncs.com"))
 
     def check(self, body: dict[str, Any]) -> None:
         """CR answers business failures as HTTP 200 with `IsSuccess: false` (alibaba-api.md §3)."""

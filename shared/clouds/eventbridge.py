@@ -14,7 +14,7 @@ from typing import Any
 from alibabacloud_eventbridge20200401 import models as eb_models
 from alibabacloud_eventbridge20200401.client import Client as EbClient
 
-from shared.clouds._clients import proxied_config
+from shared.clouds._clients import openapi_config
 from shared.clouds._errors import business_error
 from shared.clouds._gateway import RpcGateway
 from shared.config import Credentials
@@ -28,7 +28,7 @@ class EventBridgeGateway(RpcGateway):
     @classmethod
     def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
         """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
-        return EbClient(proxied_config(f"eventbridge.{region}.aliyuncs.com", region, credentials, endpoint))
+        return EbClient(openapi_config(region, credentials, endpoint, host=f"eventbridge.{region}.aliyuncs.com"))
 
     def put_events(self, region: str, bus: str, events: list[dict[str, Any]]) -> list[str]:
         """Send CloudEvents (`id, source, type, subject, time, data`) to `bus`; the accepted event ids.

@@ -12,7 +12,7 @@ from typing import Any
 from alibabacloud_kms20160120 import models as kms_models
 from alibabacloud_kms20160120.client import Client as KmsClient
 
-from shared.clouds._clients import proxied_config
+from shared.clouds._clients import openapi_config
 from shared.clouds._gateway import RpcGateway
 from shared.config import Credentials
 from shared.errors import ResourceNotFoundError
@@ -26,7 +26,7 @@ class KmsGateway(RpcGateway):
     @classmethod
     def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
         """The official SDK client of `region` (`connect`, inherited, caches one per region and credentials)."""
-        return KmsClient(proxied_config(f"kms.{region}.aliyuncs.com", region, credentials, endpoint))
+        return KmsClient(openapi_config(region, credentials, endpoint, host=f"kms.{region}.aliyuncs.com"))
 
     def key_state(self, region: str, key_id: str) -> str | None:
         """The key's KeyState (`Enabled`, `Disabled`, `PendingDeletion`…), None when it does not exist."""

@@ -12,7 +12,7 @@ from typing import Any
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 
-from shared.clouds._clients import proxied_config
+from shared.clouds._clients import openapi_config
 from shared.clouds._gateway import RpcGateway
 from shared.config import Credentials
 from shared.errors import ResourceNotFoundError
@@ -26,7 +26,7 @@ class RamGateway(RpcGateway):
     @classmethod
     def sdk_client(cls, region: str, credentials: Credentials, endpoint: str | None) -> Any:
         """The official SDK client; RAM is global (every call names the region "global", one client)."""
-        return RamClient(proxied_config("ram.aliyuncs.com", "cn-hangzhou", credentials, endpoint))
+        return RamClient(openapi_config("cn-hangzhou", credentials, endpoint, host="ram.aliyuncs.com"))
 
     def role_exists(self, name: str) -> bool:
         """True when the role exists (GetRole); False on EntityNotExist.Role."""
