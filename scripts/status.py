@@ -39,6 +39,20 @@ def _failure(row: dict[str, Any], record: Record, command: str | None, now: dt.d
     row["retry_command"] = command
 
 
+def _row(kind: str, record: Record, described: dict[str, Any], *, cloud_id: str, command: str | None,
+         now: dt.datetime, detail: str | None = None, skipped: bool = False, **after: Any) -> dict[str, Any]:
+    """One row: what the record is for (``described``: rule, source, region…), its state word, the cloud
+    task (under ``cloud_id``), the failure facts (reason, when it retries, ``command``), then ``after``."""
+    row: dict[str, Any] = {
+        "kind": kind, "key": record.key, **described,
+        "state": state_word(record.state.value, retryable=record.retryable, skipped=skipped),
+        "ledger_state": record.state.value, "detail": detail, cloud_id: record.cloud_id,
+        "reason": None, "retries_at": None, "retry_command": None, **after,
+    }
+    _failure(row, record, command, now)
+    return row
+
+
 def copy_rows(ledger: Ledger, policy: Policy, now: dt.datetime) -> list[dict[str, Any]]:
     """One row per copy record: rule, source, target region, state word, detail, failure facts."""
     records = list(ledger.scan("copy/"))
@@ -46,28 +60,22 @@ def copy_rows(ledger: Ledger, policy: Policy, now: dt.datetime) -> list[dict[str
     rows = []
     for record in records:
         target = record.data["target"]
-        row: dict[str, Any] = {
-            "kind": "copy", "key": record.key, "rule": target.get("rule"),
-            "source_region": target["source_region"], "image_id": target["image_id"],
-            "source_name": target.get("source_name"), "region": target["target_region"],
-            "state": state_word(record.state.value, retryable=record.retryable),
-            "ledger_state": record.state.value, "detail": None, "copy_image_id": record.cloud_id,
-            "reason": None, "retries_at": None, "retry_command": None,
-            "queue_position": None, "eta": None, "waiting_for_window": None,
-        }
         entry = queue.get(record.key)
+        detail = None
         if record.state is State.STARTED:
-            row["detail"] = f"{record.data.get('status') or 'started'} {record.data.get('progress') or 0}%"
-        if entry is not None:
-            row.update(queue_position=entry.position, eta=entry.eta.isoformat() if entry.eta else None,
-                       waiting_for_window=entry.waiting_for_window)
-        if entry is not None and record.state is not State.STARTED:
-            row["detail"] = f"#{entry.position} eta {fmt_time(entry.eta, now)}"
+            detail = f"{record.data.get('status') or 'started'} {record.data.get('progress') or 0}%"
+        elif entry is not None:
+            detail = f"#{entry.position} eta {fmt_time(entry.eta, now)}"
             if entry.waiting_for_window:
-                row["detail"] += f" (window {entry.waiting_for_window})"
+                detail += f" (window {entry.waiting_for_window})"
+        described = {"rule": target.get("rule"), "source_region": target["source_region"],
+                     "image_id": target["image_id"], "source_name": target.get("source_name"),
+                     "region": target["target_region"]}
         command = copy_retry_command(target["source_region"], target["image_id"], target["target_region"])
-        _failure(row, record, command, now)
-        rows.append(row)
+        rows.append(_row("copy", record, described, cloud_id="copy_image_id", command=command, now=now,
+                         detail=detail, queue_position=entry.position if entry else None,
+                         eta=entry.eta.isoformat() if entry and entry.eta else None,
+                         waiting_for_window=entry.waiting_for_window if entry else None))
     return rows
 
 
@@ -77,19 +85,13 @@ def export_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
     for record in ledger.scan("export/"):
         target = record.data.get("target") or {}
         skipped = bool(record.data.get("skipped"))
-        row: dict[str, Any] = {
-            "kind": "export", "key": record.key, "rule": target.get("rule"),
-            "source_region": target.get("region"), "image_id": target.get("image_id"),
-            "source_name": target.get("image_name"),
-            "region": target.get("region"), "bucket": target.get("bucket"),
-            "state": state_word(record.state.value, retryable=record.retryable, skipped=skipped),
-            "ledger_state": record.state.value, "detail": None, "task_id": record.cloud_id,
-            "reason": None, "retries_at": None, "retry_command": None,
-        }
+        described = {"rule": target.get("rule"), "source_region": target.get("region"),
+                     "image_id": target.get("image_id"), "source_name": target.get("image_name"),
+                     "region": target.get("region"), "bucket": target.get("bucket")}
         request = {"action": "export", "region": target.get("region"), "image_id": target.get("image_id")}
         command = None if skipped else manual_command("export_batch", request)
-        _failure(row, record, command, now)
-        rows.append(row)
+        rows.append(_row("export", record, described, cloud_id="task_id", command=command, now=now,
+                         skipped=skipped))
     return rows
 
 
@@ -100,23 +102,18 @@ def acr_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
         target = record.data.get("target") or {}
         source = target.get("source") or {}
         account = target.get("target_account")
-        row: dict[str, Any] = {
-            "kind": "acr", "key": record.key, "rule": target.get("rule"),
-            "source_region": source.get("region"),
+        described = {
+            "rule": target.get("rule"), "source_region": source.get("region"),
             "image_id": f"{source.get('namespace')}/{source.get('repository')}:{source.get('tag')}",
             "source_name": None, "region": target.get("target_region"), "account": account,
             "target": (f"{account}:" if account else "") + f"{target.get('target_instance')}/"
                       f"{target.get('target_namespace')}/{target.get('target_repository')}",
-            "state": state_word(record.state.value, retryable=record.retryable),
-            "ledger_state": record.state.value, "detail": record.data.get("status"), "task_id": record.cloud_id,
-            "reason": None, "retries_at": None, "retry_command": None,
         }
         request = {"action": "replicate_tag", "instance_id": source.get("instance_id"),
                    "namespace": source.get("namespace"), "repository": source.get("repository"),
                    "tag": source.get("tag")}
-        command = manual_command("acr_push", request)
-        _failure(row, record, command, now)
-        rows.append(row)
+        rows.append(_row("acr", record, described, cloud_id="task_id", command=manual_command("acr_push", request),
+                         now=now, detail=record.data.get("status")))
     return rows
 
 
