@@ -50,6 +50,15 @@ class InvalidParameterError(EmulatorError):
         super().__init__(code, 400, f'The specified parameter "{name}" {detail}.')
 
 
+class PagingParameterError(EmulatorError):
+    """PageSize / PageNumber / MaxResults out of range (UNCONFIRMED codes ``InvalidParameter.<Name>``)."""
+
+    status = 400
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"InvalidParameter.{name}", 400, f"The specified parameter {name} {detail}.")
+
+
 class InvalidRegionIdError(EmulatorError):
     """Raised when ``RegionId`` names a region that is not enabled."""
 

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from emulator.core.errors import InvalidParameterError, MissingParameterError
+from emulator.core.errors import InvalidParameterError, MissingParameterError, PagingParameterError
 
 # Protocol parameters of the v1 signer; never business input, never logged, never part of a fingerprint.
 PROTOCOL_PARAMS: frozenset[str] = frozenset(
@@ -62,6 +62,20 @@ class Params:
             return int(value)
         except ValueError:
             raise InvalidParameterError(name, "must be an integer") from None
+
+    def page_size(self, name: str, default: int, maximum: int) -> int:
+        """A page size (``PageSize``, ``MaxResults``) of 1 to ``maximum``, else 400 ``InvalidParameter.<name>``."""
+        size = self.get_int(name, default)
+        if not 1 <= size <= maximum:
+            raise PagingParameterError(name, f"must be between 1 and {maximum}")
+        return size
+
+    def page(self, maximum: int, default_size: int = 10) -> tuple[int, int]:
+        """(``PageNumber`` ≥ 1, ``PageSize`` 1 to ``maximum``) of a PageNumber/PageSize listing."""
+        number = self.get_int("PageNumber", 1)
+        if number < 1:
+            raise PagingParameterError("PageNumber", "must be at least 1")
+        return number, self.page_size("PageSize", default_size, maximum)
 
     def indexed(self, prefix: str) -> list[str]:
         """Return ``Prefix.1``, ``Prefix.2``… values in index order."""

@@ -18,6 +18,7 @@ Statuses follow the ECS doc tables. UNCONFIRMED choices (no doc found, picked fo
 from __future__ import annotations
 
 from emulator.core.errors import EmulatorError
+from emulator.core.errors import PagingParameterError as PagingParameterError  # ECS, ESS and CR page alike
 
 
 class InvalidImageIdNotFoundError(EmulatorError):
@@ -258,15 +259,6 @@ class LaunchTemplateNotFoundError(EmulatorError):
     code = "InvalidLaunchTemplate.NotFound"
     status = 403
     message = "The specified launch template does not exist."
-
-
-class PagingParameterError(EmulatorError):
-    """PageSize / PageNumber / MaxResults out of range (UNCONFIRMED codes ``InvalidParameter.<Name>``)."""
-
-    status = 400
-
-    def __init__(self, name: str, detail: str) -> None:
-        super().__init__(f"InvalidParameter.{name}", 400, f"The specified parameter {name} {detail}.")
 
 
 # --- ExportImage and tasks (alibaba-api.md §1.5, §1.6) ---------------------------------------------------

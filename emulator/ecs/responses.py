@@ -35,22 +35,6 @@ from emulator.ecs.responses_snapshots import SnapshotResponses
 MAX_PAGE = 100
 
 
-def _page_size(params: Params, name: str, default: int, maximum: int = MAX_PAGE) -> int:
-    """Read a page size bounded to 1–``maximum``."""
-    size = params.get_int(name, default)
-    if not 1 <= size <= maximum:
-        raise exc.PagingParameterError(name, f"must be between 1 and {maximum}")
-    return size
-
-
-def _page(params: Params, maximum: int = MAX_PAGE) -> tuple[int, int]:
-    """(PageNumber ≥ 1, PageSize 1–``maximum``, default 10)."""
-    number = params.get_int("PageNumber", 1)
-    if number < 1:
-        raise exc.PagingParameterError("PageNumber", "must be at least 1")
-    return number, _page_size(params, "PageSize", 10, maximum)
-
-
 #: PageSize limit of the launch-template actions (UNCONFIRMED, see ``models_templates``).
 TEMPLATE_PAGE = 50
 
@@ -231,10 +215,7 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
     def describe_images(self, params: Params) -> dict[str, Any]:
         """DescribeImages with PageNumber/PageSize paging (no NextToken, §0)."""
         region = params.required("RegionId")
-        page_number = params.get_int("PageNumber", 1)
-        if page_number < 1:
-            raise exc.PagingParameterError("PageNumber", "must be at least 1")
-        page_size = _page_size(params, "PageSize", 10)
+        page_number, page_size = params.page(MAX_PAGE)
         f = ImageFilter(
             region=region,
             image_ids=params.csv("ImageId"),
@@ -331,7 +312,7 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
     def describe_instances(self, params: Params) -> dict[str, Any]:
         """DescribeInstances with ImageId / InstanceIds filters and MaxResults + NextToken paging."""
         region = params.required("RegionId")
-        max_results = _page_size(params, "MaxResults", 10)
+        max_results = params.page_size("MaxResults", 10, MAX_PAGE)
         try:
             instance_ids = params.json_list("InstanceIds")
         except exc.EmulatorError:
@@ -375,10 +356,7 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
     def describe_tasks(self, params: Params) -> dict[str, Any]:
         """DescribeTasks with TaskIds / TaskAction / TaskStatus / ResourceIds.N / time filters and paging."""
         region = params.required("RegionId")
-        page_number = params.get_int("PageNumber", 1)
-        if page_number < 1:
-            raise exc.PagingParameterError("PageNumber", "must be at least 1")
-        page_size = _page_size(params, "PageSize", 10)
+        page_number, page_size = params.page(MAX_PAGE)
         f = TaskFilter(
             region=region,
             task_ids=params.csv("TaskIds"),
@@ -416,7 +394,7 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
     def describe_launch_templates(self, params: Params) -> dict[str, Any]:
         """DescribeLaunchTemplates with LaunchTemplateId.N / LaunchTemplateName.N and PageNumber/PageSize."""
         region = params.required("RegionId")
-        number, size = _page(params, TEMPLATE_PAGE)
+        number, size = params.page(TEMPLATE_PAGE)
         found = self.backend.describe_launch_templates(
             region, params.indexed("LaunchTemplateId") or None, params.indexed("LaunchTemplateName") or None
         )
@@ -431,7 +409,7 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
     def describe_launch_template_versions(self, params: Params) -> dict[str, Any]:
         """DescribeLaunchTemplateVersions of one template (by id or name), every version unless filtered."""
         region = params.required("RegionId")
-        number, size = _page(params, TEMPLATE_PAGE)
+        number, size = params.page(TEMPLATE_PAGE)
         template_id, name = params.get_str("LaunchTemplateId"), params.get_str("LaunchTemplateName")
         if not template_id and not name:
             raise MissingParameterError("LaunchTemplateId")

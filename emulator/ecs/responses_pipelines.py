@@ -244,10 +244,5 @@ class PipelineResponses:
 
     @staticmethod
     def _network_page(items: list[Network], params: Params) -> tuple[list[Network], int, int]:
-        number = params.get_int("PageNumber", 1)
-        if number < 1:
-            raise exc.PagingParameterError("PageNumber", "must be at least 1")
-        size = params.get_int("PageSize", 10)
-        if not 1 <= size <= NETWORK_PAGE:
-            raise exc.PagingParameterError("PageSize", f"must be between 1 and {NETWORK_PAGE}")
+        number, size = params.page(NETWORK_PAGE)
         return items[(number - 1) * size : number * size], number, size

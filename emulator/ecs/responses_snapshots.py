@@ -31,14 +31,6 @@ MAX_PAGE = 100
 _MAPPING = re.compile(r"^DiskDeviceMapping\.(\d+)\.(SnapshotId|Size|Device|DiskType)$")
 
 
-def _bounded(params: Params, name: str, default: int) -> int:
-    """Read a page size bounded to 1–100 (400 ``InvalidParameter.<Name>`` otherwise)."""
-    value = params.get_int(name, default)
-    if not 1 <= value <= MAX_PAGE:
-        raise exc.PagingParameterError(name, f"must be between 1 and {MAX_PAGE}")
-    return value
-
-
 def _fingerprint(params: Params) -> dict[str, str]:
     """The parameters a ClientToken replay must repeat (everything but ClientToken and DryRun)."""
     return {k: v for k, v in params.business().items() if k not in ("ClientToken", "DryRun")}
@@ -127,7 +119,7 @@ class SnapshotResponses:
     def describe_snapshots(self, params: Params) -> dict[str, Any]:
         """DescribeSnapshots with MaxResults + NextToken paging."""
         region = params.required("RegionId")
-        max_results = _bounded(params, "MaxResults", 10)
+        max_results = params.page_size("MaxResults", 10, MAX_PAGE)
         try:
             ids = params.json_list("SnapshotIds")
         except EmulatorError:
@@ -198,10 +190,7 @@ class SnapshotResponses:
     def describe_image_share_permission(self, params: Params) -> dict[str, Any]:
         """DescribeImageSharePermission with PageNumber / PageSize paging."""
         region = params.required("RegionId")
-        page_number = params.get_int("PageNumber", 1)
-        if page_number < 1:
-            raise exc.PagingParameterError("PageNumber", "must be at least 1")
-        page_size = _bounded(params, "PageSize", 10)
+        page_number, page_size = params.page(MAX_PAGE)
         image, accounts = self.backend.image_share_permission(region, params.required("ImageId"))
         page = accounts[(page_number - 1) * page_size : page_number * page_size]
         return {

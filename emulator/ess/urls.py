@@ -24,7 +24,6 @@ from pydantic import BaseModel
 
 from emulator.core.errors import InvalidActionError
 from emulator.core.state import StrictModel, iso_z
-from emulator.ecs.exceptions import PagingParameterError
 from emulator.ess.models import EssBackend, EssSeed, ScalingConfiguration
 
 if TYPE_CHECKING:
@@ -91,12 +90,7 @@ class EssService:
 
     def describe_scaling_configurations(self, params: Params) -> dict[str, Any]:
         """DescribeScalingConfigurations with PageNumber/PageSize paging, in this version's shape."""
-        number = params.get_int("PageNumber", 1)
-        if number < 1:
-            raise PagingParameterError("PageNumber", "must be at least 1")
-        size = params.get_int("PageSize", 10)
-        if not 1 <= size <= MAX_PAGE:
-            raise PagingParameterError("PageSize", f"must be between 1 and {MAX_PAGE}")
+        number, size = params.page(MAX_PAGE)
         suffix = "" if self.legacy else "s"
         found = self.backend.describe(
             params.required("RegionId"),
