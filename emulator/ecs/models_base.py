@@ -287,6 +287,17 @@ class BackendBase:
         image = self.images.get(image_id)
         return image if image is not None and image.region == region and self.visible(image) else None
 
+    def own_image(self, region: str, image_id: str) -> Image:
+        """The calling account's image of ``region`` (404 ``InvalidImageId.NotFound`` when missing or unseen,
+        403 ``Forbidden`` when another account owns it): what sharing and modifying an image require."""
+        self.check_region(region)
+        image = self.image_in(region, image_id)
+        if image is None:
+            raise exc.InvalidImageIdNotFoundError()
+        if image.owner_id != self.state.current_account:
+            raise exc.ForbiddenError()
+        return image
+
     def visible(self, image: Image) -> bool:
         """True when the calling account sees ``image``: public (system, marketplace), its own, shared with it.
 

@@ -47,21 +47,11 @@ ENCRYPTED_SHARE_REGIONS = frozenset({"cn-beijing", "cn-shanghai", "cn-hongkong",
 class ShareMixin(BackendBase):
     """Image sharing with other accounts."""
 
-    def _own_image(self, region: str, image_id: str) -> Image:
-        """The account's image of ``region`` (404 when missing, 403 when another account owns it)."""
-        self.check_region(region)
-        image = self.image_in(region, image_id)
-        if image is None:
-            raise exc.InvalidImageIdNotFoundError()
-        if image.owner_id != self.state.current_account:
-            raise exc.ForbiddenError()
-        return image
-
     def modify_image_share_permission(
         self, region: str, image_id: str, add: list[str], remove: list[str], dry_run: bool
     ) -> None:
         """Share the image with ``add`` and stop sharing it with ``remove``."""
-        image = self._own_image(region, image_id)
+        image = self.own_image(region, image_id)
         if image.status != "Available":
             raise exc.IncorrectImageStatusError()
         add, remove = add[:MAX_ACCOUNTS_PER_CALL], remove[:MAX_ACCOUNTS_PER_CALL]
@@ -84,5 +74,5 @@ class ShareMixin(BackendBase):
 
     def image_share_permission(self, region: str, image_id: str) -> tuple[Image, list[tuple[str, float]]]:
         """Return the image and its (account, shared time) list in share order."""
-        image = self._own_image(region, image_id)
+        image = self.own_image(region, image_id)
         return image, [(a, image.share_times.get(a, image.creation_time)) for a in image.shared_with]

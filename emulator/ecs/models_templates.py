@@ -101,12 +101,7 @@ class TemplatesMixin(BackendBase):
         description: str | None = None, status: str | None = None,
     ) -> None:
         """Change the family, name, description or status (Deprecated ↔ Available) of one of our images."""
-        self.check_region(region)
-        image = self.image_in(region, image_id)
-        if image is None:
-            raise exc.InvalidImageIdNotFoundError()
-        if image.owner_id != self.state.current_account:
-            raise exc.ForbiddenError()
+        image = self.own_image(region, image_id)
         if status is not None and status not in ("Deprecated", "Available"):
             raise InvalidParameterError("Status", "must be Deprecated or Available")
         if status is not None and image.status not in ("Deprecated", "Available"):
