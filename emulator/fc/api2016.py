@@ -53,8 +53,9 @@ from pydantic import BaseModel
 from emulator.core.dispatch import HttpResponse
 from emulator.core.errors import EmulatorError, InvalidActionError
 from emulator.fc import exceptions as exc
-from emulator.fc.gate import header, lose
-from emulator.fc.responses import async_response, error_response, request_headers, sync_response
+from emulator.fc.gate import header
+from emulator.fc.invoke import invocation_headers, invoke
+from emulator.fc.responses import error_response, request_headers
 
 if TYPE_CHECKING:
     from emulator.core.dispatch import HttpRequest
@@ -68,7 +69,6 @@ _FUNCTION = re.compile(rf"^/{VERSION}/services/([^/]+)/functions/([^/]+)/?$")
 _FUNCTIONS = re.compile(rf"^/{VERSION}/services/([^/]+)/functions/?$")
 _SERVICE = re.compile(rf"^/{VERSION}/services/([^/]+)/?$")
 _SERVICES = re.compile(rf"^/{VERSION}/services/?$")
-_STATEFUL_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 EMULATED = ("POST .../services/{s}/functions/{f}/invocations, GET .../services, GET .../services/{s}, "
             "GET .../services/{s}/functions, GET .../services/{s}/functions/{f}")
 
@@ -266,33 +266,24 @@ class Fc2016Service:
     ) -> HttpResponse:
         service, _, qualifier = service_part.partition(".")
         qualifier = qualifier or "LATEST"
-        kind = (header(request, "x-fc-invocation-type") or "Sync").strip()
-        stateful_id = (header(request, "x-fc-stateful-async-invocation-id") or "").strip() or None
+        kind, stateful_id, _ = invocation_headers(request)
         entry.update(action="InvokeFunction", params={
             "service": service, "function": function, "qualifier": qualifier, "invocationType": kind,
             **({"statefulInvocationId": stateful_id} if stateful_id else {}), "api": VERSION,
         })
-        with self.state.lock:
+
+        def admit() -> tuple[str, str, str]:  # authenticated before routing: only the fault is drawn here
             fault = self.state.faults.before_action("InvokeFunction")
             if fault is not None:
                 raise fault
-            spec = self.backend.lookup(service, function)
-            if kind.lower() not in ("sync", "async"):
-                raise exc.InvalidArgumentError(f"x-fc-invocation-type must be Sync or Async, got {kind[:40]!r}")
-            if kind.lower() == "async":
-                if stateful_id is not None and not _STATEFUL_ID.match(stateful_id):
-                    raise exc.InvalidArgumentError(f"invalid stateful async invocation id {stateful_id[:140]!r}")
-                invocation = self.backend.submit_async(spec, request.body, request_id, credentials, qualifier,
-                                                       stateful_id)
-                lose(self.state, "InvokeFunction")
-                return async_response(request_id, invocation)
-        tail = (header(request, "x-fc-log-type") or "").strip().lower() == "tail"
-        result = self.backend.run_sync(spec, request.body, request_id, credentials, qualifier, tail)
-        with self.state.lock:
-            lose(self.state, "InvokeFunction")
-        if result.error_type:
-            entry["code"] = result.error_type
-        return sync_response(result, request_id)
+            return credentials
+
+        response, error_type = invoke(self.state, self.backend, request, request_id, service=service,
+                                      function=function, qualifier=qualifier, admit=admit,
+                                      type_header="x-fc-invocation-type", delays=False)
+        if error_type:
+            entry["code"] = error_type
+        return response
 
 
 def _page(names: list[str], query: dict[str, str]) -> tuple[list[str], str]:

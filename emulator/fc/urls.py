@@ -34,11 +34,11 @@ from pydantic import BaseModel
 
 from emulator.core.dispatch import HttpResponse
 from emulator.core.errors import EmulatorError, InvalidActionError
-from emulator.fc import exceptions as exc
-from emulator.fc.gate import admit, header, lose
+from emulator.fc.gate import admit, lose
+from emulator.fc.invoke import invocation_headers, invoke
 from emulator.fc.management import FcManagement
 from emulator.fc.models import FcBackend
-from emulator.fc.responses import async_response, error_response, invocation_response, sync_response
+from emulator.fc.responses import error_response, invocation_response
 from emulator.fc.router import EventRouter, RouterSlot
 
 if TYPE_CHECKING:
@@ -49,20 +49,10 @@ VERSION = "2021-04-06"
 PREFIX = f"/{VERSION}/"
 _INVOKE = re.compile(rf"^/{VERSION}/services/([^/]+)/functions/([^/]+)/invocations/?$")
 _STATEFUL = re.compile(rf"^/{VERSION}/services/([^/]+)/functions/([^/]+)/stateful-async-invocations/([^/]+)/?$")
-_STATEFUL_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 
 
 class FcSeed(BaseModel):
     """FC contributes no seed keys (functions are registered in-process)."""
-
-
-def _delay(raw: str) -> float:
-    """``X-Fc-Async-Delay`` in seconds: an integer in [0, 3600] (help.aliyun.com/document_detail/181866)."""
-    if not raw:
-        return 0.0
-    if not raw.isdigit() or int(raw) > 3600:
-        raise exc.InvalidArgumentError(f"X-Fc-Async-Delay must be an integer from 0 to 3600 seconds, got {raw[:40]!r}")
-    return float(int(raw))
 
 
 class FcService:
@@ -159,34 +149,19 @@ class FcService:
         self, request: HttpRequest, request_id: str, service: str, function: str, qualifier: str,
         entry: dict[str, Any],
     ) -> HttpResponse:
-        kind = (header(request, "x-fc-invocation-type") or "Sync").strip()
-        stateful_id = (header(request, "x-fc-stateful-async-invocation-id") or "").strip() or None
-        raw_delay = (header(request, "x-fc-async-delay") or "").strip()
+        kind, stateful_id, raw_delay = invocation_headers(request)
         entry.update(action="InvokeFunction", params={
             "service": service, "function": function, "qualifier": qualifier, "invocationType": kind,
             **({"statefulInvocationId": stateful_id} if stateful_id else {}),
             **({"asyncDelay": raw_delay} if raw_delay else {}),
         })
-        with self.state.lock:
-            credentials = admit(self.state, request, {k: v for k, v in parse_qsl(urlsplit(request.target).query)},
-                                "InvokeFunction")
-            spec = self.backend.lookup(service, function)
-            if kind.lower() not in ("sync", "async"):
-                raise exc.InvalidArgumentError(f"X-Fc-Invocation-Type must be Sync or Async, got {kind[:40]!r}")
-            if kind.lower() == "async":
-                if stateful_id is not None and not _STATEFUL_ID.match(stateful_id):
-                    raise exc.InvalidArgumentError(f"invalid stateful async invocation id {stateful_id[:140]!r}")
-                invocation = self.backend.submit_async(spec, request.body, request_id, credentials, qualifier,
-                                                       stateful_id, _delay(raw_delay))
-                lose(self.state, "InvokeFunction")
-                return async_response(request_id, invocation)
-        tail = (header(request, "x-fc-log-type") or "").strip().lower() == "tail"
-        result = self.backend.run_sync(spec, request.body, request_id, credentials, qualifier, tail)
-        with self.state.lock:
-            lose(self.state, "InvokeFunction")
-        if result.error_type:
-            entry["code"] = result.error_type
-        return sync_response(result, request_id)
+        query = dict(parse_qsl(urlsplit(request.target).query))
+        response, error_type = invoke(self.state, self.backend, request, request_id, service=service,
+                                      function=function, qualifier=qualifier,
+                                      admit=lambda: admit(self.state, request, query, "InvokeFunction"))
+        if error_type:
+            entry["code"] = error_type
+        return response
 
     # --- ControlService ------------------------------------------------------------------------------
 
