@@ -137,7 +137,7 @@ def test_a_wrong_estimate_costs_one_extra_scan_and_misses_nothing(local: Any, gu
 
 def test_a_delay_outside_fcs_range_is_refused() -> None:
     from emulator.core.errors import EmulatorError
-    from emulator.fc.urls import _delay
+    from emulator.fc.invoke import async_delay as _delay
     from shared.clouds.fc import FcGateway
 
     assert _delay("") == 0 and _delay("3600") == 3600
