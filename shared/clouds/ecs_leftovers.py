@@ -35,6 +35,8 @@ class BuildLeftoversMixin:
     """Finding and releasing Image Builder's leftovers; mixed into `ImageBuilderGateway` (which has `_call`)."""
 
     _call: Callable[..., dict[str, Any]]
+    _paged: Callable[..., Iterator[dict[str, Any]]]  # `RpcGateway`'s listings
+    _token_pages: Callable[..., Iterator[dict[str, Any]]]
 
     def iter_builder_instances(self, region: str) -> Iterator[BuilderInstance]:
         """Instances tagged by Image Builder, then those only named like its instances (each id once)."""
@@ -47,29 +49,22 @@ class BuildLeftoversMixin:
                     yield instance
 
     def _instances(self, region: str, tag: list[Any] | None, name: str | None) -> Iterator[BuilderInstance]:
-        token: str | None = None
-        while True:
-            request = ecs_models.DescribeInstancesRequest(region_id=region, tag=tag, instance_name=name,
-                                                          max_results=INSTANCE_PAGE, next_token=token)
-            body = self._call(region, "describe_instances", request)
-            for raw in (body.get("Instances") or {}).get("Instance") or []:
-                yield BuilderInstance.from_wire(region, raw)
-            token = body.get("NextToken") or None
-            if not token:
-                return
+        def request(token: str | None) -> Any:
+            return ecs_models.DescribeInstancesRequest(region_id=region, tag=tag, instance_name=name,
+                                                       max_results=INSTANCE_PAGE, next_token=token)
+
+        for raw in self._token_pages(region, "describe_instances", ("Instances", "Instance"), request):
+            yield BuilderInstance.from_wire(region, raw)
 
     def iter_networks(self, region: str) -> Iterator[Network]:
         """Every vSwitch, then every VPC, of `region` (PageNumber/PageSize, 50 a page)."""
-        def vswitches(page: int) -> dict[str, Any]:
-            request = ecs_models.DescribeVSwitchesRequest(region_id=region, page_number=page, page_size=NETWORK_PAGE)
-            return self._call(region, "describe_vswitches", request)
-
-        def vpcs(page: int) -> dict[str, Any]:
-            request = ecs_models.DescribeVpcsRequest(region_id=region, page_number=page, page_size=NETWORK_PAGE)
-            return self._call(region, "describe_vpcs", request)
-
-        yield from (Network.vswitch(region, raw) for raw in _numbered_pages(vswitches, ("VSwitches", "VSwitch")))
-        yield from (Network.vpc(region, raw) for raw in _numbered_pages(vpcs, ("Vpcs", "Vpc")))
+        vswitches = self._paged(region, "describe_vswitches", ("VSwitches", "VSwitch"),
+                                lambda page: ecs_models.DescribeVSwitchesRequest(
+                                    region_id=region, page_number=page, page_size=NETWORK_PAGE), size=NETWORK_PAGE)
+        yield from (Network.vswitch(region, raw) for raw in vswitches)
+        vpcs = self._paged(region, "describe_vpcs", ("Vpcs", "Vpc"), lambda page: ecs_models.DescribeVpcsRequest(
+            region_id=region, page_number=page, page_size=NETWORK_PAGE), size=NETWORK_PAGE)
+        yield from (Network.vpc(region, raw) for raw in vpcs)
 
     def release_instance(self, region: str, instance_id: str) -> None:
         """DeleteInstance with Force (see the module docstring); `ResourceNotFoundError` when already gone."""
@@ -83,14 +78,3 @@ class BuildLeftoversMixin:
         """DeleteVpc; refused (DependencyViolation.*) while it holds a vSwitch or an instance."""
         self._call(region, "delete_vpc", ecs_models.DeleteVpcRequest(region_id=region, vpc_id=vpc_id))
 
-
-def _numbered_pages(fetch: Callable[[int], dict[str, Any]], keys: tuple[str, str]) -> Iterator[dict[str, Any]]:
-    """Every item of a PageNumber/PageSize listing: ``body[keys[0]][keys[1]]`` page after page."""
-    page = 1
-    while True:
-        body = fetch(page)
-        items = (body.get(keys[0]) or {}).get(keys[1]) or []
-        yield from items
-        if not items or page * NETWORK_PAGE >= int(body.get("TotalCount") or 0):
-            return
-        page += 1
