@@ -1,1 +1,3 @@
-"""Operator tooling over ``shared``: the ``image-relay`` CLI, demo, bench and the chaos suite."""
+"""Operator tooling over ``shared``: the ``image-relay`` CLI (``cli``, ``cli_ops``, ``status``, ``doctor``,
+``validate``), the local emulator deployment (``local``, ``local_deploy``), the code package (``package``), the
+demo, bench and the chaos suite (``chaos/``)."""

@@ -1,3 +1,3 @@
-"""image-relay's package: one kernel (``apply``, ``context``, ``wiring``, ``ledger``, ``policy``) and the
-features on it (``replication``, ``exports``, ``acr``, ``builds``, ``cleanup``, ``alerts``); ``clouds`` alone
-imports the SDKs. See README "Layout"."""
+"""image-relay's package: one kernel (``apply``, ``context``, ``wiring``, ``dispatch``, ``reconcile``,
+``ledger``, ``policy``, ``values``, ``events``) and the features on it (``replication``, ``exports``, ``acr``,
+``accounts``, ``builds``, ``cleanup``, ``alerts``); ``clouds`` alone imports the SDKs. See README "Layout"."""

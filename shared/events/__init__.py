@@ -1,4 +1,5 @@
-"""Trigger payloads: shapes (``models``), envelopes (``envelopes``) and parsers (``parse``)."""
+"""Trigger payloads: shapes (``models``), envelopes (``envelopes``) and parsers (``parse``); each function's
+requests, events and a person's requests alike (``copy_requests``, ``exports``, ``acr``, ``accounts``)."""
 
 from __future__ import annotations
 
