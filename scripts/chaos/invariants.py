@@ -12,7 +12,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from scripts.chaos.scenario import (
     ACR_EXCLUDE,
@@ -22,8 +22,13 @@ from scripts.chaos.scenario import (
     ACR_SOURCE,
     ACR_TARGETS,
     COPY_SOURCE_MINUTES,
+    DECOY_INSTANCES,
+    DECOY_VSWITCH,
     EXPORT_REGION,
     KEY_ID,
+    LEFTOVER_GRACE_HOURS,
+    LEFTOVER_PIPELINE,
+    LEFTOVER_REGION,
     LINEAGE_TRAP,
     PARTNER_ACCOUNT,
     PARTNER_REGIONS,
@@ -292,6 +297,34 @@ def _deletes(w: World) -> list[dict[str, Any]]:
     return [c for c in w.calls if c["action"] == "DeleteImage"]
 
 
+def leftovers_guarded(w: World) -> list[str]:
+    """3. Cleanup after failed builds never releases an unmarked or too-young instance: no DeleteInstance of a
+    seeded instance (look-alikes without a mark or a build task, instances running our images), none of the failed
+    build's instance before its end plus the grace, and no DeleteVSwitch/DeleteVpc of a user's own network."""
+    from shared.clouds.ecs_pipelines import ImageBuilderGateway
+    from shared.config import Credentials
+
+    if not w.sc.build_leftovers:
+        return []
+    out: list[str] = []
+    seeded = {i for i, _, _ in DECOY_INSTANCES} | {f"i-chaos{s.image_id[-4:]}" for s in w.sc.scratch
+                                                   if s.kind == "in_use"}
+    gateway = cast(ImageBuilderGateway, ImageBuilderGateway.connect(
+        Credentials(access_key_id=KEY_ID, access_key_secret=w.run.secret), endpoint=w.run.emu.url))
+    tasks = gateway.describe_pipeline_executions(LEFTOVER_REGION, pipeline_id=LEFTOVER_PIPELINE)
+    ends = [t.modified_time.timestamp() for t in tasks if t.status == "FAILED" and t.modified_time]
+    for call in (c for c in w.calls if c["action"] == "DeleteInstance" and c["status"] == 200):
+        instance_id = str(call["params"].get("InstanceId"))
+        if instance_id in seeded:
+            out.append(f"released an instance without Image Builder's marks or build task: {instance_id}")
+        elif not ends or call["time"] < min(ends) + LEFTOVER_GRACE_HOURS * 3600:
+            out.append(f"released a failed build's instance younger than its end plus the grace: {instance_id}")
+    for call in (c for c in w.calls if c["action"] in ("DeleteVSwitch", "DeleteVpc") and c["status"] == 200):
+        if call["params"].get("VSwitchId") == DECOY_VSWITCH or call["params"].get("VpcId") == "vpc-decoyuser01":
+            out.append(f"deleted a user's own network: {call['action']} {call['params']}")
+    return out
+
+
 def _why_protected(sc: Scenario, image_id: str) -> str:
     for s in sc.scratch:
         if s.image_id == image_id:
@@ -307,6 +340,7 @@ CHECKS: tuple[Callable[[World], list[str]], ...] = (
     copy_source_kept,
     lineage_from_provenance,
     age_guard_holds,
+    leftovers_guarded,
     no_object_overwritten,
     no_secret_leaked,
 )

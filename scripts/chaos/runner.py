@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from scripts.chaos.faults import (
     Crasher,
@@ -32,6 +32,8 @@ from scripts.chaos.scenario import (
     KNOWN_ISSUE,
     KNOWN_ISSUE_ACTIONS,
     LEDGER_URL,
+    LEFTOVER_PIPELINE,
+    LEFTOVER_REGION,
     LOST_RESPONSE_ACTIONS,
     MAX_SETTLE_TICKS,
     PLATFORM_RETRIES,
@@ -139,6 +141,17 @@ class Run:
             self.emu.fc.backend.wait_idle(120)  # wake-ups due by now run (the FC emulator fired them)
 
     # -- set-up / tear-down ----------------------------------------------------------------------------
+    def _fail_a_build(self) -> None:
+        """Start the build that fails and keeps its instance (before any fault; it ends on the virtual clock)."""
+        from shared.clouds.ecs_pipelines import ImageBuilderGateway
+        from shared.config import Credentials
+
+        self.emu.control.ecs_pipeline_outcome({"pipeline_id": LEFTOVER_PIPELINE, "outcome": "FAILED"})
+        gateway = ImageBuilderGateway.connect(Credentials(access_key_id=KEY_ID, access_key_secret=self.secret),
+                                              endpoint=self.emu.url)
+        cast(ImageBuilderGateway, gateway).start_pipeline_execution(LEFTOVER_REGION, LEFTOVER_PIPELINE)
+        self.setup_calls = len(self.emu.control.requests())  # the harness's calls, not an event's
+
     def _setup(self) -> None:
         import importlib
 
@@ -157,6 +170,8 @@ class Run:
         start = self.now()
         self.start = start
         control.seed(emulator_seed(self.sc, start, self.secret))
+        if self.sc.build_leftovers:
+            self._fail_a_build()
         self.policy_path = os.path.join(self.tmp, "policy.yml")
         with open(self.policy_path, "w", encoding="utf-8") as fh:
             fh.write(policy_yaml(self.sc, start))

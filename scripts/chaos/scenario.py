@@ -33,6 +33,20 @@ LINEAGE_TRAP = (("m-trapu22", "base-ubuntu22-2026-01", 30, True), ("m-trapu24a",
                 ("m-trapapp1", "app-v1-copy", 25, True), ("m-trapapp2", "app-v2-copy", 12, False))
 TRAP_REGION = "cn-beijing"
 SCRATCH_MIN_AGE_HOURS = 24
+#: Failed-build leftovers (issue #14): a template that keeps its instances fails one build at the start (its
+#: instance stays young for the whole run), beside look-alikes that lack a mark or a build task, and a user's own
+#: vSwitch; the policy opts in to releases. None of these may be released (invariant "never an unmarked or
+#: too-young instance").
+LEFTOVER_REGION = "cn-hangzhou"
+LEFTOVER_PIPELINE = "ip-chaosleftover01"
+LEFTOVER_GRACE_HOURS = 24
+BUILDER_TAG = "acs:ecs:image-builder:execution-id"
+DECOY_INSTANCES: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("i-decoyname0001", "ImageBuilder_Build_exec-decoy0001", {}),                      # the name, no tag
+    ("i-decoytag00001", "web-1", {BUILDER_TAG: "exec-decoy0002"}),                     # the tag, another name
+    ("i-decoynotask01", "ImageBuilder_Build_exec-decoy0003", {BUILDER_TAG: "exec-decoy0003"}),  # no such task
+)
+DECOY_VSWITCH = "vsw-decoyuser01"
 #: the production ledger (the OSS store, against the emulator's OSS) in this share of runs; memory:// elsewhere
 OSS_LEDGER_SHARE = 0.25
 LEDGER_BUCKET = "relay-chaos-ledger"
@@ -139,6 +153,7 @@ class Scenario:
     lineage_trap: bool = False
     skewed_clock: bool = False
     partner: bool = False  # the copy rule also delivers into PARTNER_ACCOUNT (share, partner copies, unshare)
+    build_leftovers: bool = False
 
     def knobs(self) -> dict[str, Any]:
         """The drawn numbers, for the report and for a person replaying a run."""
@@ -201,6 +216,7 @@ def draw(seed: int) -> Scenario:
     for n, kind in enumerate(rng.sample(REFERENCE_KINDS, rng.randint(0, 2))):
         sc.scratch.append(ScratchSpec(region=rng.choice(REGIONS), image_id=f"m-scratchref{n:02d}", kind=kind))
     sc.partner = rng.random() < 0.5  # drawn last: older seeds keep the rest of their scenario
+    sc.build_leftovers = rng.random() < 0.5  # drawn last: older seeds keep their scenario
     return sc
 
 
@@ -227,6 +243,8 @@ cleanup:
   max_deletions: 20
   max_share: 1.0
 """
+    if sc.build_leftovers:
+        text += f"  release_failed_build_instances: true\n  failed_build_grace_hours: {LEFTOVER_GRACE_HOURS}\n"
     if sc.export_rule:
         text += f"""\
 export_rules:
@@ -339,6 +357,12 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
                              "access_key_secret": f"partner-{secret}",
                              "roles": [{"name": PARTNER_ROLE.rsplit("/", 1)[1], "trusted_accounts": [ACCOUNT_ID]}],
                              "kms_keys": [{"region": region, "key_id": key}]}]
+    if sc.build_leftovers:
+        instances += [{"region": LEFTOVER_REGION, "instance_id": i, "image_id": "", "name": name, "tags": tags,
+                       "creation_time": iso(now - dt.timedelta(days=3))} for i, name, tags in DECOY_INSTANCES]
+        seed["image_pipelines"] = [{"region": LEFTOVER_REGION, "pipeline_id": LEFTOVER_PIPELINE,
+                                    "delete_instance_on_failure": False}]
+        seed["vswitches"] = [{"region": LEFTOVER_REGION, "vswitch_id": DECOY_VSWITCH}]
     if launch_templates:
         seed["launch_templates"] = launch_templates
     if scaling:

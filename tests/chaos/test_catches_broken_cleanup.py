@@ -4,7 +4,8 @@ Each test runs one quiet scenario (no faults, so only the guard under test decid
 build, which must pass, and with one guard switched off, which the suite must report in its own words:
 - the reference guard (launch template versions, scaling configurations, families, a copy's source);
 - lineage from provenance (the broken build uses the old name pattern: digits masked);
-- the age guard against a caller's clock (the broken build believes the caller).
+- the age guard against a caller's clock (the broken build believes the caller);
+- the failed-build leftover guards (the broken build ignores the build task's end and the grace).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def _quiet(seed: int, scratch: list[chaos.ScratchSpec], **knobs: Any) -> chaos.S
         scratch=scratch, acr_tags=[], export_rule=False, throttle_rate=0.0, error_rate=0.0, latency_ms=0,
         lost_response_rate=0.0, crash_rate=0.0, store_fail_rate=0.0, min_deliveries=1, max_deliveries=1,
         concurrency=0.0, create_image_fail_rate=0.0, stale_ticks=0, oss_ledger=False,
-        **{"lineage_trap": False, "skewed_clock": False, **knobs})
+        **{"lineage_trap": False, "skewed_clock": False, "build_leftovers": False, **knobs})
 
 
 REFERENCED = [chaos.ScratchSpec(region="cn-beijing", image_id=f"m-scratchref{n:02d}", kind=kind)
@@ -91,3 +92,16 @@ def test_every_reference_kind_is_seeded_as_the_emulator_documents(kind):
     expected = {"in_template": "launch_templates" in seed, "in_scaling": "scaling_configurations" in seed,
                 "family_latest": "family" in scratch, "copy_source": scratch["size_gib"] == chaos.COPY_SOURCE_GIB}
     assert expected[kind]
+
+
+def test_failed_build_leftovers_and_look_alikes_are_kept_by_the_real_build(chaos_emu):
+    result = chaos.run_scenario(chaos_emu, _quiet(23, OLD, build_leftovers=True))
+    assert result.violations == []
+
+
+def test_a_cleanup_that_ignores_the_builds_end_is_caught(chaos_emu, monkeypatch):
+    import shared.cleanup.leftovers as leftovers
+
+    monkeypatch.setattr(leftovers, "_task_guard", lambda *args, **kwargs: None)
+    young = _violations(chaos_emu, _quiet(23, OLD, build_leftovers=True), "released a failed build's instance")
+    assert young and all("younger than its end plus the grace" in v for v in young), young

@@ -32,6 +32,7 @@ def test_the_slice_exercises_every_fault(chaos_emu):
     assert any(s.skewed_clock for s in scenarios) and any(s.lineage_trap for s in scenarios)
     # issue #13: account targets, with and without
     assert any(s.partner for s in scenarios) and any(not s.partner for s in scenarios)
+    assert any(s.build_leftovers for s in scenarios)  # issue #14: a failed build's kept instance and look-alikes
     kinds = {sc.kind for s in scenarios for sc in s.scratch}
     assert set(chaos.REFERENCE_KINDS) <= kinds, kinds
 
