@@ -215,10 +215,11 @@ def status(
                         "the ledger (sqlite:///path, a path, memory://, oss://…; overrides IMAGE_RELAY_STATE).",
         show_default=False)] = None,
 ) -> None:
-    """Copies, exports, ACR syncs and account targets (every hop per account and region) from the ledger: state, progress, queue position and ETA, and for each
+    """Copies, exports, ACR syncs, account targets (every hop per account and region) and builds (each build's
+    stage) from the ledger: state, progress, queue position and ETA, and for each
     failure its full reason, whether it retries by itself, and the command that retries it.
     Exits 5 when anything shown is failed (like `regsync check`), 0 otherwise."""
-    from scripts.status import account_rows, acr_rows, copy_rows, export_rows, select
+    from scripts.status import account_rows, acr_rows, build_rows, copy_rows, export_rows, select
     from shared.config import get_settings
     from shared.ledger.record import utcnow
     from shared.policy import Policy
@@ -241,7 +242,8 @@ def status(
         shown = {"copies": select(copy_rows(ledger, rules, now), **filters),
                  "exports": select(export_rows(ledger, now), **filters),
                  "acr": select(acr_rows(ledger, now), **filters),
-                 "accounts": select(account_rows(ledger, now), **filters)}
+                 "accounts": select(account_rows(ledger, now), **filters),
+                 "builds": select(build_rows(ledger, now), **filters)}
     except ImageRelayError as exc:
         fail(exc)
     n_failed = sum(1 for rows in shown.values() for r in rows if r["ledger_state"] == "FAILED")

@@ -6,11 +6,13 @@ reason, whether and when the function retries it by itself, and the exact comman
 by hand.
 
 JSON shape (`image-relay status --json`), stable:
-``{"copies": [row], "exports": [row], "acr": [row], "accounts": [row], "failed": int, "filters": {...}}``;
-an account row is one hop of an account target (issue #13): ``kind`` "account", ``hop`` share|copy,
-``account_id``, ``region`` (the partner's region; the source region for the share), ``partner_image_id``; a copy row has
+``{"copies": [row], "exports": [row], "acr": [row], "accounts": [row], "builds": [row], "failed": int,
+"filters": {...}}``; an account row is one hop of an account target (issue #13): ``kind`` "account", ``hop``
+share|copy, ``account_id``, ``region`` (the partner's region; the source region for the share),
+``partner_image_id``; a copy row has
 ``kind, key, rule, source_region, image_id, source_name, region, state, ledger_state, detail,
-copy_image_id, reason, retries_at, retry_command, queue_position, eta, waiting_for_window``; exports and ACR rows have the same keys that apply.
+copy_image_id, reason, retries_at, retry_command, queue_position, eta, waiting_for_window``; exports and ACR rows have the same keys that apply;
+a build row adds ``slot, stage, execution_id, withheld`` (its ``source_name`` is the template).
 """
 from __future__ import annotations
 
@@ -151,6 +153,45 @@ def account_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
             "reason": None, "retries_at": None, "retry_command": None,
         }
         _failure(row, record, account_retry_command(hop.source_region, hop.image_id, hop.account_id), now)
+        rows.append(row)
+    return rows
+
+
+def _handed_on(record: Record) -> str:
+    handed = record.data.get("handed_on") or {}
+    parts = [f"{len(handed[k])} {k}" for k in ("copies", "exports", "accounts") if handed.get(k)]
+    retried = handed.get("retried_regions") or []
+    if retried:
+        parts.append("retried " + ", ".join(retried))
+    return "handed on: " + (", ".join(parts) or "nothing named")
+
+
+def build_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
+    """One row per build record (issue #14): its stage, its execution and image, and why it waits, failed
+    or was withheld (built, but not handed on: TEST_FAILED by default)."""
+    rows = []
+    for record in ledger.scan("build/"):
+        data = record.data
+        withheld = record.state is State.DONE and data.get("distribute") is False
+        row: dict[str, Any] = {
+            "kind": "build", "key": record.key, "rule": data.get("rule"), "source_region": data.get("region"),
+            "region": data.get("region"), "source_name": data.get("pipeline"), "slot": data.get("slot"),
+            "stage": data.get("stage") or None, "execution_id": record.cloud_id,
+            "image_id": data.get("image_id") or None,
+            "state": state_word(record.state.value, retryable=record.retryable), "ledger_state": record.state.value,
+            "withheld": withheld, "detail": None, "reason": None, "retries_at": None, "retry_command": None,
+        }
+        if record.state is State.STARTED:
+            row["detail"] = f"stage {data.get('stage') or 'starting'}"
+        elif record.state is State.PENDING:
+            row["detail"] = clean_reason(record.reason) or "queued for its template"
+        elif withheld:
+            row["detail"] = f"withheld: {data.get('stage')}, nothing handed on"
+        elif record.state is State.DONE:
+            row["detail"] = _handed_on(record)
+        _failure(row, record, f"image-relay build {data.get('rule')}", now)
+        if withheld:
+            row["reason"] = record.reason
         rows.append(row)
     return rows
 

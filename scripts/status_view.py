@@ -27,8 +27,12 @@ ACCOUNT_COLUMNS = (Column("rule", "rule", 8), Column("source_name", "source imag
                    Column("account_id", "account", 7), Column("hop", "hop", 5), Column("region", "region", 9),
                    Column("state", "state", 10), Column("cell", "detail", 6), Column("partner_image_id", "copy", 3),
                    Column("image_id", "source id", 4))
+BUILD_COLUMNS = (Column("rule", "rule", 8), Column("stage", "stage", 10), Column("state", "state", 9),
+                 Column("cell", "detail", 8, shrink=True), Column("slot", "slot", 6), Column("region", "region", 6),
+                 Column("execution_id", "execution", 4), Column("image_id", "image", 4))
 TABLES = (("copies", "copies", COPY_COLUMNS), ("exports", "exports", EXPORT_COLUMNS),
-          ("acr", "ACR syncs", ACR_COLUMNS), ("accounts", "account targets", ACCOUNT_COLUMNS))
+          ("acr", "ACR syncs", ACR_COLUMNS), ("accounts", "account targets", ACCOUNT_COLUMNS),
+          ("builds", "builds", BUILD_COLUMNS))
 
 
 def _cell(row: dict[str, Any]) -> str | None:
@@ -50,7 +54,7 @@ def print_status(shown: dict[str, list[dict[str, Any]]], out: Console | None = N
         if shown.get(key):
             rows = [{**row, "cell": _cell(row)} for row in shown[key]]
             print_table(out, fit_table(title, columns, rows, out.width))
-    failures = [r for rows in shown.values() for r in rows if r["ledger_state"] == "FAILED"]
+    failures = [r for rows in shown.values() for r in rows if r["ledger_state"] == "FAILED" or r.get("withheld")]
     if failures:
         out.print(Text(f"needs attention ({len(failures)})", style="bold"))
         for row in failures:
@@ -59,7 +63,8 @@ def print_status(shown: dict[str, list[dict[str, Any]]], out: Console | None = N
                 what = (f"{row['hop']} of {row.get('source_name') or row.get('image_id')} → account "
                         f"{row['account_id']} {row.get('region')}")
             # soft_wrap: the terminal folds long lines, so a copied command stays one line
-            out.print(Text(f"• {what}: {row['state']}", style="red"), soft_wrap=True)
+            word = "withheld" if row.get("withheld") else row["state"]
+            out.print(Text(f"• {what}: {word}", style="red"), soft_wrap=True)
             out.print(Text(f"  reason: {row.get('reason') or 'unknown'}"), soft_wrap=True)
             out.print(Text(f"  {row.get('detail')}"), soft_wrap=True)
             if row.get("retry_command"):

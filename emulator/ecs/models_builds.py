@@ -78,6 +78,7 @@ class Execution:
     stages: list[str]
     outcome: str = "SUCCESS"
     failed_regions: list[str] = field(default_factory=list)
+    failed_accounts: list[str] = field(default_factory=list)
     stage_index: int = 0
     stage_started: float = 0.0
     status: str = "PREPARING"
@@ -169,12 +170,17 @@ class BuildResourcesMixin(BackendBase):
             built.append(copy)
         for image in built:
             for account in pipeline.add_accounts:
-                if account not in image.shared_with:
+                if account not in image.shared_with and account not in execution.failed_accounts:
                     image.shared_with.append(account)
                     image.share_times[account] = at
-        if execution.failed_regions:
+        if execution.failed_regions or execution.failed_accounts:
             execution.error_code = "DistributeImageFailed"
-            execution.error_info = "Distribute image to " + ",".join(execution.failed_regions) + " failed."
+            parts = []
+            if execution.failed_regions:
+                parts.append(f"Distribute image to {','.join(execution.failed_regions)} failed.")
+            if execution.failed_accounts:
+                parts.append(f"Share image to {','.join(execution.failed_accounts)} failed.")
+            execution.error_info = " ".join(parts)
 
 
 def stage_key(stage: str) -> str:

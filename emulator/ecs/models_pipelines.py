@@ -40,8 +40,12 @@ Choices where the docs are silent (UNCONFIRMED):
 * a failure (FAILED at the end of BUILDING, TEST_FAILED at the end of TESTING) ends the task at once:
   with DeleteInstanceOnFailure true every live instance and the temporary network are released, with false
   they stay (Running, billed) until released by other means; CANCELLED always releases them;
-* PARTITION_SUCCESS: the injected failed regions (default: the last ToRegionId) get no copy; the task then
-  releases its resources as on SUCCESS; ``ErrorCode`` ``DistributeImageFailed``, ``ErrorInfo`` names them;
+* PARTITION_SUCCESS: the injected failed regions (default: the last ToRegionId) get no copy and the
+  injected failed accounts (default: none) no share; the task then releases its resources as on SUCCESS;
+  ``ErrorCode`` ``DistributeImageFailed``, ``ErrorInfo`` names them in free text ("Distribute image to
+  <regions> failed. Share image to <accounts> failed."). The API has no per-target result field (the SDK's
+  ``ImagePipelineExecutionSet`` entry holds ErrorCode, ErrorInfo, Message and no region list), so a client
+  learns what failed by looking for the copies and shares, as image-relay does;
 * DescribeImagePipelineExecutions needs ImagePipelineId or ExecutionId (400
   ``MissingParameter.ImagePipelineId``); ``ExecutionId`` takes a comma-separated list of up to 100 ids;
   unknown ExecutionIds are skipped; newest task first;
@@ -268,6 +272,7 @@ class PipelinesMixin(BuildResourcesMixin):
         if injected.outcome == "PARTITION_SUCCESS":
             default = [r for r in pipeline.to_regions if r != pipeline.region][-1:]
             execution.failed_regions = list(injected.failed_regions if injected.failed_regions is not None else default)
+            execution.failed_accounts = [a for a in injected.failed_accounts if a in pipeline.add_accounts]
 
     def cancel_image_pipeline_execution(self, region: str, execution_id: str) -> None:
         """Move a task that is PREPARING, REPAIRING or BUILDING to CANCELLING."""
@@ -366,7 +371,8 @@ class PipelinesMixin(BuildResourcesMixin):
         if stage in ("BUILDING", "REPAIRING", "TESTING"):
             self._release_instances(execution, [execution.instances.pop(stage_key(stage), "")])
         if stage == "RELEASING":
-            self._finish_execution(execution, "PARTITION_SUCCESS" if execution.failed_regions else "SUCCESS", at, release=True)
+            failed = execution.failed_regions or execution.failed_accounts
+            self._finish_execution(execution, "PARTITION_SUCCESS" if failed else "SUCCESS", at, release=True)
             return
         self._enter_stage(execution, pipeline, execution.stage_index + 1, at)
 

@@ -60,10 +60,12 @@ Outcome = Literal["SUCCESS", "FAILED", "TEST_FAILED", "PARTITION_SUCCESS"]
 class PipelineOutcome(StrictModel):
     """Body of ``POST /_emulator/ecs/pipeline-outcome``: the fate of the next build(s) of a template, or of
     one running build (``execution_id``); ``failed_regions`` are the ToRegionIds a PARTITION_SUCCESS skips
-    (default: the template's last ToRegionId)."""
+    (default: the template's last ToRegionId); ``failed_accounts`` are the AddAccounts it does not share
+    with (default: none)."""
 
     pipeline_id: str = ""
     execution_id: str = ""
     outcome: Outcome = "SUCCESS"
     failed_regions: list[str] | None = None
+    failed_accounts: list[str] = Field(default_factory=list)
     count: int = Field(default=1, ge=1, le=100)

@@ -14,7 +14,7 @@ Control call ``POST /_emulator/ecs/create-image`` ``{"region", "image_id"?, "nam
 disabled region → 400 ``InvalidSeed`` naming the field; an id is generated when absent (UNCONFIRMED: the
 console path skips the name/quota rules of the API).
 
-Control call ``POST /_emulator/ecs/pipeline-outcome`` ``{"pipeline_id", "outcome", "failed_regions"?,
+Control call ``POST /_emulator/ecs/pipeline-outcome`` ``{"pipeline_id", "outcome", "failed_regions"?, "failed_accounts"?,
 "count"?}`` queues the outcome (SUCCESS, FAILED, TEST_FAILED, PARTITION_SUCCESS) of the template's next
 ``count`` builds; ``{"execution_id", "outcome", …}`` sets a running build's instead. Unknown id → 400
 ``InvalidParameter`` naming the field.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.apply import client_token
 from shared.clouds.ecs_types import CopyImageSpec, Image
@@ -50,6 +50,7 @@ class Hop(BaseModel):
     keep_shared: bool = False
     region: str = ""  # a copy's partner region ("" for the share)
     kms_key_id: str | None = None
+    lineage: dict[str, str] = Field(default_factory=dict)  # a built image's (pipeline, execution) tags
 
     @property
     def key(self) -> str:
@@ -69,7 +70,7 @@ class Hop(BaseModel):
         guide): it is always encrypted, with the partner's key when one is named, else its service key.
         """
         tags = {**provenance_tags(self.key, self.source_region, self.image_id, self.rule),
-                TAG_SOURCE_ACCOUNT: source_account}
+                TAG_SOURCE_ACCOUNT: source_account, **self.lineage}
         return CopyImageSpec(
             source_region=self.source_region, image_id=from_image, destination_region=self.region,
             name=f"{self.name}-{self.region}"[:128],
@@ -85,11 +86,12 @@ def hops_for(policy: Policy, image: Image) -> list[Hop]:
     hops: list[Hop] = []
     for rule in policy.rules_for(image.region, image.name, image.tags):
         for target in rule.accounts:
-            hops += _target_hops(rule.name, target, image)
+            hops += target_hops(rule.name, target, image)
     return hops
 
 
-def _target_hops(rule: str, target: AccountTarget, image: Image) -> list[Hop]:
+def target_hops(rule: str, target: AccountTarget, image: Image) -> list[Hop]:
+    """The share and copies of one account target for ``image`` (the share alone in ``share`` mode)."""
     share = Hop(kind="share", rule=rule, account_id=target.account_id, role_arn=target.role_arn,
                 source_region=image.region, image_id=image.image_id, name=image.name or image.image_id,
                 mode=target.mode, keep_shared=target.keep_shared)

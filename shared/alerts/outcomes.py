@@ -2,7 +2,8 @@
 
 An outcome is a piece of work that ended where a person must act: a copy, export or ACR sync FAILED
 for good (not `retryable`: the function will not try again by itself), an export skipped because the
-cloud would refuse it, a cleanup run refused by its blast radius. Its alert key names the outcome
+cloud would refuse it, a cleanup run refused by its blast radius, an Image Builder build that failed or whose
+image was withheld (TEST_FAILED by default: built, nothing handed on). Its alert key names the outcome
 *and* the attempt, so a retried copy that fails again is a new outcome, while every tick that sees
 the same failure finds the same key (the ledger de-duplicates it).
 """
@@ -94,13 +95,34 @@ def _acr(record: Record) -> Alert:
               "retry_command": manual_command("acr_push", request)})
 
 
+def _build(record: Record) -> Alert:
+    """A build that failed, or whose image was built but withheld (TEST_FAILED, …): nothing was handed on."""
+    withheld = record.state is State.DONE
+    outcome = "build_withheld" if withheld else "build_failed"
+    rule, stage = record.data.get("rule"), record.data.get("stage")
+    return Alert(
+        key=f"{ALERT_PREFIX}{outcome.replace('_', '-')}/{record.key}#{record.attempt}",
+        type="image-relay:Build:Withheld" if withheld else "image-relay:Build:Failed", subject=record.key,
+        title=f"build of rule {rule} ended {stage}: " + ("image not handed on" if withheld else "no image"),
+        data={"outcome": outcome, "key": record.key, "rule": rule, "region": record.data.get("region"),
+              "pipeline_id": record.data.get("pipeline_id"), "execution_id": record.cloud_id, "stage": stage,
+              "image_id": record.data.get("image_id") or None, "reason": clean_reason(record.reason),
+              "retry_command": f"image-relay build {rule}"})
+
+
 def record_outcomes(records: Iterable[Record]) -> list[Alert]:
-    """An alert for every record that ended FAILED for good (copies, exports incl. skips, ACR syncs)."""
+    """An alert for every record that ended FAILED for good (copies, exports incl. skips, ACR syncs, builds),
+    and for every build whose image was withheld (DONE, ``distribute`` false)."""
     out = []
     for record in records:
+        if record.kind == "build" and record.state is State.DONE and record.data.get("distribute") is False:
+            out.append(_build(record))
+            continue
         if record.state is not State.FAILED or record.retryable:
             continue
-        if record.kind == "copy" and "target" in record.data:
+        if record.kind == "build":
+            out.append(_build(record))
+        elif record.kind == "copy" and "target" in record.data:
             out.append(_copy(record))
         elif record.kind == "export":
             out.append(_export(record))

@@ -117,7 +117,9 @@ def sweep(ledger: Ledger, policy: AlertsPolicy, sinks: list[Sink], now: dt.datet
     if not sinks:
         return {"sent": 0}
     scanned = records() if records is not None else (
-        r for prefix in ("copy/", "export/", "acr/") for r in ledger.by_state(prefix, State.FAILED))
+        r for prefix, states in (("copy/", (State.FAILED,)), ("export/", (State.FAILED,)), ("acr/", (State.FAILED,)),
+                                 ("build/", (State.FAILED, State.DONE)))
+        for r in ledger.by_state(prefix, *states))
     alerts = record_outcomes(scanned)
     sent = sum(1 for alert in alerts if send_once(ledger, sinks, alert, now))
     if policy.daily_summary and alerts and now.hour >= policy.summary_hour_utc:

@@ -14,7 +14,17 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from shared.apply import Backoff, RecordExecutor, client_token, planned_record
-from shared.builds.handoff import copy_targets, hand_off
+from shared.builds.handoff import (
+    HandOff,
+    account_hops,
+    copy_targets,
+    export_targets,
+    lineage,
+    missed_accounts,
+    missed_regions,
+    record,
+    retry_targets,
+)
 from shared.builds.planner import (
     Action,
     Defer,
@@ -40,6 +50,13 @@ class PipelineApi(Protocol):
     """The slice of `shared.clouds.ecs_pipelines.ImageBuilderGateway` the executor needs."""
 
     def get_image(self, region: str, image_id: str) -> Image | None: ...
+
+    def list_images(self, region: str, **filters: Any) -> list[Image]: ...
+
+    def image_share_accounts(self, region: str, image_id: str) -> list[str]: ...
+
+    def share_image(self, region: str, image_id: str, *, add: list[str] | None = None,
+                    remove: list[str] | None = None) -> None: ...
 
     def describe_pipelines(
         self, region: str, *, pipeline_ids: list[str] | None = None, name: str | None = None
@@ -86,12 +103,15 @@ class BuildExecutor(RecordExecutor[Action]):
         elif isinstance(action, FollowBuild):
             self._move(record, "followed", stage=action.stage)
         elif isinstance(action, FinishBuild):
-            if action.ok and action.distribute:
-                self._hand_off(record, action.image_id)
+            handed = self._hand_off(record, action) if action.ok and action.distribute else {}
             ended: dict[str, Any] = {"stage": action.status, "image_id": action.image_id, "distribute": action.distribute,
-                     "why": action.reason, "ended_at": self.now().isoformat()}
-            if action.ok:
-                self._move(record, "finished", state=State.DONE, reason=None, **ended)
+                                     "why": action.reason, "ended_at": self.now().isoformat(), "handed_on": handed}
+            if action.cancelled:
+                self._move(record, "cancelled", state=State.CANCELLED, reason=action.reason, **ended)
+            elif action.ok:
+                # a withheld image (TEST_FAILED, …) keeps its why as the reason: status and alerts show it
+                self._move(record, "finished" if action.distribute else "withheld", state=State.DONE,
+                           reason=None if action.distribute else action.reason, **ended)
             else:
                 self._fail(record, action.reason, **ended)
 
@@ -117,16 +137,44 @@ class BuildExecutor(RecordExecutor[Action]):
         self._move(record, "started", cloud_id=execution_id, pipeline_id=pipeline_id, stage="PREPARING")
         log.info("build.started", extra={"key": record.key, "execution_id": execution_id, "attempt": record.attempt})
 
-    def _hand_off(self, record: Record, image_id: str) -> None:
-        """Copy intents for the built image, written before the record ends DONE (so a crash repeats them)."""
-        rule = self.policy.build_rule(record.data.get("rule", "")) if self.policy is not None else None
-        if self.policy is None or rule is None or not rule.copy_rules:
-            return
-        image = self.api.get_image(record.data["region"], image_id)
+    def _hand_off(self, rec: Record, action: FinishBuild) -> dict[str, list[str]]:
+        """Every intent for the built image, written before the record ends (so a crash repeats them); on
+        PARTITION_SUCCESS also the template's failed regions (copy intents) and accounts (shared again)."""
+        rule = self.policy.build_rule(rec.data.get("rule", "")) if self.policy is not None else None
+        if self.policy is None or rule is None:
+            return {}
+        region, image_id = rec.data["region"], action.image_id
+        image = self.api.get_image(region, image_id)
         if image is None:
             raise CloudError(f"built image {image_id} not found yet", code="BuiltImageNotFound", retryable=True)
-        targets = copy_targets(self.policy, rule, image, record.data.get("pipeline_id", ""), record.cloud_id or "")
-        self.outcomes["handed_off"] += hand_off(self.ledger, targets, self.now())
+        tags = lineage(rec.data.get("pipeline_id", ""), rec.cloud_id or "")
+        copies = copy_targets(self.policy, rule, image, tags)
+        regions: list[str] = []
+        accounts: list[str] = []
+        if action.status == "PARTITION_SUCCESS":
+            pipeline = self._pipeline(region, rec.data.get("pipeline_id", ""))
+            if pipeline is not None:
+                regions, accounts = missed_regions(self.api, pipeline, image), missed_accounts(self.api, pipeline, image)
+            taken = {c.target_region for c in copies}
+            copies += retry_targets(rule, image, [r for r in regions if r not in taken], tags)
+            for i in range(0, len(accounts), 10):  # ModifyImageSharePermission: 10 accounts a call
+                self.api.share_image(region, image_id, add=accounts[i:i + 10])  # adding twice changes nothing
+        handoff = HandOff(copies=copies, exports=export_targets(self.policy, rule, image, tags),
+                          hops=account_hops(self.policy, rule, image, tags), retried_regions=regions,
+                          retried_accounts=accounts)
+        written = record(self.ledger, handoff, image, self.now())
+        self.outcomes["handed_off"] += sum(written.values())
+        if regions or accounts:
+            self.outcomes["distribution_retried"] += 1
+        log.info("build.handed_off", extra={"key": rec.key, "image_id": image_id, **written,
+                                            "retried_regions": regions, "retried_accounts": accounts})
+        return {"copies": sorted(c.target_region for c in copies), "exports": sorted(e.key for e in handoff.exports),
+                "accounts": sorted({h.account_id for h in handoff.hops}), "retried_regions": regions,
+                "retried_accounts": accounts}
+
+    def _pipeline(self, region: str, pipeline_id: str) -> ImagePipeline | None:
+        found = self.api.describe_pipelines(region, pipeline_ids=[pipeline_id]) if pipeline_id else []
+        return found[0] if found else None
 
     def _resolve(self, region: str, ref: str) -> str | None:
         """The template id: as written, or the one template with that name (None: none or several)."""

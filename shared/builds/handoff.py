@@ -1,40 +1,155 @@
-"""Hand a finished build's image to the copy rules its build rule names, as if its CreateImage event had
-arrived, with the build's lineage in the copies' provenance tags.
+"""Hand a finished build's image to the copy rules, export rules and account targets its build rule names, as
+if its CreateImage event had arrived, with the build's lineage (pipeline, execution) in every copy's
+provenance tags and every export's manifest.
 
 Why the named rules take the image whatever their ``match`` and ``source_regions``: the build rule names
 them on purpose, and a built image's name (``<prefix>_<ExecutionId>``) rarely matches a pattern written for
 hand-made images. A target in the build's own region is skipped unless the rule encrypts it there (ECS
-copies within a region only to encrypt). The copy intents are ordinary ``copy/…`` records: the copy tick
-starts, follows and retries them like any other, and the key (source image, target region) keeps one copy
-per region even if two rules or two ticks hand the same image on.
+copies within a region only to encrypt). The intents are ordinary ``copy/…``, ``export/…``, ``xshare/…`` and
+``xcopy/…`` records: the copy tick, the export batch and the account tick start, follow and retry them like
+any other, and their keys (source image, target) keep one copy per region, one export per format and one
+share per account even if two rules or two ticks hand the same image on.
+
+PARTITION_SUCCESS (issue #14): DescribeImagePipelineExecutions reports no per-target result (its execution
+carries ``ErrorCode`` / ``ErrorInfo`` / ``Message`` text only, whose wording is not documented), so the
+failed part of the template's own distribution is *observed*, not parsed: a ToRegionId where no image of
+the built image's name exists (ECS names every distributed copy like the image) is retried by a copy
+intent, and an AddAccount the built image is not shared with is shared again. Only those: the regions and
+accounts the template did reach are left alone.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from shared.accounts.hops import Hop, target_hops
+from shared.accounts.hops import new_record as new_hop_record
 from shared.clouds.ecs_types import Image
+from shared.clouds.pipeline_types import ImagePipeline
+from shared.exports.executor import new_export_record
+from shared.exports.planner import RecordExport
+from shared.exports.targets import ExportTarget, refusal
+from shared.exports.targets import targets_for as export_targets_for
 from shared.ledger import Ledger
+from shared.ledger.record import copy_key
 from shared.policy import ImageMatch, Policy
 from shared.policy.builds import BuildRule
 from shared.replication.executor import new_record
+from shared.replication.provenance import provenance_tags
 from shared.replication.targets import CopyTarget, targets_for
 
 TAG_PIPELINE = "image-relay:pipeline"
 TAG_EXECUTION = "image-relay:execution"
+#: Image statuses that count as "the template's distribution reached this region".
+REACHED = ("Available", "Creating", "Waiting")
 
 
-def copy_targets(policy: Policy, rule: BuildRule, image: Image, pipeline_id: str, execution_id: str) -> list[CopyTarget]:
+def lineage(pipeline_id: str, execution_id: str) -> dict[str, str]:
+    """The provenance tags naming the build an image came from."""
+    return {TAG_PIPELINE: pipeline_id, TAG_EXECUTION: execution_id}
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """Every intent a finished build hands on: copies, exports, account hops and shares to repeat."""
+
+    copies: list[CopyTarget] = field(default_factory=list)
+    exports: list[ExportTarget] = field(default_factory=list)
+    hops: list[Hop] = field(default_factory=list)
+    retried_regions: list[str] = field(default_factory=list)
+    retried_accounts: list[str] = field(default_factory=list)
+
+
+def _taking(policy: Policy, rule: BuildRule, image: Image) -> Policy:
+    """The build rule's named copy and export rules, made to take ``image`` whatever their match."""
+    force: dict[str, Any] = {"source_regions": [image.region], "match": ImageMatch()}
+    copies = [r.model_copy(update=force) for r in (policy.copy_rule(n) for n in rule.copy_rules) if r is not None]
+    exports = [r.model_copy(update=force) for r in policy.export_rules if r.name in rule.export_rules]
+    return Policy(copy_rules=copies, export_rules=exports, windows=policy.windows)
+
+
+def copy_targets(policy: Policy, rule: BuildRule, image: Image, tags: dict[str, str]) -> list[CopyTarget]:
     """The copies of ``image`` the build rule's copy rules ask for, each tagged with the build's lineage."""
-    named = [r for r in (policy.copy_rule(n) for n in rule.copy_rules) if r is not None]
-    taking = [r.model_copy(update={"source_regions": [image.region], "match": ImageMatch()}) for r in named]
-    lineage = {TAG_PIPELINE: pipeline_id, TAG_EXECUTION: execution_id}
     return [
-        t.model_copy(update={"tags": {**t.tags, **lineage}})
-        for t in targets_for(Policy(copy_rules=taking, windows=policy.windows), image)
+        t.model_copy(update={"tags": {**t.tags, **tags}})
+        for t in targets_for(_taking(policy, rule, image), image)
         if t.target_region != image.region or t.encrypted
     ]
 
 
-def hand_off(ledger: Ledger, targets: list[CopyTarget], now: dt.datetime) -> int:
-    """Write one PENDING copy intent per target (idempotent); return how many were new."""
-    return sum(1 for target in targets if ledger.ensure(new_record(target, now))[1])
+def export_targets(policy: Policy, rule: BuildRule, image: Image, tags: dict[str, str]) -> list[ExportTarget]:
+    """The exports of ``image`` the build rule's export rules ask for, with the lineage for the manifest."""
+    return [t.model_copy(update={"lineage": tags}) for t in export_targets_for(_taking(policy, rule, image), image)]
+
+
+def account_hops(policy: Policy, rule: BuildRule, image: Image, tags: dict[str, str]) -> list[Hop]:
+    """The hops of the account targets of the named copy rules and of ``rule.accounts`` (one set per account)."""
+    chosen: dict[str, tuple[str, Any]] = {}
+    for copy_rule in (policy.copy_rule(n) for n in rule.copy_rules):
+        for target in copy_rule.accounts if copy_rule is not None else []:
+            chosen.setdefault(target.account_id, (copy_rule.name, target))  # type: ignore[union-attr]
+    for account in rule.accounts:
+        found = policy.account_target(account)
+        if found is not None:
+            chosen.setdefault(account, found)
+    return [h.model_copy(update={"lineage": tags}) for name, target in chosen.values()
+            for h in target_hops(name, target, image)]
+
+
+class DistributionApi(Protocol):
+    """What finding the template's failed distribution needs (ECS reads)."""
+
+    def list_images(self, region: str, **filters: Any) -> list[Image]: ...
+
+    def image_share_accounts(self, region: str, image_id: str) -> list[str]: ...
+
+
+def missed_regions(api: DistributionApi, pipeline: ImagePipeline, image: Image) -> list[str]:
+    """The template's ToRegionIds where no image named like the built one exists (one listing per region)."""
+    missed = []
+    for region in pipeline.to_regions:
+        if region == image.region:
+            continue
+        found = api.list_images(region, name=image.name)  # ECS's ImageName is a fuzzy match: compare exactly
+        if not any(i.name == image.name and i.status in REACHED for i in found):
+            missed.append(region)
+    return missed
+
+
+def missed_accounts(api: DistributionApi, pipeline: ImagePipeline, image: Image) -> list[str]:
+    """The template's AddAccounts the built image is not shared with."""
+    if not pipeline.add_accounts:
+        return []
+    shared = set(api.image_share_accounts(image.region, image.image_id))
+    return [a for a in pipeline.add_accounts if a not in shared]
+
+
+def retry_targets(rule: BuildRule, image: Image, regions: Iterable[str], tags: dict[str, str]) -> list[CopyTarget]:
+    """Copies into the template's failed regions, named as the template's distribution names them."""
+    out = []
+    for region in regions:
+        key = copy_key(image.region, image.image_id, region)
+        out.append(CopyTarget(
+            key=key, rule=f"build:{rule.name}", source_region=image.region, image_id=image.image_id,
+            source_name=image.name, target_region=region, name=image.name,
+            description=f"image-relay: the distribution of {image.image_id} that build rule {rule.name} retried"[:256],
+            size_gib=image.size_gib,
+            tags={**provenance_tags(key, image.region, image.image_id, f"build:{rule.name}"), **tags}))
+    return out
+
+
+def record(ledger: Ledger, handoff: HandOff, image: Image, now: dt.datetime) -> Counter[str]:
+    """Write every intent (idempotent: an existing key is kept); count the new ones by kind."""
+    written: Counter[str] = Counter()
+    for target in handoff.copies:
+        written["copies"] += ledger.ensure(new_record(target, now, image.status))[1]
+    skip = refusal(image)
+    for export in handoff.exports:
+        written["exports"] += ledger.ensure(new_export_record(RecordExport(export.key, export, skip_reason=skip),
+                                                              now))[1]
+    for hop in handoff.hops:
+        written["hops"] += ledger.ensure(new_hop_record(hop, now))[1]
+    return written

@@ -10,7 +10,8 @@ Why it looks like this:
   yesterday's slot); a window slot is due while its occurrence is open. On-demand rules have no slot here.
 - The end of a build is read from the observed executions (one paged listing per region, by the service):
   SUCCESS, PARTITION_SUCCESS and TEST_FAILED end DONE with the image named, and whether the rule hands it
-  on (``distribute``, with the reason); FAILED and CANCELLED end FAILED.
+  on (``distribute``, with the reason: a withheld image keeps it as the record's reason); FAILED ends FAILED
+  and CANCELLED ends CANCELLED.
 """
 from __future__ import annotations
 
@@ -83,6 +84,7 @@ class FinishBuild(Step):
     ok: bool
     distribute: bool
     reason: str
+    cancelled: bool = False
 
 
 Action = RecordBuild | StartBuild | ResumeStart | Defer | FollowBuild | FinishBuild
@@ -113,22 +115,29 @@ def new_intents(rules: Iterable[BuildRule], windows: Mapping[str, Window], keys:
 
 
 def finish(record: Record, execution: PipelineExecution, rule: BuildRule | None) -> FinishBuild:
-    """How an ended build is recorded, and whether its image is handed to the rule's copy/export rules."""
+    """How an ended build is recorded, and whether (and why not) its image is handed to the rule's targets."""
     status = execution.status
+    detail = execution.error_info or execution.error_code or execution.message
+    if status == "CANCELLED":
+        return FinishBuild(record.key, status, "", ok=False, distribute=False, cancelled=True,
+                           reason="CANCELLED: the build was cancelled; nothing handed on")
     if not execution.built_image:
         why = execution.error_info or execution.error_code or f"the build ended {status}"
         return FinishBuild(record.key, status, "", ok=False, distribute=False, reason=f"{status}: {why}")
+    image = execution.image_id
     if status == "TEST_FAILED":
         allowed = rule is not None and rule.distribute_test_failed
-        reason = "the image failed its test; " + (
-            "distribute_test_failed is true" if allowed else "distribute_test_failed is false: not handed on")
+        reason = f"TEST_FAILED: image {image} was built but failed its test ({detail or 'no detail given'}); " + (
+            "distribute_test_failed is true: handed on" if allowed
+            else "distribute_test_failed is false: nothing handed on")
     elif status == "PARTITION_SUCCESS":
         allowed = rule is None or rule.distribute_partition_success
-        reason = "the template's own distribution partly failed; " + (
-            "distribute_partition_success is true" if allowed else "distribute_partition_success is false")
+        reason = f"PARTITION_SUCCESS: the template's own distribution partly failed ({detail or 'no detail'}); " + (
+            "distribute_partition_success is true: handed on, the failed regions and accounts retried"
+            if allowed else "distribute_partition_success is false: nothing handed on")
     else:
         allowed, reason = True, "built"
-    return FinishBuild(record.key, status, execution.image_id, ok=True, distribute=allowed, reason=reason)
+    return FinishBuild(record.key, status, image, ok=True, distribute=allowed, reason=reason)
 
 
 def plan_builds(

@@ -42,6 +42,7 @@ class Manifest(BaseModel):
     objects: tuple[ExportedObject, ...]
     started_at: str
     finished_at: str
+    lineage: dict[str, str] = {}  # an Image Builder build's image: its pipeline and execution (issue #14)
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True).encode()
@@ -66,6 +67,7 @@ def build_manifest(target: ExportTarget, task: ExportTask, sizes: dict[str, int]
         objects=tuple(ExportedObject(key=name, size=sizes.get(name, 0)) for name in task.objects),
         started_at=started_at or task.creation_time,
         finished_at=task.finished_time,
+        lineage=dict(target.lineage),
     )
 
 

@@ -15,7 +15,7 @@ ask for another format where it cannot be had.
 """
 from __future__ import annotations
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from shared.clouds.ecs_types import ExportImageSpec, Image
 from shared.context import Payload
@@ -65,6 +65,7 @@ class ExportTarget(Payload):
     window: str | None = None
     max_concurrent: int = 1
     size_gib: int = 0
+    lineage: dict[str, str] = Field(default_factory=dict)  # a built image's (pipeline, execution), for the manifest
 
     def spec(self) -> ExportImageSpec:
         """The ExportImage call for this target."""

@@ -5,7 +5,9 @@ Why a rule names its template by ``region`` plus ``id`` or ``name``: the Image B
 the two must be given. When to build is ``cron`` (5 fields, in ``timezone``), or ``window`` (one build per
 occurrence of a ``Policy.windows`` entry, started when it opens), or neither: on demand only
 (``image-relay build <rule>``). What happens to the result: the ``copy_rules`` and ``export_rules`` named
-receive the built image as if its CreateImage event had arrived. ``distribute_test_failed`` (default false)
+receive the built image as if its CreateImage event had arrived, and so do the account targets named in
+``accounts`` (account ids of account targets defined on copy rules: the partner's role, regions and keys
+are written once, there). ``distribute_test_failed`` (default false)
 and ``distribute_partition_success`` (default true) say whether an image whose test failed, or whose own
 distribution partly failed, is handed on. ``Policy`` checks every name against the policy.
 
@@ -79,6 +81,7 @@ class BuildRule(BaseModel):
     window: str | None = None
     copy_rules: Annotated[list[str], unique("rule name")] = Field(default_factory=list)
     export_rules: Annotated[list[str], unique("rule name")] = Field(default_factory=list)
+    accounts: Annotated[list[str], unique("account")] = Field(default_factory=list)
     distribute_test_failed: bool = False
     distribute_partition_success: bool = True
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.errors import ConfigError
+from shared.policy.accounts import AccountTarget
 from shared.policy.acr import AcrRule, check_acr_graph
 from shared.policy.alerts import AlertsPolicy
 from shared.policy.builds import BuildRule
@@ -86,7 +87,23 @@ class Policy(BaseModel):
                         known = ", ".join(sorted(names)) or "none"
                         raise At(f"unknown {key[:-1].replace('_', ' ')} {name!r} (defined: {known})",
                                   "build_rules", i, key, j)
+            for j, name in enumerate(rule.export_rules):
+                export = next(r for r in self.export_rules if r.name == name)
+                if rule.pipeline.region not in export.bucket:
+                    raise At(f"export rule {name!r} has no bucket in {rule.pipeline.region}, the region the "
+                             "template builds in (ExportImage writes to a bucket of the image's region)",
+                             "build_rules", i, "export_rules", j)
+            targets = {t.account_id for r in self.copy_rules for t in r.accounts}
+            for j, account in enumerate(rule.accounts):
+                if account not in targets:
+                    known = ", ".join(sorted(targets)) or "none"
+                    raise At(f"no copy rule has an account target {account!r} (defined: {known})",
+                             "build_rules", i, "accounts", j)
         return self
+
+    def account_target(self, account_id: str) -> tuple[str, AccountTarget] | None:
+        """The first copy rule (by policy order) with an account target for ``account_id``, and that target."""
+        return next(((r.name, t) for r in self.copy_rules for t in r.accounts if t.account_id == account_id), None)
 
     def build_rule(self, name: str) -> BuildRule | None:
         """The build rule called ``name``, or None."""

@@ -116,3 +116,17 @@ def test_what_is_handed_on_and_why() -> None:
     failed = end("FAILED", image="")
     assert (failed.ok, failed.distribute, failed.reason) == (False, False, "FAILED: Run the build content failed.")
     assert end("CANCELLED", image="").ok is False
+
+
+def test_a_cancelled_build_ends_cancelled_and_a_withheld_image_says_why() -> None:
+    running = record("2026-11-24T17:00Z", State.STARTED, cloud_id="exec-1")
+    observed = {"exec-1": execution("exec-1", "CANCELLED", "")}
+    [cancelled] = plan_builds([rule()], {}, [running], observed, NOW)
+    assert isinstance(cancelled, FinishBuild)
+    assert (cancelled.cancelled, cancelled.distribute) == (True, False)
+    assert cancelled.reason == "CANCELLED: the build was cancelled; nothing handed on"
+    observed = {"exec-1": execution("exec-1", "TEST_FAILED", "m-1", error_info="Run the test content failed.")}
+    [withheld] = plan_builds([rule()], {}, [running], observed, NOW)
+    assert isinstance(withheld, FinishBuild) and not withheld.cancelled
+    assert withheld.reason == ("TEST_FAILED: image m-1 was built but failed its test (Run the test content failed.); "
+                               "distribute_test_failed is false: nothing handed on")

@@ -215,6 +215,22 @@ def test_partition_success_skips_the_failed_regions(ecs: Client, control: Emulat
     assert builder_instances(ecs, eid) == []
 
 
+def test_partition_success_skips_the_failed_accounts(ecs: Client, control: EmulatorControl) -> None:
+    pid = create(ecs, name="tpl-a", to_region_id=["cn-beijing"], add_account=[111, 222])
+    control.ecs_pipeline_outcome({"pipeline_id": pid, "outcome": "PARTITION_SUCCESS", "failed_regions": [],
+                                  "failed_accounts": ["222"]})
+    eid = start(ecs, pid)
+    control.advance(STAGE * 4)
+    done = execution(ecs, eid)
+    assert (done.status, done.error_code, done.error_info) == (
+        "PARTITION_SUCCESS", "DistributeImageFailed", "Share image to 222 failed.")
+    for region in (R, "cn-beijing"):
+        [image] = images_named(ecs, region, eid)
+        shared = ecs.describe_image_share_permission(
+            m.DescribeImageSharePermissionRequest(region_id=region, image_id=image.image_id)).body
+        assert [a.aliyun_id for a in shared.accounts.account] == ["111"]
+
+
 def test_repair_and_test_stages_have_their_own_instances(ecs: Client, control: EmulatorControl) -> None:
     pid = create(ecs, name="rt", repair_mode="Standard", test_content="RUN true", v_switch_id="vsw-own")
     eid = start(ecs, pid)

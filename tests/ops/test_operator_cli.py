@@ -67,7 +67,7 @@ def test_status_shows_a_failure_in_full_with_its_retry_command_and_exits_5(world
     done = cli("status", "--json")
     assert done.exit_code == 5
     shown = json.loads(done.stdout)
-    assert set(shown) == {"copies", "exports", "acr", "accounts", "failed", "filters"}
+    assert set(shown) == {"copies", "exports", "acr", "accounts", "builds", "failed", "filters"}
     failed = [r for r in shown["copies"] if r["ledger_state"] == "FAILED"]
     assert len(failed) == 1 and shown["failed"] == 1
     row = failed[0]

@@ -1,0 +1,193 @@
+"""A finished build hands its image on (issue #14), through the reconcile and export_batch handlers, the official
+ECS/OSS/STS SDKs and the emulator: SUCCESS reaches the build rule's copy rules, export rules and account
+targets with the build's lineage; TEST_FAILED hands nothing on and says why (record, status, alert);
+PARTITION_SUCCESS retries only the template's failed regions and accounts."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from scripts import demo_scene as scene
+from shared.clouds.oss import OssGateway
+from shared.config import Credentials
+
+R = scene.SOURCE
+BASE = "m-bp1demoweb0001"
+PARTNER = "2222222222222222"
+REGIONS = [R, "cn-beijing", "cn-shanghai", "ap-southeast-1"]
+
+POLICY = """
+copy_rules:
+  - name: golden-copy
+    source_regions: [cn-hangzhou]
+    match: {name_regex: "^never"}
+    target_regions: [ap-southeast-1]
+    encrypt: {ap-southeast-1: key-sg-1}
+export_rules:
+  - name: golden-archive
+    source_regions: [cn-hangzhou]
+    match: {name_regex: "^never"}
+    bucket: {cn-hangzhou: relay-exports-hz}
+    oss_prefix: golden
+build_rules:
+  - name: golden
+    pipeline: {region: cn-hangzhou, id: ip-gold}
+    cron: "0 * * * *"
+    copy_rules: [golden-copy]
+    export_rules: [golden-archive]
+"""
+
+
+def now_of(world: Any) -> str:
+    return dt.datetime.fromtimestamp(world.emu.control.clock()["epoch"], tz=dt.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def tick(world: Any) -> dict[str, Any]:
+    return world.invoke("reconcile", scene.timer_event(now_of(world)))
+
+
+def batch(world: Any) -> dict[str, Any]:
+    return world.invoke("export_batch", scene.timer_event(now_of(world)))
+
+
+def given_a_template(world: Any, outcome: str = "SUCCESS", *, failed_accounts: list[str] | None = None,
+                     **extra: Any) -> None:
+    """A minute past the hour, ip-gold distributing to Beijing and Shanghai, with ``outcome`` queued (a
+    PARTITION_SUCCESS fails Shanghai and ``failed_accounts``)."""
+    epoch = world.emu.control.clock()["epoch"]
+    world.emu.control.advance(3600 - epoch % 3600 + 60)
+    world.emu.control.seed({"regions": REGIONS, "image_pipelines": [
+        {"region": R, "pipeline_id": "ip-gold", "name": "golden-base", "base_image": BASE, "image_name": "golden",
+         "to_regions": ["cn-beijing", "cn-shanghai"], **extra}]})
+    partial = {"failed_regions": ["cn-shanghai"], "failed_accounts": failed_accounts or []}
+    world.emu.control.ecs_pipeline_outcome({"pipeline_id": "ip-gold", "outcome": outcome,
+                                            **(partial if outcome == "PARTITION_SUCCESS" else {})})
+
+
+def build_to_its_end(world: Any) -> dict[str, Any]:
+    tick(world)
+    world.emu.control.advance(5 * 120)
+    return tick(world)["builds"]
+
+
+def test_success_hands_the_image_to_copy_and_export_rules_with_its_lineage(world: Any) -> None:
+    # GIVEN a build rule naming a copy rule and an export rule that would never match the image by themselves
+    given_a_template(world)
+    world.set_policy(POLICY)
+    # WHEN the build ends SUCCESS and the copy tick and the export batch follow
+    builds = build_to_its_end(world)
+    [build] = world.ledger().scan("build/")
+    assert build.state.value == "DONE" and builds["outcomes"]["handed_off"] == 2
+    assert build.data["handed_on"]["copies"] == ["ap-southeast-1"]
+    assert build.data["handed_on"]["exports"] == [f"export/{R}/{build.data['image_id']}/raw"]
+    for _ in range(10):
+        tick(world)
+        batch(world)
+        records = [*world.ledger().scan("copy/"), *world.ledger().scan("export/")]
+        if records and all(r.state.value == "DONE" for r in records):
+            break
+        world.emu.control.advance(600)
+    # THEN one encrypted copy in Singapore and one export, each carrying the build's lineage
+    [copy] = world.copies_in("ap-southeast-1")
+    assert copy.tags["image-relay:pipeline"] == "ip-gold"
+    assert copy.tags["image-relay:execution"] == build.cloud_id
+    assert copy.tags["image-relay:source-image"] == build.data["image_id"]
+    assert len(world.calls("CopyImage", 200)) == 1 and world.calls("CopyImage", 200)[0]["params"]["Encrypted"]
+    [export] = world.ledger().scan("export/")
+    assert export.state.value == "DONE" and len(world.calls("ExportImage", 200)) == 1
+    oss = OssGateway.connect(Credentials(access_key_id="test-ak", access_key_secret="test-secret"),
+                             endpoint=world.emu.url)
+    manifest = json.loads(oss.get(R, scene.EXPORT_BUCKET, export.data["manifest"]))
+    assert manifest["lineage"] == {"image-relay:pipeline": "ip-gold", "image-relay:execution": build.cloud_id}
+    assert manifest["image_id"] == build.data["image_id"]
+
+
+def test_success_hands_the_image_to_the_named_account_target(world: Any) -> None:
+    from tests.functional.test_account_flow import seed_partner
+
+    # GIVEN a build rule naming a partner account whose target is defined on a copy rule
+    given_a_template(world)
+    seed_partner(world)
+    world.set_policy(POLICY.replace("export_rules: [golden-archive]", f'accounts: ["{PARTNER}"]').replace(
+        "export_rules:\n", f"""  - name: partners
+    source_regions: [cn-hangzhou]
+    match: {{name_regex: "^never"}}
+    target_regions: [cn-beijing]
+    accounts:
+      - {{account_id: "{PARTNER}", role_arn: "acs:ram::{PARTNER}:role/relay-partner", mode: share}}
+export_rules:
+""", 1))
+    # WHEN the build ends SUCCESS and the account tick follows
+    build_to_its_end(world)
+    [build] = world.ledger().scan("build/")
+    assert build.data["handed_on"]["accounts"] == [PARTNER]
+    for _ in range(5):
+        tick(world)
+        world.emu.control.advance(60)
+    # THEN the built image is shared with the partner (mode share), recorded once with the build's lineage
+    [share] = world.ledger().scan("xshare/")
+    assert share.state.value == "DONE"
+    assert share.data["hop"]["lineage"] == {"image-relay:pipeline": "ip-gold",
+                                            "image-relay:execution": build.cloud_id}
+    assert world.ecs().image_share_accounts(R, build.data["image_id"]) == [PARTNER]
+
+
+def test_test_failed_distributes_nothing_and_says_why(world: Any) -> None:
+    # GIVEN a build whose test fails, and an alerts sink
+    given_a_template(world, "TEST_FAILED")
+    world.emu.control.seed({"event_buses": [{"region": R, "name": "relay-alerts"}]})
+    world.set_policy(POLICY + "alerts:\n  eventbridge: {bus: relay-alerts, region: cn-hangzhou}\n")
+    # WHEN it ends and later ticks run
+    build_to_its_end(world)
+    tick(world)
+    batch(world)
+    [build] = world.ledger().scan("build/")
+    # THEN nothing is handed on, and the record, status and the alert say why
+    assert (build.state.value, build.data["stage"], build.data["distribute"]) == ("DONE", "TEST_FAILED", False)
+    assert build.reason is not None and "distribute_test_failed is false: nothing handed on" in build.reason
+    assert "Run the test content failed." in build.reason
+    assert list(world.ledger().scan("copy/")) == [] and list(world.ledger().scan("export/")) == []
+    assert world.calls("CopyImage") == [] and world.calls("ExportImage") == []
+    from scripts.status import build_rows
+
+    [row] = build_rows(world.ledger(), dt.datetime.now(dt.timezone.utc))
+    assert (row["stage"], row["state"], row["withheld"]) == ("TEST_FAILED", "done", True)
+    assert row["detail"] == "withheld: TEST_FAILED, nothing handed on" and row["reason"] == build.reason
+    [alert] = [e["event"] for e in world.emu.control.eventbridge_events()
+               if e["event"]["Type"] == "image-relay:Build:Withheld"]
+    assert alert["Subject"] == build.key
+    assert alert["Data"]["reason"] == build.reason and alert["Data"]["execution_id"] == build.cloud_id
+
+
+def test_partition_success_retries_only_the_failed_regions(world: Any) -> None:
+    # GIVEN a template distributing to Beijing and Shanghai and sharing with two accounts; Shanghai and
+    # one account fail
+    given_a_template(world, "PARTITION_SUCCESS", failed_accounts=["4444444444444444"],
+                     add_accounts=["3333333333333333", "4444444444444444"])
+    world.set_policy(POLICY.replace("    export_rules: [golden-archive]\n", ""))
+    # WHEN the build ends PARTITION_SUCCESS and the copy tick follows
+    builds = build_to_its_end(world)
+    [build] = world.ledger().scan("build/")
+    assert build.data["stage"] == "PARTITION_SUCCESS" and build.state.value == "DONE"
+    assert build.data["handed_on"]["retried_regions"] == ["cn-shanghai"]
+    assert builds["outcomes"]["distribution_retried"] == 1
+    for _ in range(10):
+        tick(world)
+        copies = list(world.ledger().scan("copy/"))
+        if copies and all(c.state.value == "DONE" for c in copies):
+            break
+        world.emu.control.advance(300)
+    # THEN image-relay copied into Shanghai only (plus the rule's Singapore copy), never into Beijing
+    targets = sorted(c.data["target"]["target_region"] for c in world.ledger().scan("copy/"))
+    assert targets == ["ap-southeast-1", "cn-shanghai"]
+    assert sorted(c["params"]["DestinationRegionId"] for c in world.calls("CopyImage", 200)) == targets
+    [retried] = world.copies_in("cn-shanghai")
+    assert retried.name == f"golden_{build.cloud_id}"  # named as the template's own distribution names it
+    assert retried.tags["image-relay:execution"] == build.cloud_id
+    # and it shared the built image again with the failed account only
+    shares = [c["params"] for c in world.calls("ModifyImageSharePermission", 200)]
+    assert shares == [{**shares[0], "AddAccount.1": "4444444444444444"}] and "AddAccount.2" not in shares[0]
+    assert sorted(world.ecs().image_share_accounts(R, build.data["image_id"])) == [
+        "3333333333333333", "4444444444444444"]
