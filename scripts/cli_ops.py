@@ -1,4 +1,4 @@
-"""Operations commands of the `image-relay` CLI: plan, cancel, retry, backfill, cleanup.
+"""Operations commands of the `image-relay` CLI: plan, build, cancel, retry, backfill, cleanup.
 
 Each runs the same function handler FC runs (in-process, with an FC-like context), with the request
 a person would send, so the CLI and the event path cannot drift apart. `--json` prints the handler's
@@ -160,6 +160,43 @@ def check_known_account(region: str, image_id: str, account_id: str, target_regi
                       f"{', '.join(regions) or 'none (mode share)'}", "--target-region")
 
 
+def _slot(value: str | None) -> Any:
+    """``--slot`` as an aware UTC time (a naive one is UTC), or None; anything else is bad input."""
+    import datetime as dt
+
+    from pydantic import TypeAdapter, ValidationError
+
+    if value is None:
+        return None
+    try:
+        at: dt.datetime = TypeAdapter(dt.datetime).validate_python(value)
+    except ValidationError:
+        raise EventValidationError(f"not an ISO 8601 time: {value[:80]!r} (e.g. 2026-11-25T02:00Z)",
+                                   field="--slot") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.timezone.utc)
+
+
+def _builds() -> Any:
+    """The build feature's context, wired as the reconcile function wires it (local credentials)."""
+    from scripts.invoke import local_credentials
+    from shared.runtime import make_local_context
+    from shared.wiring import builds_context
+
+    return builds_context(make_local_context("reconcile", credentials=local_credentials()))
+
+
+def _show_builds(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        echo_json(result)
+        return
+    from scripts.status_view import BUILD_COLUMNS
+
+    rows = result.get("builds") or ([result["build"]] if result.get("build") else [])
+    rows = [{**r, "cell": r.get("note") or r.get("reason")} for r in rows]
+    show({k: v for k, v in result.items() if k not in ("build", "builds")} | {"builds": rows}, False, "builds",
+         columns=list(BUILD_COLUMNS))
+
+
 def register(app: typer.Typer) -> None:
     """Add the operations commands to the CLI."""
 
@@ -208,21 +245,71 @@ def register(app: typer.Typer) -> None:
             fail(exc)
 
     @app.command()
-    def cancel(
-        region: Annotated[str, typer.Argument(help="The source image's region.")],
-        image_id: Annotated[str, typer.Argument(help="The source image.")],
-        target_region: Annotated[str | None, typer.Option(help="Only the copy into this region.")] = None,
-        export: Annotated[bool, typer.Option("--export", help="Cancel the image's exports instead.")] = False,
-        account: AccountOpt = None,
+    def build(
+        rule: Annotated[str, typer.Argument(help="The build rule whose image template to build.")],
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would start; record and start nothing.")]
+        = False,
+        slot: Annotated[str | None, typer.Option(
+            help="The slot the build is recorded under (UTC minute, e.g. 2026-11-25T02:00Z; default: now). The same "
+                 "rule and slot never start a second build, however often the command runs.")] = None,
         as_json: JsonOpt = False,
         policy: PolicyOpt = None,
         state: StateOpt = None,
         profile: ProfileOpt = None,
     ) -> None:
-        """Cancel an image's copies (CancelCopyImage) or, with --export, its exports (CancelTask), or with
-        --account that account target (the partner's copies, then the share is removed).
-        An image, region, account or target the ledger does not know exits 2 naming it."""
+        """Build a build rule's image template now (StartImagePipelineExecution), exactly once per (template,
+        slot): the ledger record comes first. A busy template makes the slot wait (queued); reconcile starts it
+        when the template is free and follows it. --dry-run says what would happen. An unknown rule exits 2."""
+        from shared.builds.manual import start_build
+
         use(policy, state, profile)
+        try:
+            at = _slot(slot)
+            missing = missing_ledger()
+            if dry_run and missing is not None:  # plan against an empty ledger, and create nothing
+                typer.echo(f"no ledger at {missing} yet: planning as if nothing was recorded", err=True)
+                use(state="memory://")
+            elif not dry_run:
+                require_ledger()
+            result = start_build(_builds(), rule, slot=at, dry_run=dry_run)
+        except ImageRelayError as exc:
+            fail(exc)
+        _show_builds(result, as_json)
+
+    @app.command()
+    def cancel(
+        region: Annotated[str | None, typer.Argument(help="The source image's region.", show_default=False)] = None,
+        image_id: Annotated[str | None, typer.Argument(help="The source image.", show_default=False)] = None,
+        target_region: Annotated[str | None, typer.Option(help="Only the copy into this region.")] = None,
+        export: Annotated[bool, typer.Option("--export", help="Cancel the image's exports instead.")] = False,
+        account: AccountOpt = None,
+        build: Annotated[str | None, typer.Option(
+            "--build", help="Cancel the running build (CancelImagePipelineExecution) and the waiting slots of this "
+                            "build rule, or the build with this ExecutionId (exec-…), instead.")] = None,
+        as_json: JsonOpt = False,
+        policy: PolicyOpt = None,
+        state: StateOpt = None,
+        profile: ProfileOpt = None,
+    ) -> None:
+        """Cancel an image's copies (CancelCopyImage), with --export its exports (CancelTask), with --account
+        that account target (the partner's copies, then the share is removed), or with --build RULE a running
+        build. An image, region, account, target or build the ledger does not know exits 2 naming it."""
+        use(policy, state, profile)
+        if build is not None:
+            if region is not None or image_id is not None or export or target_region is not None or account:
+                bad_input("--build cancels a build: give no REGION, IMAGE_ID, --export, --account or "
+                          "--target-region with it", "--build")
+            from shared.builds.manual import cancel_build
+
+            try:
+                require_ledger()
+                result = cancel_build(_builds(), build)
+            except ImageRelayError as exc:
+                fail(exc)
+            _show_builds(result, as_json)
+            return
+        if region is None or image_id is None:
+            bad_input("give REGION and IMAGE_ID (or --build RULE)", "region" if region is None else "image_id")
         if account is not None:
             check_known_account(region, image_id, account, target_region)
             show(run("image_created", _account_request("cancel_copy", region, image_id, account, target_region)),

@@ -25,6 +25,7 @@ from scripts.chaos.scenario import (
     DECOY_INSTANCES,
     DECOY_VSWITCH,
     EXPORT_REGION,
+    GOLDEN_TARGET,
     KEY_ID,
     LEFTOVER_GRACE_HOURS,
     LEFTOVER_PIPELINE,
@@ -33,6 +34,8 @@ from scripts.chaos.scenario import (
     PARTNER_ACCOUNT,
     PARTNER_REGIONS,
     PARTNER_ROLE,
+    PIPELINE_ID,
+    PIPELINE_TO,
     REGIONS,
     SCRATCH_MIN_AGE_HOURS,
     TARGETS,
@@ -293,6 +296,65 @@ def no_secret_leaked(w: World) -> list[str]:
     return out
 
 
+def one_build_per_slot(w: World) -> list[str]:
+    """1. No double build: one Image Builder execution per (template, scheduled slot), whatever duplicated ticks,
+    crashes or lost StartImagePipelineExecution answers; none the ledger does not know."""
+    if not w.sc.build_rule:
+        return []
+    from shared.clouds.ecs_pipelines import ImageBuilderGateway
+    from shared.config import Credentials
+
+    gw = ImageBuilderGateway.connect(Credentials(access_key_id=KEY_ID, access_key_secret=w.run.secret),
+                                     endpoint=w.run.emu.url)
+    assert isinstance(gw, ImageBuilderGateway)  # connect() is typed on the base class
+    executions = sorted(e.execution_id for e in gw.describe_pipeline_executions(EXPORT_REGION, pipeline_id=PIPELINE_ID))
+    records = list(w.ledger.scan("build/"))
+    out = []
+    if len(executions) > len(records):
+        out.append(f"double build: {len(executions)} executions of {PIPELINE_ID} for {len(records)} slot(s): "
+                   f"{executions}")
+    known = {r.cloud_id for r in records}
+    out += [f"build unknown to the ledger: {e} of {PIPELINE_ID}" for e in executions if e not in known]
+    return out
+
+
+def build_handed_on(w: World) -> list[str]:
+    """2. No lost hand-off: a build that ended SUCCESS or PARTITION_SUCCESS has its image at every copy and export
+    target of its rule (and the template's failed region retried), each copy with the build's lineage; an image
+    withheld (TEST_FAILED) went nowhere."""
+    if not w.sc.build_rule:
+        return []
+    out: list[str] = []
+    records = list(w.ledger.scan("build/"))
+    if not records:
+        out.append("lost build: the build rule's window slot has no record")
+    for record in records:
+        image, stage = record.data.get("image_id"), record.data.get("stage")
+        if record.state.value != "DONE" or not image:
+            continue
+        copies = {c.data["target"]["target_region"]: c for c in w.ledger.scan(f"copy/{EXPORT_REGION}/{image}/")}
+        exports = list(w.ledger.scan(f"export/{EXPORT_REGION}/{image}/"))
+        if record.data.get("distribute") is False:
+            if copies or exports:
+                out.append(f"withheld image handed on: {image} ({stage}) has {len(copies)} copy and "
+                           f"{len(exports)} export records")
+            continue
+        expected = {GOLDEN_TARGET} | ({PIPELINE_TO[-1]} if stage == "PARTITION_SUCCESS" else set())
+        for region in sorted(expected):
+            copy = copies.get(region)
+            if copy is None:
+                out.append(f"lost hand-off: {image} ({stage}) has no copy record for {region}")
+            elif copy.state.value == "DONE":
+                made = w.images[region].get(copy.cloud_id or "")
+                if made is None or made.tags.get("image-relay:execution") != record.cloud_id:
+                    out.append(f"hand-off without lineage: {copy.key} -> {copy.cloud_id}")
+        if set(copies) - expected:
+            out.append(f"handed to regions nobody asked for: {image} -> {sorted(set(copies) - expected)}")
+        if w.sc.export_rule and len(exports) != 1:
+            out.append(f"lost hand-off: {image} ({stage}) has {len(exports)} export records")
+    return out
+
+
 def _deletes(w: World) -> list[dict[str, Any]]:
     return [c for c in w.calls if c["action"] == "DeleteImage"]
 
@@ -335,7 +397,9 @@ def _why_protected(sc: Scenario, image_id: str) -> str:
 CHECKS: tuple[Callable[[World], list[str]], ...] = (
     at_most_one_copy,
     accounts_exactly_once,
+    one_build_per_slot,
     every_target_settles,
+    build_handed_on,
     cleanup_keeps_the_protected,
     copy_source_kept,
     lineage_from_provenance,

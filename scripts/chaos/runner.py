@@ -36,6 +36,8 @@ from scripts.chaos.scenario import (
     LEFTOVER_REGION,
     LOST_RESPONSE_ACTIONS,
     MAX_SETTLE_TICKS,
+    PIPELINE_ID,
+    PIPELINE_TO,
     PLATFORM_RETRIES,
     REGIONS,
     SETTLE_STEP_SECONDS,
@@ -172,6 +174,9 @@ class Run:
         control.seed(emulator_seed(self.sc, start, self.secret))
         if self.sc.build_leftovers:
             self._fail_a_build()
+        if self.sc.build_rule:  # the fate of the run's one build (PARTITION_SUCCESS: Shanghai fails)
+            control.ecs_pipeline_outcome({"pipeline_id": PIPELINE_ID, "outcome": self.sc.build_outcome,
+                                          "failed_regions": [PIPELINE_TO[-1]]})
         self.policy_path = os.path.join(self.tmp, "policy.yml")
         with open(self.policy_path, "w", encoding="utf-8") as fh:
             fh.write(policy_yaml(self.sc, start))

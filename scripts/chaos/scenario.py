@@ -70,9 +70,18 @@ FAULT_CODES = frozenset({"Throttling.User", "ServiceUnavailable", "InternalError
 #: actions whose lost response (the action ran, the caller saw a 503) the design says is healed: by a
 #: ClientToken (CopyImage, CopySnapshot, CreateImage), by adopting the running task (ExportImage), or by
 #: not retrying and looking up the task first (CreateRepoSyncTask; found by this suite, fixed); a share is
-#: idempotent (ModifyImageSharePermission) and an AssumeRole answer is only credentials.
+#: idempotent (ModifyImageSharePermission) and an AssumeRole answer is only credentials; a build start carries a
+#: ClientToken (StartImagePipelineExecution).
 LOST_RESPONSE_ACTIONS = ("CopyImage", "CopySnapshot", "CreateImage", "ExportImage", "CreateRepoSyncTask",
-                         "ModifyImageSharePermission", "AssumeRole")
+                         "ModifyImageSharePermission", "AssumeRole", "StartImagePipelineExecution")
+#: Image Builder (issue #14): a template in the export region, distributing to Beijing and Shanghai, built once per
+#: run (the build rule follows the run's window); its image goes to the golden-copy rule (Singapore, encrypted)
+#: and, with an export rule, to the archive
+PIPELINE_ID = "ip-chaosgold01"
+PIPELINE_BASE = "m-chaosbase01"
+PIPELINE_TO = ("cn-beijing", "cn-shanghai")
+BUILD_OUTCOMES = ("SUCCESS", "SUCCESS", "PARTITION_SUCCESS", "TEST_FAILED")
+GOLDEN_TARGET = "ap-southeast-1"
 #: faults of bugs found but not yet fixed, injected only with --strict (none open today)
 KNOWN_ISSUE_ACTIONS: tuple[str, ...] = ()
 #: Prefix of a violation that is a known, still-open bug: reported, counted apart, fatal only with --strict.
@@ -154,6 +163,8 @@ class Scenario:
     skewed_clock: bool = False
     partner: bool = False  # the copy rule also delivers into PARTNER_ACCOUNT (share, partner copies, unshare)
     build_leftovers: bool = False
+    build_rule: bool = False
+    build_outcome: str = "SUCCESS"
 
     def knobs(self) -> dict[str, Any]:
         """The drawn numbers, for the report and for a person replaying a run."""
@@ -217,6 +228,9 @@ def draw(seed: int) -> Scenario:
         sc.scratch.append(ScratchSpec(region=rng.choice(REGIONS), image_id=f"m-scratchref{n:02d}", kind=kind))
     sc.partner = rng.random() < 0.5  # drawn last: older seeds keep the rest of their scenario
     sc.build_leftovers = rng.random() < 0.5  # drawn last: older seeds keep their scenario
+    # Image Builder (issue #14); drawn after the leftovers, so older seeds keep their scenario
+    sc.build_rule = rng.random() < 0.5
+    sc.build_outcome = rng.choice(BUILD_OUTCOMES)
     return sc
 
 
@@ -257,6 +271,22 @@ export_rules:
     window: chaos
     max_concurrent: 2
 """
+    if sc.build_rule:
+        golden = f"""\
+  - name: golden-copy
+    source_regions: [{EXPORT_REGION}]
+    match: {{name_regex: "^never-"}}
+    target_regions: [{GOLDEN_TARGET}]
+    encrypt: {{{GOLDEN_TARGET}: key-sg-1}}
+"""
+        text = text.replace("copy_limits:", golden + "copy_limits:", 1)
+        text += f"""\
+build_rules:
+  - name: golden
+    pipeline: {{region: {EXPORT_REGION}, id: {PIPELINE_ID}}}
+    window: chaos
+    copy_rules: [golden-copy]
+""" + ("    export_rules: [archive]\n" if sc.export_rule else "")
     if sc.acr_tags:
         targets = "\n".join(
             f"      - {{instance_id: {inst}, region: {region}"
@@ -363,6 +393,12 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
         seed["image_pipelines"] = [{"region": LEFTOVER_REGION, "pipeline_id": LEFTOVER_PIPELINE,
                                     "delete_instance_on_failure": False}]
         seed["vswitches"] = [{"region": LEFTOVER_REGION, "vswitch_id": DECOY_VSWITCH}]
+    if sc.build_rule:
+        images.append({"region": EXPORT_REGION, "image_id": PIPELINE_BASE, "name": "base-golden", "size_gib": 40,
+                       "creation_time": iso(now)})
+        seed.setdefault("image_pipelines", []).append({
+            "region": EXPORT_REGION, "pipeline_id": PIPELINE_ID, "name": "chaos-golden", "base_image": PIPELINE_BASE,
+            "image_name": "golden", "to_regions": list(PIPELINE_TO)})
     if launch_templates:
         seed["launch_templates"] = launch_templates
     if scaling:

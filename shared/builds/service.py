@@ -36,6 +36,8 @@ class BuildsApi(PipelineApi, Protocol):
         statuses: tuple[str, ...] | None = None,
     ) -> list[PipelineExecution]: ...
 
+    def cancel_pipeline_execution(self, region: str, execution_id: str) -> None: ...
+
 
 def observe(api: BuildsApi, records: list[Record], skip: set[str] | None = None) -> dict[str, PipelineExecution]:
     """The executions of every STARTED record that has one, one paged listing per region (but `skip`).

@@ -33,6 +33,8 @@ def test_the_slice_exercises_every_fault(chaos_emu):
     # issue #13: account targets, with and without
     assert any(s.partner for s in scenarios) and any(not s.partner for s in scenarios)
     assert any(s.build_leftovers for s in scenarios)  # issue #14: a failed build's kept instance and look-alikes
+    # issue #14: build rules, whose image is handed on, with and without the template's distribution failing
+    assert {s.build_outcome for s in scenarios if s.build_rule} >= {"SUCCESS", "PARTITION_SUCCESS"}
     kinds = {sc.kind for s in scenarios for sc in s.scratch}
     assert set(chaos.REFERENCE_KINDS) <= kinds, kinds
 
