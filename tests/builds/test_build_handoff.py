@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from scripts import demo_scene as scene
+from tests import scene
 from shared.clouds.oss import OssGateway
 from shared.config import Credentials
 
@@ -105,7 +105,7 @@ def test_success_hands_the_image_to_copy_and_export_rules_with_its_lineage(world
 
 
 def test_success_hands_the_image_to_the_named_account_target(world: Any) -> None:
-    from tests.functional.test_account_flow import seed_partner
+    from tests.accounts.test_account_flow import seed_partner
 
     # GIVEN a build rule naming a partner account whose target is defined on a copy rule
     given_a_template(world)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from scripts import demo_scene as scene
+from tests import scene
 from scripts.cli import app
 
 runner = CliRunner()
