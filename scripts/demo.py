@@ -1,10 +1,12 @@
 """`make demo`: the whole job end to end on the embedded emulator, told in a page.
 
-It runs first, then reports: seven lines on what happened and why it matters, one compact table per
-phase (copies, the night's exports, ACR tags, a failed build's leftovers, a partner account), and the figures.
-Underneath, every event is delivered twice (as at-least-once delivery may), reconcile ticks follow the copies on
-the emulator's virtual clock, an export batch runs through a night window, a pushed tag plus a backfill are
-replicated, and one image is delivered into a partner account (`scripts/demo_accounts.py`).
+It runs first, then reports: a line per phase on what happened and why it matters, one compact table per
+phase (copies, the night's exports, ACR tags, the golden image, a failed build's leftovers, a partner account),
+and the figures. Underneath, every event is delivered twice (as at-least-once delivery may), reconcile ticks
+follow the copies on the emulator's virtual clock, an export batch runs through a night window, a pushed tag
+plus a backfill are replicated, an Image Builder template is built when the night opens and its image copied
+encrypted and exported (`scripts/demo_golden.py`), a failed build's leftovers are reported by cleanup
+(`scripts/demo_leftovers.py`), and one image is delivered into a partner account (`scripts/demo_accounts.py`).
 The functions' JSON logs go to a file (its path is printed last).
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator import Emulator
+from scripts import demo_golden
 from scripts import demo_scene as scene
 from scripts.demo_accounts import AccountsRun, accounts_phase, summary_line
 from scripts.demo_leftovers import COLUMNS as LEFTOVER_COLUMNS
@@ -25,7 +28,7 @@ from scripts.demo_leftovers import leftover_phase
 from scripts.invoke import invoke
 from scripts.progress import progress
 from scripts.status import acr_rows, copy_rows, export_rows, select
-from scripts.status_view import ACCOUNT_COLUMNS, ACR_COLUMNS, COPY_COLUMNS, EXPORT_COLUMNS
+from scripts.status_view import ACCOUNT_COLUMNS, ACR_COLUMNS, BUILD_COLUMNS, COPY_COLUMNS, EXPORT_COLUMNS
 from scripts.tables import console, fit_table, print_table
 from shared.logs import configure_logging
 
@@ -50,6 +53,7 @@ class Run:
     calls_outside_window: int = -1
     leftovers: list[dict[str, Any]] = field(default_factory=list)
     accounts: AccountsRun = field(default_factory=AccountsRun)
+    golden: demo_golden.Golden | None = None
 
 
 def _ledger(state_url: str) -> Any:
@@ -168,9 +172,10 @@ def report(run: Run, log_path: Path) -> None:
         f"5. A pushed release tag reached both registries once ({run.sync_creates} sync tasks for "
         f"{len(run.syncs)} tag-target pairs, {run.backfilled} of them backfilled older tags); the -rc tag was "
         "filtered out.",
-        *_leftover_line(run),
-        summary_line(run.accounts, 6 + len(_leftover_line(run))),
     ]
+    lines += demo_golden.story(run.golden or demo_golden.Golden(), number=len(lines) + 1)
+    lines += _leftover_line(run, number=len(lines) + 1)
+    lines.append(summary_line(run.accounts, len(lines) + 1))
     out.print("[bold]What happened, and why it matters[/]")
     for line in lines:
         out.print(line, markup=False, soft_wrap=True)
@@ -180,6 +185,11 @@ def report(run: Run, log_path: Path) -> None:
                                select(run.copies, **everything), out.width))
     print_table(out, fit_table("the night's exports", EXPORT_COLUMNS, select(run.exports, **everything), out.width))
     print_table(out, fit_table("ACR tags replicated", ACR_COLUMNS, select(run.syncs, **everything), out.width))
+    golden = run.golden or demo_golden.Golden()
+    print_table(out, fit_table("the golden image's build", BUILD_COLUMNS,
+                               [{**r, "cell": r["detail"]} for r in golden.builds], out.width))
+    print_table(out, fit_table("the golden image's copies", COPY_COLUMNS, select(golden.copies, **everything),
+                               out.width))
     if run.leftovers:
         print_table(out, fit_table("cleanup --dry-run: a failed build's leftovers", LEFTOVER_COLUMNS, run.leftovers,
                                    out.width))
@@ -194,6 +204,8 @@ def report(run: Run, log_path: Path) -> None:
         "included: one DescribeImages scan per region per tick, never one call per image)",
         f"exports: {run.export_api_calls} API calls for {exported} exports over the night",
         f"ACR: {run.acr_api_calls} API calls for {len(run.syncs)} replicated tag-target pairs",
+        f"golden image: {golden.api_calls} API calls for one build, {len(golden.copies)} copies and "
+        f"{len(golden.exports)} export over the night",
         f"partner account: {run.accounts.api_calls} API calls (AssumeRole, share, CopyImage in the partner account, "
         "ticks) for one image in two partner regions",
         f"duplicates ignored: {run.duplicates_ignored}; work done twice: 0",
@@ -218,18 +230,22 @@ def main() -> None:
         copy_phase(emu, run, state_url)
         export_phase(emu, run, work, state_url)
         acr_phase(emu, run, work, state_url)
+        (work / "policy.yml").write_text(demo_golden.GOLDEN_POLICY_YAML)
+        ledger = _ledger(state_url)
+        run.golden = demo_golden.golden_phase(emu, ledger)
+        ledger.close()
         run.leftovers, _ = leftover_phase(emu, work)
         run.accounts = accounts_phase(emu, work, state_url)
         run.duplicates_ignored += run.accounts.duplicates_ignored
     report(run, log_path)
 
 
-def _leftover_line(run: Run) -> list[str]:
-    """Line 6: the failed night build's billed leftovers, reported and kept."""
+def _leftover_line(run: Run, number: int) -> list[str]:
+    """Line ``number``: the failed night build's billed leftovers, reported and kept."""
     instance = next((r for r in run.leftovers if r["resource_type"] == "instance"), None)
     if instance is None:
         return []
-    return [f"6. A failed build kept its {instance['instance_type']} instance (hourly cost class "
+    return [f"{number}. A failed build kept its {instance['instance_type']} instance (hourly cost class "
             f"{instance['cost_class']}) and a temporary vSwitch and VPC: cleanup --dry-run reports all "
             f"{len(run.leftovers)} and releases nothing (that needs release_failed_build_instances: true, "
             "a day after the build's end)."]

@@ -159,7 +159,7 @@ def account_rows(ledger: Ledger, now: dt.datetime) -> list[dict[str, Any]]:
 
 def _handed_on(record: Record) -> str:
     handed = record.data.get("handed_on") or {}
-    parts = [f"{len(handed[k])} {k}" for k in ("copies", "exports", "accounts") if handed.get(k)]
+    parts = [f"{k} {len(handed[k])}" for k in ("copies", "exports", "accounts") if handed.get(k)]
     retried = handed.get("retried_regions") or []
     if retried:
         parts.append("retried " + ", ".join(retried))

@@ -148,13 +148,14 @@ class BuildExecutor(RecordExecutor[Action]):
         if image is None:
             raise CloudError(f"built image {image_id} not found yet", code="BuiltImageNotFound", retryable=True)
         tags = lineage(rec.data.get("pipeline_id", ""), rec.cloud_id or "")
-        copies = copy_targets(self.policy, rule, image, tags)
+        pipeline = self._pipeline(region, rec.data.get("pipeline_id", ""))
+        # a plain copy where the template distributed the image itself would be a second, identical image
+        copies = [c for c in copy_targets(self.policy, rule, image, tags)
+                  if c.encrypted or pipeline is None or c.target_region not in pipeline.to_regions]
         regions: list[str] = []
         accounts: list[str] = []
-        if action.status == "PARTITION_SUCCESS":
-            pipeline = self._pipeline(region, rec.data.get("pipeline_id", ""))
-            if pipeline is not None:
-                regions, accounts = missed_regions(self.api, pipeline, image), missed_accounts(self.api, pipeline, image)
+        if action.status == "PARTITION_SUCCESS" and pipeline is not None:
+            regions, accounts = missed_regions(self.api, pipeline, image), missed_accounts(self.api, pipeline, image)
             taken = {c.target_region for c in copies}
             copies += retry_targets(rule, image, [r for r in regions if r not in taken], tags)
             for i in range(0, len(accounts), 10):  # ModifyImageSharePermission: 10 accounts a call

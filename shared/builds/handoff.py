@@ -5,7 +5,9 @@ provenance tags and every export's manifest.
 Why the named rules take the image whatever their ``match`` and ``source_regions``: the build rule names
 them on purpose, and a built image's name (``<prefix>_<ExecutionId>``) rarely matches a pattern written for
 hand-made images. A target in the build's own region is skipped unless the rule encrypts it there (ECS
-copies within a region only to encrypt). The intents are ordinary ``copy/…``, ``export/…``, ``xshare/…`` and
+copies within a region only to encrypt), and so is an unencrypted target in a region the template distributes
+to itself (the executor drops it: it would be a second, identical image there; an encrypted one is what the
+template cannot make). The intents are ordinary ``copy/…``, ``export/…``, ``xshare/…`` and
 ``xcopy/…`` records: the copy tick, the export batch and the account tick start, follow and retry them like
 any other, and their keys (source image, target) keep one copy per region, one export per format and one
 share per account even if two rules or two ticks hand the same image on.

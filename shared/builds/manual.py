@@ -42,9 +42,9 @@ def _same_template(rule: BuildRule, record: Record) -> bool:
 
 def view(record: Record) -> dict[str, Any]:
     """One build record as the CLI shows it."""
-    return {"key": record.key, "rule": record.data.get("rule"), "slot": record.data.get("slot"),
-            "state": record.state.value, "stage": record.data.get("stage") or None, "execution_id": record.cloud_id,
-            "reason": record.reason}
+    return {"key": record.key, "rule": record.data.get("rule"), "region": record.data.get("region"),
+            "slot": record.data.get("slot"), "state": record.state.value, "stage": record.data.get("stage") or None,
+            "execution_id": record.cloud_id, "image_id": record.data.get("image_id") or None, "reason": record.reason}
 
 
 def start_build(ctx: BuildsContext, rule_name: str, *, slot: dt.datetime | None = None,

@@ -22,7 +22,7 @@ copy_rules:
   - name: golden-copy
     source_regions: [cn-hangzhou]
     match: {name_regex: "^never"}
-    target_regions: [ap-southeast-1]
+    target_regions: [cn-beijing, ap-southeast-1]   # Beijing plain: the template distributes there itself
     encrypt: {ap-southeast-1: key-sg-1}
 export_rules:
   - name: golden-archive
