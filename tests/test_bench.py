@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = ("makespan", "API calls per copied pair", "exports per window", "tick time", "ledger requests per tick",
         "backfill", "cold start image_created", "cold start reconcile", "cold start export_batch",
-        "cold start acr_push", "cold start cleanup", "build tick API calls")
+        "cold start acr_push", "cold start cleanup", "reconcile API calls")
 
 
 def test_quick_bench_runs_every_section_and_prints_the_summary(tmp_path):
