@@ -28,7 +28,7 @@ ACCOUNT_COLUMNS = (Column("rule", "rule", 8), Column("source_name", "source imag
                    Column("state", "state", 10), Column("cell", "detail", 6), Column("partner_image_id", "copy", 3),
                    Column("image_id", "source id", 4))
 BUILD_COLUMNS = (Column("rule", "rule", 8), Column("stage", "stage", 10), Column("state", "state", 9),
-                 Column("cell", "detail", 8, shrink=True), Column("slot", "slot", 6), Column("region", "region", 3),
+                 Column("cell", "detail", 8), Column("slot", "slot", 6), Column("region", "region", 3),
                  Column("execution_id", "execution", 7), Column("image_id", "image", 4))
 TABLES = (("copies", "copies", COPY_COLUMNS), ("exports", "exports", EXPORT_COLUMNS),
           ("acr", "ACR syncs", ACR_COLUMNS), ("accounts", "account targets", ACCOUNT_COLUMNS),
