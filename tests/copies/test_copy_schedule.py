@@ -73,7 +73,7 @@ copy_limits: {per_region: 1}
     assert first["params"]["ImageId"] == "m-bp1hot0"
 
 
-def test_off_peak_copies_start_only_inside_their_window_and_carry_over(world):
+def test_off_peak_copies_start_only_inside_their_window_and_carry_over(world, monkeypatch):
     policy = scene.POLICY_YAML.replace("    name_template:", "    schedule: off-peak\n    window: night\n    name_template:")
     policy += 'windows:\n  - {name: night, start: "01:00", end: "02:00", timezone: Asia/Shanghai}\n'
     policy += "copy_limits: {per_region: 1}\n"
@@ -85,8 +85,11 @@ def test_off_peak_copies_start_only_inside_their_window_and_carry_over(world):
     def tick(at: dt.datetime) -> dict:
         return world.invoke("reconcile", scene.timer_event(at.strftime("%Y-%m-%dT%H:%M:%SZ")))
 
-    # an event outside the window records intents and starts nothing
-    result = world.invoke("image_created", world.event("m-bp1q00000", "app-q-00000"))
+    # an event outside the window records intents and starts nothing (the function's clock reads noon: the
+    # wall clock may itself be inside the window, 17:00-18:00 UTC)
+    with monkeypatch.context() as clock:
+        clock.setattr("shared.wiring.utcnow", lambda: noon)
+        result = world.invoke("image_created", world.event("m-bp1q00000", "app-q-00000"))
     assert {t["state"] for t in result["targets"]} == {"PENDING"}
     tick(noon)
     assert world.calls("CopyImage") == []
