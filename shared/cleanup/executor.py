@@ -11,6 +11,7 @@ a daily write per kept image would only churn the store.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -99,6 +100,20 @@ class LedgerDecisions:
         self.ledger.transition(record.key, record, state=state, reason=reason, retryable=retryable,
                                data={**record.data, "outcome": outcome, "at": self.now().isoformat()})
 
+    def refused(self, record: Record, exc: CloudError, *, kept: bool, call: str, logger: logging.Logger,
+                event: str, **fields: Any) -> dict[str, Any]:
+        """End a claimed record whose ``call`` ECS answered with ``exc``: DONE as ``kept_by_ecs`` (ECS's code is
+        the reason) when ``kept``, else FAILED, retryable as the error says, logged as ``event`` with ``fields``.
+        The report row's additions."""
+        if kept:
+            reason = f"kept: {call} refused by ECS ({exc.code})"
+            self.finish(record, State.DONE, "kept_by_ecs", reason)
+            return {"outcome": "kept_by_ecs", "action": "keep", "reason": reason}
+        reason = f"{call} failed: {exc}"
+        self.finish(record, State.FAILED, "failed", reason, retryable=exc.retryable)
+        logger.warning(event, extra={**fields, **exc.log_fields()})
+        return {"outcome": "failed", "reason": reason}
+
 
 class CleanupExecutor(LedgerDecisions):
     """Deletes what the plan says; `outcomes` counts deleted / kept_by_ecs / failed / lost_race / stale / deferred.
@@ -126,21 +141,12 @@ class CleanupExecutor(LedgerDecisions):
         try:
             self.ecs.delete_image(decision.region, decision.image_id, force=False)
         except CloudError as exc:
-            return self._refused(record, decision, exc)
+            return self.refused(record, exc, kept=exc.code in KEPT_BY_ECS, call="DeleteImage", logger=log,
+                                event="cleanup.delete_failed", image_id=decision.image_id)
         self.finish(record, State.DONE, "deleted", decision.reason)
         log.info("image.deleted", extra={"region": decision.region, "image_id": decision.image_id,
                                          "reason": decision.reason})
         return {"outcome": "deleted"}
-
-    def _refused(self, record: Record, decision: Decision, exc: CloudError) -> dict[str, Any]:
-        if exc.code in KEPT_BY_ECS:
-            reason = f"kept: DeleteImage refused by ECS ({exc.code})"
-            self.finish(record, State.DONE, "kept_by_ecs", reason)
-            return {"outcome": "kept_by_ecs", "action": "keep", "reason": reason}
-        reason = f"DeleteImage failed: {exc}"
-        self.finish(record, State.FAILED, "failed", reason, retryable=exc.retryable)
-        log.warning("cleanup.delete_failed", extra={"image_id": decision.image_id, **exc.log_fields()})
-        return {"outcome": "failed", "reason": reason}
 
 
 def render(plan: CleanupPlan) -> list[dict[str, Any]]:

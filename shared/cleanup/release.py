@@ -67,14 +67,8 @@ class ReleaseExecutor(LedgerDecisions):
             self.finish(record, State.DONE, "released", f"{decision.reason} (already gone)")
             return {"outcome": "released"}
         except CloudError as exc:
-            if exc.code.startswith(KEPT_BY_ECS_PREFIXES):
-                reason = f"kept: release refused by ECS ({exc.code})"
-                self.finish(record, State.DONE, "kept_by_ecs", reason)
-                return {"outcome": "kept_by_ecs", "action": "keep", "reason": reason}
-            reason = f"release failed: {exc}"
-            self.finish(record, State.FAILED, "failed", reason, retryable=exc.retryable)
-            log.warning("leftover.release_failed", extra={"resource_id": decision.resource_id, **exc.log_fields()})
-            return {"outcome": "failed", "reason": reason}
+            return self.refused(record, exc, kept=exc.code.startswith(KEPT_BY_ECS_PREFIXES), call="release",
+                                logger=log, event="leftover.release_failed", resource_id=decision.resource_id)
         self.finish(record, State.DONE, "released", decision.reason)
         log.info("leftover.released", extra={"region": decision.region, "resource_type": decision.resource_type,
                                              "resource_id": decision.resource_id, "reason": decision.reason})
