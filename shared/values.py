@@ -1,6 +1,6 @@
 """The value types every boundary shares: region id, image id, rule name, bounded regex, ACR instance id and
-namespace/repository name (each an ``Annotated``
-type over one ``check_*`` function), and the located ``ValueError`` a validator raises to point below its field.
+namespace/repository name, aware datetime (each an ``Annotated`` type over one ``check_*``
+function), and the located ``ValueError`` a validator raises to point below its field.
 
 Why one module: the policy sections (copy, export, ACR, cleanup, builds), the manual requests and the
 events validate the same kinds of values; one definition keeps them agreeing (issue #12), and it sits
@@ -18,6 +18,7 @@ Examples
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated
 
@@ -152,6 +153,13 @@ def check_image_id(value: str) -> str:
     return value
 
 
+def check_aware(value: dt.datetime) -> dt.datetime:
+    """A datetime that carries its time zone (a naive one would be read in whatever zone the machine has)."""
+    if value.tzinfo is None:
+        raise ValueError("must carry a timezone, e.g. 2026-11-21T18:00:00Z")
+    return value
+
+
 #: A region id Alibaba Cloud has (policies: a typo would silently copy nothing).
 RegionId = Annotated[str, AfterValidator(check_region)]
 #: A well-formed region id, not looked up (requests and events may name a region this version does not know).
@@ -164,3 +172,5 @@ AcrInstanceId = Annotated[str, AfterValidator(check_acr_instance_id)]
 AcrName = Annotated[str, AfterValidator(check_acr_name)]
 #: A regular expression of at most ``MAX_REGEX_LENGTH`` characters that RE2 compiles (bounded matching time).
 BoundedRegex = Annotated[str, StringConstraints(max_length=MAX_REGEX_LENGTH), AfterValidator(check_pattern)]
+#: A caller's clock (``now``): a datetime with its time zone.
+AwareDatetime = Annotated[dt.datetime, AfterValidator(check_aware)]

@@ -26,11 +26,12 @@ import datetime as dt
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, StrictBool
 
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, require_object, validate
 from shared.events.parse import parse_timer_event
+from shared.values import AwareDatetime
 
 #: How far a caller's `now` / `triggerTime` may be from the real clock (FC delivers a tick within seconds).
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -45,16 +46,9 @@ class CleanupRequest(BaseModel):
 
     action: Literal["cleanup"] = "cleanup"
     dry_run: StrictBool = True
-    now: dt.datetime | None = None
+    now: AwareDatetime | None = None
     #: the field `now` came from, for error messages ("now" or "triggerTime")
     _now_field: str = PrivateAttr(default="now")
-
-    @field_validator("now")
-    @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must carry a timezone, e.g. 2026-11-21T18:00:00Z")
-        return value
 
     @property
     def now_field(self) -> str:

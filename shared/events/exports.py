@@ -12,16 +12,15 @@ too (a typo must not silently turn a dry run into a real one).
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool
 
 from shared.errors import EventValidationError
 from shared.events.envelopes import decode_json, require_object, validate
 from shared.events.models import TimerTick
 from shared.events.parse import StrictPayload, parse_timer_event, parse_timer_payload
-from shared.values import ImageId, WellFormedRegionId
+from shared.values import AwareDatetime, ImageId, WellFormedRegionId
 
 FORMATS = ("raw", "vhd", "qcow2", "vdi", "vmdk")
 
@@ -56,14 +55,7 @@ class BatchRequest(_Manual):
 
     action: Literal["export_batch"]
     dry_run: StrictBool = False  # "false" is not false: a string never decides whether a batch acts
-    now: dt.datetime | None = None
-
-    @field_validator("now")
-    @classmethod
-    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must carry a timezone, e.g. 2026-11-21T18:00:00Z")
-        return value
+    now: AwareDatetime | None = None
 
 
 ExportRequest = ExportNow | CancelExport | BatchRequest

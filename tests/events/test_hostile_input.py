@@ -471,3 +471,12 @@ def test_a_manual_export_batch_with_a_string_dry_run_is_refused(world):
     world.set_policy(scene.EXPORT_POLICY_YAML)
     request = {"action": "export_batch", "dry_run": "false", "now": "2026-11-21T17:30:00Z"}
     _refused(world, "export_batch", json.dumps(request).encode(), EventValidationError, "dry_run")
+
+
+@pytest.mark.parametrize("function, action", [("export_batch", "export_batch"), ("cleanup", "cleanup")])
+def test_a_manual_run_at_a_time_without_zone_is_refused(world, function, action):
+    """A naive `now` would be read in the machine's zone: both runs that take one refuse it (values.AwareDatetime)."""
+    world.set_policy(scene.EXPORT_POLICY_YAML)
+    request = {"action": action, "dry_run": True, "now": "2026-11-21T17:30:00"}
+    error = _refused(world, function, json.dumps(request).encode(), EventValidationError, "now")
+    assert "must carry a timezone, e.g. 2026-11-21T18:00:00Z" in error.message
