@@ -1,5 +1,5 @@
 """The value types every boundary shares: region id, image id, rule name, bounded regex, ACR instance id and
-namespace/repository name, aware datetime (each an ``Annotated`` type over one ``check_*``
+namespace/repository name, IANA time zone, aware datetime (each an ``Annotated`` type over one ``check_*``
 function), and the located ``ValueError`` a validator raises to point below its field.
 
 Why one module: the policy sections (copy, export, ACR, cleanup, builds), the manual requests and the
@@ -15,12 +15,16 @@ Examples
 >>> from pydantic import TypeAdapter
 >>> TypeAdapter(BoundedRegex).validate_python("^app-")
 '^app-'
+>>> TypeAdapter(TimeZone).validate_python("Asia/Shanghai")
+'Asia/Shanghai'
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, StringConstraints
 
@@ -153,6 +157,21 @@ def check_image_id(value: str) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def zone(key: str) -> ZoneInfo:
+    """The ``ZoneInfo`` of an IANA key, cached (a window asks for its zone on every query)."""
+    return ZoneInfo(key)
+
+
+def check_time_zone(value: str) -> str:
+    """An IANA time zone name this machine's zone database has (``Asia/Shanghai``, ``UTC``)."""
+    try:
+        zone(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown IANA time zone {value!r} (e.g. Asia/Shanghai, UTC)") from None
+    return value
+
+
 def check_aware(value: dt.datetime) -> dt.datetime:
     """A datetime that carries its time zone (a naive one would be read in whatever zone the machine has)."""
     if value.tzinfo is None:
@@ -172,5 +191,6 @@ AcrInstanceId = Annotated[str, AfterValidator(check_acr_instance_id)]
 AcrName = Annotated[str, AfterValidator(check_acr_name)]
 #: A regular expression of at most ``MAX_REGEX_LENGTH`` characters that RE2 compiles (bounded matching time).
 BoundedRegex = Annotated[str, StringConstraints(max_length=MAX_REGEX_LENGTH), AfterValidator(check_pattern)]
+TimeZone = Annotated[str, AfterValidator(check_time_zone)]
 #: A caller's clock (``now``): a datetime with its time zone.
 AwareDatetime = Annotated[dt.datetime, AfterValidator(check_aware)]

@@ -34,11 +34,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.values import At, RegionId, RuleName, matching, unique
+from shared.values import At, RegionId, RuleName, TimeZone, matching, unique, zone
 
 __all__ = ["BuildRule", "PipelineRef"]
 
@@ -77,7 +76,7 @@ class BuildRule(BaseModel):
     name: RuleName
     pipeline: PipelineRef
     cron: str | None = None
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     window: str | None = None
     copy_rules: Annotated[list[str], unique("rule name")] = Field(default_factory=list)
     export_rules: Annotated[list[str], unique("rule name")] = Field(default_factory=list)
@@ -100,15 +99,6 @@ class BuildRule(BaseModel):
             raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
         return value
 
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
-        return value
-
     @model_validator(mode="after")
     def _one_schedule(self) -> BuildRule:
         if self.cron is not None and self.window is not None:
@@ -125,7 +115,7 @@ class BuildRule(BaseModel):
         if self.cron is None:
             return None
         # cronsim's reverse iteration yields times strictly before its start: start one minute after now.
-        local = now.astimezone(ZoneInfo(self.timezone)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        local = now.astimezone(zone(self.timezone)).replace(second=0, microsecond=0) + timedelta(minutes=1)
         from cronsim import CronSim
 
         slot: datetime = next(CronSim(self.cron, local, reverse=True))

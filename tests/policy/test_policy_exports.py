@@ -125,8 +125,9 @@ def _window(**changes: object) -> dict[str, Any]:
     ("doc", "field", "fragment"),
     [
         # windows
-        (_window(timezone="Asia/Shanghia"), "windows[0].timezone", "IANA"),
-        (_window(timezone=""), "windows[0].timezone", "IANA"),
+        (_window(timezone="Asia/Shanghia"), "windows[0].timezone",
+         "unknown IANA time zone 'Asia/Shanghia' (e.g. Asia/Shanghai, UTC)"),
+        (_window(timezone=""), "windows[0].timezone", "unknown IANA time zone '' (e.g. Asia/Shanghai, UTC)"),
         (_window(start="1:00"), "windows[0].start", "HH:MM"),
         (_window(start="25:00"), "windows[0].start", "HH:MM"),
         (_window(end="05:5"), "windows[0].end", "HH:MM"),
