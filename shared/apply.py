@@ -30,6 +30,7 @@ from shared.runtime import Deadline
 log = get_logger(__name__)
 A = TypeVar("A")
 S = TypeVar("S")
+P = TypeVar("P", bound="Step")
 
 #: How long a claim without a cloud task id is presumed alive (its invocation may still be calling).
 CLAIM_LEASE = dt.timedelta(minutes=15)
@@ -139,11 +140,14 @@ def _try(action: A, apply_one: Callable[[A], Any], kind: str) -> str | None:
         return "cloud_error"
     return None
 
-class RecordExecutor(Generic[A]):
-    """Base of every feature's executor: one loop (`apply_all`), one rule for moving a record.
+class RecordExecutor(Generic[P]):
+    """Base of every feature's executor: one loop (`apply_all`), one read of the planned record, one rule for
+    moving a record.
 
-    A subclass sets ``kind`` (the log prefix) and writes ``_apply_one``; it moves records only with
-    ``_move`` and records failures only with ``_fail``, so every feature keeps the same fields.
+    A subclass sets ``kind`` (the log prefix) and writes ``_apply_to`` (one step on its record, read at the
+    planned version); a feature whose plan also creates records applies those steps in its ``_apply_one``
+    before handing the rest to this one. It moves records only with ``_move`` and records failures only with
+    ``_fail``, so every feature keeps the same fields.
     """
 
     kind: ClassVar[str] = "record"
@@ -154,11 +158,18 @@ class RecordExecutor(Generic[A]):
         self.deadline = deadline
         self.outcomes: Counter[str] = Counter()
 
-    def apply(self, actions: Iterable[A]) -> Counter[str]:
+    def apply(self, actions: Iterable[P]) -> Counter[str]:
         """Apply every action until the deadline (see `apply_all`)."""
         return apply_all(actions, self._apply_one, self.outcomes, self.deadline, kind=self.kind)
 
-    def _apply_one(self, action: A) -> None:
+    def _apply_one(self, action: P) -> None:
+        """``action`` on its record at the version it was planned from: ``StaleStepError`` when the record
+        moved on since (``planned_record``), nothing when it is gone."""
+        record = planned_record(self.ledger, action)
+        if record is not None:
+            self._apply_to(record, action)
+
+    def _apply_to(self, record: Record, action: P) -> None:
         raise NotImplementedError
 
     def _move(self, record: Record, outcome: str, **changes: Any) -> Record:

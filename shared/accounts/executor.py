@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from shared.accounts.hops import Hop, copy_key, hop_of
 from shared.accounts.plan import CloseShare, Complete, Fail, Heal, Share, StartCopy
 from shared.accounts.sharing import share_refusal, too_large
-from shared.apply import RecordExecutor, Step, planned_record
+from shared.apply import RecordExecutor, Step
 from shared.clouds.ecs_types import CopyImageSpec, Image, Snapshot
 from shared.errors import CloudError
 from shared.ledger.record import Record, State
@@ -84,10 +84,7 @@ class AccountExecutor(RecordExecutor[Step]):
         self.sessions = sessions
         self.source_account = source_account
 
-    def _apply_one(self, step: Step) -> None:
-        record = planned_record(self.ledger, step)  # StaleStepError when the record moved on
-        if record is None:
-            return
+    def _apply_to(self, record: Record, step: Step) -> None:
         hop = hop_of(record)
         if isinstance(step, Share):
             self._share(record, hop, step.encrypted, step.size_gib)

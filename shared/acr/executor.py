@@ -17,7 +17,7 @@ from typing import Protocol
 
 from shared.acr.planner import AcrAction, CompleteSync, FailSync, RequeueSync, StartSync, TrackSync
 from shared.acr.targets import SyncTarget
-from shared.apply import RecordExecutor, planned_record
+from shared.apply import RecordExecutor
 from shared.clouds.acr_types import SYNC_ALIVE, AcrInstance, SyncTask, SyncTaskSpec
 from shared.errors import CloudError
 from shared.ledger import Ledger
@@ -65,10 +65,7 @@ class SyncExecutor(RecordExecutor[AcrAction]):
         self._editions: dict[str, str] = {}
         self._listed: dict[tuple[str, str, str, str, str], list[SyncTask]] = {}
 
-    def _apply_one(self, action: AcrAction) -> None:
-        record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
-        if record is None:
-            return
+    def _apply_to(self, record: Record, action: AcrAction) -> None:
         if isinstance(action, StartSync):
             if record.state is State.PENDING:
                 self.start(record, action.target)

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from shared.apply import Backoff, RecordExecutor, client_token, planned_record
+from shared.apply import Backoff, RecordExecutor, client_token
 from shared.builds.handoff import (
     HandOff,
     account_hops,
@@ -86,9 +86,9 @@ class BuildExecutor(RecordExecutor[Action]):
                                                    data=data))
             self.outcomes["recorded" if created else "already_recorded"] += 1
             return
-        record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
-        if record is None:
-            return
+        super()._apply_one(action)
+
+    def _apply_to(self, record: Record, action: Action) -> None:
         if isinstance(action, StartBuild):
             if record.state is not State.PENDING:
                 self.outcomes["already_started"] += 1

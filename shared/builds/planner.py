@@ -37,10 +37,9 @@ def slot_id(at: dt.datetime) -> str:
 
 
 @dataclass(frozen=True)
-class RecordBuild:
+class RecordBuild(Step):
     """A slot is due and has no record yet: write it PENDING."""
 
-    key: str
     rule: str
     region: str
     pipeline: str

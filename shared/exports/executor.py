@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from shared.apply import RecordExecutor, planned_record
+from shared.apply import RecordExecutor
 from shared.clouds.ecs_types import ExportImageSpec, ExportTask
 from shared.clouds.oss_types import ObjectInfo
 from shared.errors import CloudError
@@ -97,9 +97,9 @@ class ExportExecutor(RecordExecutor[ExportAction]):
             self.outcomes[("skipped" if action.skip_reason else "found_in_oss" if action.manifest else "recorded")
                           if created else "already_recorded"] += 1
             return
-        record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
-        if record is None:
-            return
+        super()._apply_one(action)
+
+    def _apply_to(self, record: Record, action: ExportAction) -> None:
         if isinstance(action, StartExport):
             if record.state is State.PENDING:
                 self.start(record, action.target)

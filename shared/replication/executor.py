@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from shared.apply import Backoff, RecordExecutor, client_token, planned_record
+from shared.apply import Backoff, RecordExecutor, client_token
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, SnapshotCopySpec
 from shared.errors import CloudError
 from shared.ledger import Ledger
@@ -105,9 +105,9 @@ class CopyExecutor(RecordExecutor[Action]):
         if isinstance(action, StartCopy) and self._known_full(action.target):
             self.outcomes["queued"] += 1
             return
-        record = planned_record(self.ledger, action)  # StaleStepError when the record moved on
-        if record is None:
-            return
+        super()._apply_one(action)
+
+    def _apply_to(self, record: Record, action: Action) -> None:
         if isinstance(action, StartCopy):
             self.start(record, action.target, action.attempt)
         elif isinstance(action, ResumeCopy):
