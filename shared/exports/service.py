@@ -9,16 +9,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from shared.clouds.ecs_types import ExportImageSpec, ExportTask, Image
-from shared.clouds.oss_types import ObjectInfo
+from shared.clouds.ecs_types import ExportTask, Image
 from shared.context import FeatureContext
 from shared.errors import CloudError, ConfigError, EventValidationError, LedgerConflictError
 from shared.events.exports import BatchRequest, CancelExport, ExportNow
-from shared.exports.executor import ExportExecutor, new_export_record
+from shared.exports.executor import ExportEcs, ExportExecutor, ExportOss, new_export_record
 from shared.exports.manifest import MANIFEST_SUFFIX
 from shared.exports.planner import (
     RecordExport,
@@ -37,8 +35,8 @@ from shared.wakeups import UNMEASURED_HORIZON, Waker, plan_wake, region_woken, r
 log = get_logger(__name__)
 
 
-class ExportEcsApi(Protocol):
-    """The slice of `EcsGateway` the export use cases need."""
+class ExportEcsApi(ExportEcs, Protocol):
+    """The slice of `EcsGateway` the export use cases need: the executor's, and finding images."""
 
     calls: int
 
@@ -46,27 +44,11 @@ class ExportEcsApi(Protocol):
 
     def get_image(self, region: str, image_id: str) -> Image | None: ...
 
-    def export_image(self, spec: ExportImageSpec) -> str: ...
 
-    def describe_export(self, region: str, task_id: str) -> ExportTask: ...
-
-    def iter_export_tasks(self, region: str, *, task_ids: list[str] | None = None,
-                          image_id: str | None = None) -> Iterator[ExportTask]: ...
-
-    def cancel_task(self, region: str, task_id: str) -> None: ...
-
-
-class ExportOssApi(Protocol):
-    """The slice of `OssGateway` the export use cases need."""
+class ExportOssApi(ExportOss, Protocol):
+    """The slice of `OssGateway` the export use cases need: the executor's, counted."""
 
     calls: int
-
-    def head(self, region: str, bucket: str, key: str) -> ObjectInfo | None: ...
-
-    def put_if_absent(self, region: str, bucket: str, key: str, body: bytes,
-                      content_type: str = "application/json") -> bool: ...
-
-    def iter_objects(self, region: str, bucket: str, prefix: str, delimiter: str = "") -> Iterator[ObjectInfo]: ...
 
 
 @dataclass(kw_only=True)
