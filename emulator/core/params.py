@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from emulator.core.errors import InvalidParameterError, MissingParameterError, PagingParameterError
 
 # Protocol parameters of the v1 signer; never business input, never logged, never part of a fingerprint.
+T = TypeVar("T")
+
 PROTOCOL_PARAMS: frozenset[str] = frozenset(
     {
         "Action", "Version", "Format", "Timestamp", "SignatureNonce", "SignatureMethod",
@@ -77,6 +80,14 @@ class Params:
             raise PagingParameterError("PageNumber", "must be at least 1")
         return number, self.page_size("PageSize", default_size, maximum)
 
+    def token_offset(self, invalid: Callable[[], Exception]) -> int:
+        """The offset a ``NextToken`` of ``token_page`` stands for (0 when absent); a token this emulator did not
+        hand out raises ``invalid()`` (the service's own error)."""
+        token = self.get_str("NextToken")
+        if token is not None and not token.isdigit():
+            raise invalid()
+        return int(token or 0)
+
     def indexed(self, prefix: str) -> list[str]:
         """Return ``Prefix.1``, ``Prefix.2``… values in index order."""
         pattern = re.compile(rf"^{re.escape(prefix)}\.(\d+)$")
@@ -111,3 +122,15 @@ class Params:
         if value is None:
             return None
         return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def token_page(items: Sequence[T], start: int, size: int) -> tuple[Sequence[T], dict[str, Any]]:
+    """``items[start:start + size]`` and the paging keys of a MaxResults/NextToken answer (ECS DescribeInstances,
+    DescribeSnapshots): ``NextToken`` is the decimal offset of the next page, "" on the last; ``PageNumber`` is 1.
+
+    >>> token_page("abcde", 2, 2)
+    ('cd', {'NextToken': '4', 'TotalCount': 5, 'PageNumber': 1, 'PageSize': 2})
+    """
+    more = start + size < len(items)
+    return items[start : start + size], {"NextToken": str(start + size) if more else "", "TotalCount": len(items),
+                                         "PageNumber": 1, "PageSize": size}

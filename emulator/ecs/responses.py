@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.core.errors import InvalidParameterError, MissingParameterError
-from emulator.core.params import Params
+from emulator.core.params import Params, token_page
 from emulator.core.regions import region_for
 from emulator.core.state import iso_z, parse_iso
 from emulator.ecs import exceptions as exc
@@ -317,22 +317,12 @@ class EcsResponses(PipelineResponses, SnapshotResponses):
             instance_ids = params.json_list("InstanceIds")
         except exc.EmulatorError:
             raise exc.InvalidInstanceIdsMalformedError() from None
-        token = params.get_str("NextToken")
-        if token is not None and not token.isdigit():
-            raise exc.InvalidNextTokenError()
-        start = int(token or 0)
+        start = params.token_offset(exc.InvalidNextTokenError)
         found = self.backend.describe_instances(
             region, params.get_str("ImageId"), instance_ids, params.tags("Tag"), params.get_str("InstanceName")
         )
-        page = found[start : start + max_results]
-        more = start + max_results < len(found)
-        return {
-            "NextToken": str(start + max_results) if more else "",
-            "TotalCount": len(found),
-            "PageNumber": 1,
-            "PageSize": max_results,
-            "Instances": {"Instance": [instance_to_wire(i) for i in page]},
-        }
+        page, paging = token_page(found, start, max_results)
+        return {**paging, "Instances": {"Instance": [instance_to_wire(i) for i in page]}}
 
     def export_image(self, params: Params) -> dict[str, Any]:
         """ExportImage: a task ``t-…`` that writes one object per disk into the bucket when it finishes."""

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from emulator.core.errors import EmulatorError
-from emulator.core.params import Params
+from emulator.core.params import Params, token_page
 from emulator.core.state import iso_z
 from emulator.ecs import exceptions as exc
 from emulator.ecs.models import (
@@ -124,9 +124,7 @@ class SnapshotResponses:
             ids = params.json_list("SnapshotIds")
         except EmulatorError:
             raise exc.InvalidSnapshotIdsMalformedError() from None
-        token = params.get_str("NextToken")
-        if token is not None and not token.isdigit():
-            raise exc.InvalidNextTokenError()
+        start = params.token_offset(exc.InvalidNextTokenError)
         encrypted = params.get_str("Encrypted")
         f = SnapshotFilter(
             region=region,
@@ -138,16 +136,8 @@ class SnapshotResponses:
             tags=params.tags("Tag"),
         )
         found = self.backend.describe_snapshots(f)
-        start = int(token or 0)
-        page = found[start : start + max_results]
-        more = start + max_results < len(found)
-        return {
-            "NextToken": str(start + max_results) if more else "",
-            "TotalCount": len(found),
-            "PageNumber": 1,
-            "PageSize": max_results,
-            "Snapshots": {"Snapshot": [self.snapshot_to_wire(s) for s in page]},
-        }
+        page, paging = token_page(found, start, max_results)
+        return {**paging, "Snapshots": {"Snapshot": [self.snapshot_to_wire(s) for s in page]}}
 
     def delete_snapshot(self, params: Params) -> dict[str, Any]:
         """DeleteSnapshot (no RegionId in the SDK request)."""
