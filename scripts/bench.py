@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from emulator import Emulator
-from scripts import demo_scene as scene
+from scripts import sample_world as scene
 from scripts.invoke import FUNCTIONS, invoke
 from scripts.progress import progress
 

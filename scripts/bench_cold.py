@@ -19,7 +19,7 @@ _SERVICE_CLIENT = re.compile(r"^alibabacloud_[a-z_]+\d{8}\.client$")  # e.g. ali
 
 # One event per function: what its trigger sends in the simplest real case.
 EVENTS: dict[str, bytes] = {
-    "image_created": b"",  # filled in from scripts.demo_scene at run time (an ActionTrail CreateImage)
+    "image_created": b"",  # filled in from scripts.sample_world at run time (an ActionTrail CreateImage)
     "reconcile": b'{"triggerName": "reconcile-every-5m", "payload": ""}',
     "export_batch": b'{"triggerName": "export-nightly", "payload": ""}',
     "acr_push": b"",  # tests/events/acr_push_completed.json
@@ -53,12 +53,12 @@ def _sdk_modules() -> list[str]:
 
 def _event(function: str) -> bytes:
     if function == "image_created":
-        from scripts.demo_scene import SOURCE, create_image_event
+        from scripts.sample_world import SOURCE, create_image_event
         return create_image_event(SOURCE, "m-bp1demoweb0001", "app-web-2026-11")
     if function == "acr_push":
         from pathlib import Path
 
-        from scripts.demo_scene import ACCOUNT_ID
+        from scripts.sample_world import ACCOUNT_ID
         doc = json.loads((Path(__file__).resolve().parents[1] / "tests" / "events" / "acr_push_completed.json")
                          .read_bytes())
         doc["aliyunaccountid"] = ACCOUNT_ID  # the local context's account: another account's push is refused

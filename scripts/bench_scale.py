@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator import Emulator
-from scripts import demo_scene as scene
+from scripts import sample_world as scene
 from scripts.invoke import invoke
 
 REGIONS = ["cn-beijing", "cn-shanghai", "cn-shenzhen", "cn-zhangjiakou", "cn-hongkong", "ap-southeast-1",

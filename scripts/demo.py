@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator import Emulator
-from scripts import demo_golden
-from scripts import demo_scene as scene
+from scripts import demo_golden, demo_scene
+from scripts import sample_world as scene
 from scripts.demo_accounts import AccountsRun, accounts_phase, summary_line
 from scripts.demo_leftovers import COLUMNS as LEFTOVER_COLUMNS
 from scripts.demo_leftovers import leftover_phase
@@ -96,7 +96,7 @@ def copy_phase(emu: Emulator, run: Run, state_url: str) -> None:
 def export_phase(emu: Emulator, run: Run, work: Path, state_url: str) -> None:
     """Timer ticks every 30 minutes from 00:30 Shanghai; the window opens at 01:00; two at a time."""
     (work / "policy.yml").write_text(scene.EXPORT_POLICY_YAML)
-    emu.control.seed({"images": scene.export_images()})
+    emu.control.seed({"images": demo_scene.export_images()})
     emu.control.configure(export_gib_per_minute=2)
     before = len(emu.control.requests())
     at = dt.datetime(2026, 11, 21, 16, 30, tzinfo=dt.timezone.utc)  # 00:30 in Shanghai

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from emulator import Emulator
-from scripts import demo_scene as scene
+from scripts import sample_world as scene
 from scripts.invoke import EMULATOR_CREDENTIALS, invoke
 from scripts.tables import Column
 

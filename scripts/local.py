@@ -36,7 +36,7 @@ import yaml
 from emulator import Emulator
 from emulator.fc.router import EventRouter
 from emulator.fc.template import DEFAULT_SERVICE, read_template
-from scripts import demo_scene
+from scripts import sample_world
 from scripts.invoke import EMULATOR_CREDENTIALS, FUNCTIONS, load_handler
 from scripts.local_deploy import Deployment, deploy_stack
 from shared.clouds._clients import reset_clients
@@ -76,8 +76,8 @@ def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def demo_policy() -> str:
-    """The demo scene's copy and ACR rules in one policy file."""
-    return demo_scene.POLICY_YAML + demo_scene.ACR_POLICY_YAML
+    """The sample world's copy and ACR rules in one policy file (the ``demo`` scene)."""
+    return sample_world.POLICY_YAML + sample_world.ACR_POLICY_YAML
 
 
 class LocalCloud:
@@ -144,7 +144,7 @@ class LocalCloud:
         self.register_functions(template)
         self.router = EventRouter(emu.fc, template).start()
         if self.scene == "demo":
-            emu.control.seed({**demo_scene.seed(), **demo_scene.acr_seed()})
+            emu.control.seed({**sample_world.seed(), **sample_world.acr_seed()})
         return self
 
     def _follow_virtual_clock(self) -> None:
@@ -160,11 +160,11 @@ class LocalCloud:
         """Seed the scene, then create the template's stack from the package, as ROS would (triggers wire the router)."""
         assert self.package is not None
         if self.scene == "demo":
-            self.emulator.control.seed({**demo_scene.seed(), **demo_scene.acr_seed()})
+            self.emulator.control.seed({**sample_world.seed(), **sample_world.acr_seed()})
         self.deployment = deploy_stack(
             template, self.package, endpoint=self.emulator.url,
             credentials=Credentials(access_key_id=EMULATOR_CREDENTIALS[0], access_key_secret=EMULATOR_CREDENTIALS[1]),
-            parameters=self.parameters, region=demo_scene.SOURCE, account_id=demo_scene.ACCOUNT_ID)
+            parameters=self.parameters, region=sample_world.SOURCE, account_id=sample_world.ACCOUNT_ID)
         self.router = self.emulator.fc.router
         if self.router is not None:
             self.router.start()
@@ -286,7 +286,7 @@ class LocalCloud:
             "package": str(self.package),
             "code": f"oss://{params['CodeBucket']}/{params['CodeObject']}",
             "policy": f"{params['PolicyFile']} (inside the package)",
-            "state": f"oss://{params['StateBucketName']}/{params['LedgerPrefix']}?region={demo_scene.SOURCE}",
+            "state": f"oss://{params['StateBucketName']}/{params['LedgerPrefix']}?region={sample_world.SOURCE}",
             "skipped": self.deployment.skipped,
         }
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from emulator import Emulator
-from tests import scene
+from scripts import sample_world as scene
 from tests.world import World, reset_caches
 
 os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
@@ -39,7 +39,8 @@ def emu(emulator: Emulator) -> Emulator:
 
 @pytest.fixture
 def world(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """The tests' scene seeded on a reset emulator, a fresh policy file and sqlite ledger, caches forgotten."""
+    """The sample world (scripts/sample_world.py) seeded on a reset emulator, a fresh policy file and sqlite
+    ledger, caches forgotten."""
     emu.control.reset()
     emu.control.seed(scene.seed())
     yield World(emu, tmp_path, monkeypatch)

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from scripts import sample_world as scene
 from scripts.invoke import invoke
 from scripts.local import LocalCloud
 from shared.ledger import Ledger, open_store
 from shared.ledger.record import Record
-from tests import scene
 
 
 def clouds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from emulator import Emulator
+from scripts import sample_world as scene
 from shared.clouds._clients import reset_clients
 from shared.config import Credentials, reset_settings
 from shared.wiring import reset_wiring
-from tests import scene
 
 
 class World:

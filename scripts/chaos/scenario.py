@@ -423,7 +423,7 @@ def emulator_seed(sc: Scenario, now: dt.datetime, secret: str) -> dict[str, Any]
 
 def image_event(im: ImageSpec, event_id: str) -> bytes:
     """ActionTrail CreateImage through EventBridge."""
-    from scripts.demo_scene import create_image_event
+    from scripts.sample_world import create_image_event
 
     return create_image_event(im.region, im.image_id, im.name, event_id=event_id)
 

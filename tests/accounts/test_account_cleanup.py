@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests import scene
+from scripts import sample_world as scene
 from tests.accounts.test_account_flow import PARTNER, partner_ecs, seed_partner, settle
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)

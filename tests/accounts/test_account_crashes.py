@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.clouds._gateway import RpcGateway
 from shared.ledger.store.sqlite import SqliteStore
-from tests import scene
 from tests.accounts.test_account_flow import PARTNER, WEB, partner_ecs, policy, seed_partner, settle
 
 HOP_PREFIXES = ("xshare/", "xcopy/")

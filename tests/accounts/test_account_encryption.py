@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests import scene
+from scripts import sample_world as scene
 from tests.accounts.test_account_flow import PARTNER, partner_ecs, seed_partner, settle
 
 SG = "ap-southeast-1"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from scripts import sample_world as scene
 from shared.clouds.sts import AccountSessions, StsGateway
 from shared.config import Credentials
-from tests import scene
 
 WEB = "m-bp1demoweb0001"
 PARTNER = "2222222222222222"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests import scene
+from scripts import sample_world as scene
 from tests.accounts.test_account_flow import PARTNER, WEB, partner_ecs, policy, seed_partner, settle
 
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.config import Credentials
-from tests import scene
 
 SRC, HOME, PARTNER, CLOSED = scene.ACR_SOURCE, scene.ACCOUNT_ID, "2222222222222222", "3333333333333333"
 P_SH, P_BJ, C_SH = "cri-partner01", "cri-partner02", "cri-closed01"

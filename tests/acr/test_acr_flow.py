@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.config import Credentials
-from tests import scene
 
 SRC = scene.ACR_SOURCE
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from scripts import sample_world as scene
 from scripts.invoke import invoke
 from scripts.local import LocalCloud
 from shared.ledger.record import State
-from tests import scene
 from tests.wakeup_cloud import calls, clouds, fired, now_of, records, run_until
 
 

@@ -169,19 +169,19 @@ def test_following_many_builds_is_one_listing_per_region(emu_world: Emulator) ->
 
 
 def test_the_reconcile_handler_starts_and_follows_builds(world) -> None:  # type: ignore[no-untyped-def]
-    from tests import scene as demo_scene
+    from scripts import sample_world as scene
 
     def tick_at_virtual_now() -> dict[str, object]:
         now = virtual_now(world.emu).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return world.invoke("reconcile", demo_scene.timer_event(now))["builds"]
+        return world.invoke("reconcile", scene.timer_event(now))["builds"]
 
-    # GIVEN the demo scene plus a template and an hourly build rule, a minute past the hour
+    # GIVEN the sample world plus a template and an hourly build rule, a minute past the hour
     epoch = world.emu.control.clock()["epoch"]
     world.emu.control.advance(3600 - epoch % 3600 + 60)
     world.emu.control.seed({"image_pipelines": [
         {"region": R, "pipeline_id": "ip-gold", "name": "golden-base", "base_image": "m-bp1demoweb0001",
          "image_name": "golden"}]})
-    world.set_policy(demo_scene.POLICY_YAML + HOURLY)
+    world.set_policy(scene.POLICY_YAML + HOURLY)
     # WHEN the timer fires twice at the same time (a duplicated tick)
     first, again = tick_at_virtual_now(), tick_at_virtual_now()
     # THEN one build starts and both answers show its stage
@@ -207,11 +207,11 @@ build_rules:
 
 @pytest.mark.parametrize("outcome, handed_on", [("SUCCESS", True), ("TEST_FAILED", False)])
 def test_a_finished_build_hands_its_image_to_the_named_copy_rules(world, outcome: str, handed_on: bool) -> None:  # type: ignore[no-untyped-def]
-    from tests import scene as demo_scene
+    from scripts import sample_world as scene
 
     def tick_at_virtual_now() -> dict[str, object]:
         now = virtual_now(world.emu).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return world.invoke("reconcile", demo_scene.timer_event(now))
+        return world.invoke("reconcile", scene.timer_event(now))
 
     # GIVEN a build rule whose copy rule would never match the built image by itself
     epoch = world.emu.control.clock()["epoch"]

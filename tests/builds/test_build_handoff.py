@@ -8,9 +8,9 @@ import datetime as dt
 import json
 from typing import Any
 
+from scripts import sample_world as scene
 from shared.clouds.oss import OssGateway
 from shared.config import Credentials
-from tests import scene
 
 R = scene.SOURCE
 BASE = "m-bp1demoweb0001"

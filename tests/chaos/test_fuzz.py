@@ -16,6 +16,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from scripts import sample_world as scene
 from shared.cleanup.request import parse_cleanup_request
 from shared.errors import ConfigError, EventValidationError, ImageRelayError
 from shared.events.acr import parse_acr_request, parse_push_event
@@ -23,7 +24,6 @@ from shared.events.copy_requests import parse_copy_request
 from shared.events.exports import parse_export_request
 from shared.events.parse import parse_image_event, parse_timer_event
 from shared.policy import load_policy
-from tests import scene
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scripts import sample_world as scene
 from shared.cleanup.request import parse_cleanup_request
 from shared.errors import EventValidationError, ImageRelayError
-from tests import scene
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 STAMP = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")

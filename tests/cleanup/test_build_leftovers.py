@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.clouds.ecs_pipelines import ImageBuilderGateway
 from shared.config import Credentials
 from shared.ledger.record import State
-from tests import scene
 
 HZ = "cn-hangzhou"
 STAGE = 120  # the emulator's image_pipeline_stage_seconds

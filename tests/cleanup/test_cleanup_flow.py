@@ -1,6 +1,6 @@
 """Cleanup through the handler: real ECS SDK → emulator; every kept image says exactly why.
 
-Each test seeds its own images (ids unique per test) on top of the demo scene, pins `now`, and
+Each test seeds its own images (ids unique per test) on top of the sample world (scripts/sample_world.py), pins `now`, and
 checks both the report and the emulator's request log (no DeleteImage where none is allowed).
 """
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.clouds.ecs_types import CopyImageSpec
 from shared.ledger.record import Record, State, copy_key
 from shared.replication.provenance import provenance_tags
-from tests import scene
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 HZ, BJ = "cn-hangzhou", "cn-beijing"

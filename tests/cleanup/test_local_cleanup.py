@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from scripts import demo_scene as scene
+from scripts import sample_world as scene
 from scripts.local import TEMPLATE, LocalCloud, load_template
 
 

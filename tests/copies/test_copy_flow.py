@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.errors import ConfigError, EventValidationError
-from tests import scene
 
 WEB = "m-bp1demoweb0001"
 API = "m-bp1demoapi0002"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from tests import scene
+from scripts import sample_world as scene
 
 UTC = dt.timezone.utc
 LIMITED = scene.POLICY_YAML + "copy_limits: {per_region: 2}\n"

@@ -1,7 +1,7 @@
 """`copy_tags`: the source's own tags ride along on every copy, beside provenance, within ECS's limits."""
 from __future__ import annotations
 
-from tests import scene
+from scripts import sample_world as scene
 
 IMAGE = "m-bp1tagged0001"
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.errors import DuplicateInvocationError
 from shared.fanout import LocalFanOut, partitions
-from tests import scene
 
 
 def test_partitions_are_stable_and_cover_every_region():

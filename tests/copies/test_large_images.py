@@ -1,7 +1,7 @@
 """Images above 2 TiB reach their targets through the snapshot path, encrypted per target region."""
 from __future__ import annotations
 
-from tests import scene
+from scripts import sample_world as scene
 
 BIG = "m-bp1huge000001"
 

@@ -151,7 +151,7 @@ def test_a_delay_outside_fcs_range_is_refused() -> None:
 
 def test_an_export_ending_mid_tick_frees_its_slot_before_the_next_timer_tick(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests import scene
+    from scripts import sample_world as scene
 
     policy = tmp_path / "policy.yml"
     policy.write_text("copy_rules: []\nexport_rules:\n  - name: archive\n    source_regions: [cn-hangzhou]\n"

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from scripts import demo_scene
+from scripts import sample_world
 from scripts.package import build
 
 
 @pytest.fixture(scope="session")
 def policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("policy") / "policy.yml"
-    path.write_text(demo_scene.POLICY_YAML + demo_scene.ACR_POLICY_YAML)
+    path.write_text(sample_world.POLICY_YAML + sample_world.ACR_POLICY_YAML)
     return path
 
 

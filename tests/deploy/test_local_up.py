@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from scripts import demo_scene as scene
+from scripts import sample_world as scene
 from scripts.local import TEMPLATE, LocalCloud, load_template
 from shared.config import Credentials
 

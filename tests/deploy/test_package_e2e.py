@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.fc.runtime import ProcessRunner
-from scripts import demo_scene as scene
+from scripts import sample_world as scene
 from scripts.local import LocalCloud
 from shared.config import Credentials
 

@@ -13,9 +13,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.errors import ConfigError, EventValidationError
 from shared.ledger.record import State
-from tests import scene
 
 WEB = "m-bp1demoweb0001"
 BEIJING = f"copy/cn-hangzhou/{WEB}/cn-beijing"

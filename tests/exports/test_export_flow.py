@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.config import Credentials
-from tests import scene
 
 UTC = dt.timezone.utc
 NIGHT = dt.datetime(2026, 11, 21, 17, 0, tzinfo=UTC)     # 01:00 in Shanghai: the window opens
@@ -65,7 +65,7 @@ def test_outside_the_window_the_batch_makes_no_call(xworld):
 def test_inside_the_window_it_starts_up_to_the_limit_and_reconcile_finishes(xworld):
     result = _batch(xworld, NIGHT)
     assert result["status"] == "ok"
-    # the demo scene has two app- images, both exportable
+    # the sample world has two app- images, both exportable
     assert len(_exports_started(xworld)) == 2
     for _ in range(20):
         xworld.emu.control.advance(300)

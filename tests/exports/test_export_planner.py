@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from scripts import sample_world as scene
 from shared.clouds.ecs_types import Disk, ExportTask, Image
 from shared.exports.executor import new_export_record
 from shared.exports.planner import (
@@ -22,19 +23,7 @@ from shared.ledger.keys import export_key
 from shared.ledger.record import State
 from shared.policy import load_policy
 
-POLICY = load_policy("""
-windows:
-  - {name: night, start: "01:00", end: "05:00", timezone: Asia/Shanghai}
-export_rules:
-  - name: archive
-    source_regions: [cn-hangzhou]
-    match: {name_regex: "^app-"}
-    bucket: {cn-hangzhou: relay-exports-hz}
-    oss_prefix: archive
-    format: qcow2
-    window: night
-    max_concurrent: 2
-""")
+POLICY = load_policy(scene.EXPORT_RULES_YAML)  # the export rules alone: no copy rule in the way
 INSIDE = dt.datetime(2026, 11, 21, 18, 30, tzinfo=dt.timezone.utc)   # 02:30 in Shanghai
 OUTSIDE = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)   # 20:00 in Shanghai
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from scripts import sample_world as scene
 from scripts.invoke import invoke
-from tests import scene
 from tests.wakeup_cloud import calls, clouds, now_of, tick
 
 

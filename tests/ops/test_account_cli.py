@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from scripts import sample_world as scene
 from scripts.cli import app
-from tests import scene
 from tests.accounts.test_account_flow import PARTNER, WEB, partner_ecs, policy, seed_partner, settle
 
 runner = CliRunner()

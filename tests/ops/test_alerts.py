@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.runtime import FCCredentials, make_local_context
-from tests import scene
 
 WEB = "m-bp1demoweb0001"
 AK_SECRET = "Zq9sEcReT-alerts-never-print-me"

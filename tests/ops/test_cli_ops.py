@@ -5,8 +5,8 @@ import json
 
 from typer.testing import CliRunner
 
+from scripts import sample_world as scene
 from scripts.cli import app
-from tests import scene
 
 runner = CliRunner()
 WEB = "m-bp1demoweb0001"

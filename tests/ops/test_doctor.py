@@ -5,9 +5,9 @@ import json
 
 from typer.testing import CliRunner
 
+from scripts import sample_world as scene
 from scripts.cli import app
 from scripts.doctor import allowed
-from tests import scene
 
 FUNCTION_ROLE = {"name": "image-relay-fc-role", "policies": [{"name": "image-relay-adapters", "document": {
     "Version": "1", "Statement": [{"Effect": "Allow", "Action": ["ecs:*", "cr:*", "oss:*", "ess:*", "fc:InvokeFunction",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from scripts import sample_world as scene
 from scripts.cli import app
-from tests import scene
 
 runner = CliRunner()
 WEB = "m-bp1demoweb0001"

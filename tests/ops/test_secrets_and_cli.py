@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.logs import configure_logging
 from shared.runtime import FCCredentials, make_local_context
-from tests import scene
 from tests.cli import cli_env as _env
 from tests.cli import run_cli as _cli
 

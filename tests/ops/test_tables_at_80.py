@@ -10,11 +10,11 @@ from rich.table import Table
 from typer.testing import CliRunner
 
 from scripts import cli_ops
+from scripts import sample_world as scene
 from scripts.cleanup_view import COLUMNS as CLEANUP_COLUMNS
 from scripts.cli import app
 from scripts.status_view import TABLES, print_status
 from scripts.tables import auto_columns, fit_table, sort_rows
-from tests import scene
 
 WEB = "m-bp1demoweb0001"
 LONG = "app-checkout-service-with-a-long-name-2026-11-25"

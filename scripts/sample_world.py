@@ -1,9 +1,12 @@
-"""The tests' world: three regions, a few images (one still Creating, one that matches no rule), policies and
-event builders.
+"""The sample world image-relay runs in, wherever it runs without a cloud: one account, three regions, three
+images in Hangzhou (one still Creating, one that matches no rule), the copy / export / ACR policies that act on
+them, the ACR instances, and the events FC delivers (an ActionTrail CreateImage, a timer tick).
 
-It started as a copy of the demo's scene (scripts/demo_scene.py) and is owned by the tests, so the demo can change
-its story without moving a test's expectations. Fixtures that build on it live in tests/conftest.py and
-tests/world.py.
+Why one module, and why not "demo": `local up` seeds this world, `make demo`, the benchmark and the chaos
+suite start from it, and the tests' fixtures (tests/conftest.py, tests/world.py) build on it, all importing it
+as ``scene``. It holds only what they all share; each story's own additions stay with the story (the demo's in
+scripts/demo_scene.py), so the demo can change its story without moving a test. A change here moves the demo,
+`local up` and the tests together, on purpose: they describe the same world.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ copy_rules:
 
 EXPORT_BUCKET = "relay-exports-hz"
 
-EXPORT_POLICY_YAML = POLICY_YAML + """\
+EXPORT_RULES_YAML = """\
 # Archive app- images to OSS as qcow2, at night in Shanghai, two at a time.
 windows:
   - {name: night, start: "01:00", end: "05:00", timezone: Asia/Shanghai}
@@ -44,6 +47,7 @@ export_rules:
     window: night
     max_concurrent: 2
 """
+EXPORT_POLICY_YAML = POLICY_YAML + EXPORT_RULES_YAML
 
 
 ACR_SOURCE = "cri-hzsrc01"
@@ -83,7 +87,8 @@ def acr_seed(old_tags: int = 3) -> dict[str, Any]:
 
 
 def seed() -> dict[str, Any]:
-    """The emulator seed of the demo scene."""
+    """The emulator seed: the account, three regions, three images in Hangzhou (one in use by an instance, one
+    still Creating, one that matches no rule), Singapore's KMS key and the export bucket."""
     return {
         "account_id": ACCOUNT_ID,
         "regions": [SOURCE, *TARGETS],
@@ -99,17 +104,6 @@ def seed() -> dict[str, Any]:
         "kms_keys": [{"region": "ap-southeast-1", "key_id": "key-sg-1"}],
         "buckets": [{"region": SOURCE, "name": EXPORT_BUCKET}],
     }
-
-
-def export_images() -> list[dict[str, Any]]:
-    """Images for the export batch: five to archive, one Windows image ECS cannot export."""
-    images: list[dict[str, Any]] = [
-        {"region": SOURCE, "image_id": f"m-bp1arch{i:07d}", "name": f"app-release-{i}", "size_gib": 40 + 20 * i}
-        for i in range(1, 6)
-    ]
-    images.append({"region": SOURCE, "image_id": "m-bp1archwin0001", "name": "app-win-2022", "size_gib": 60,
-                   "os_type": "windows", "platform": "Windows Server 2022"})
-    return images
 
 
 def create_image_event(region: str, image_id: str, name: str, event_id: str | None = None) -> bytes:
