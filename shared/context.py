@@ -25,14 +25,6 @@ if TYPE_CHECKING:
 
 P = TypeVar("P", bound="Payload")
 
-#: (id of a record's raw target dict, payload class) → (that dict, its validated payload). A tick asks for the
-#: payload of each of its 10,000 records several times (grouping, planning, queue order): validating once is
-#: enough. The entry holds the dict itself, so its id cannot be reused while cached, and a record whose target
-#: changed has a new dict (records are immutable), hence a new entry. Cleared when full.
-_PAYLOADS: dict[tuple[int, type], tuple[Any, Any]] = {}
-_PAYLOADS_MAX = 65_536
-
-
 @dataclass(kw_only=True)
 class FeatureContext:
     """Policy, ledger, clock and deadline; a subclass adds its adapters and names them in ``adapters``."""
@@ -53,17 +45,13 @@ class Payload(BaseModel):
 
     @classmethod
     def of(cls: type[P], record: Record) -> P:
-        """The payload of ``record``, validated (once per target dict, see ``_PAYLOADS``)."""
+        """The payload of ``record``, validated once per record and class: a tick asks for the payload of each
+        of its 10,000 records several times (grouping, planning, queue order). The record keeps it
+        (``Record.cached``, checked against the identity of its target dict), so it lives as long as the
+        record and no longer: a process-wide cache kept every tick's payloads alive for the garbage
+        collector's full passes to walk."""
         raw = record.data["target"]
-        slot = (id(raw), cls)
-        hit = _PAYLOADS.get(slot)
-        if hit is not None and hit[0] is raw:
-            return hit[1]  # type: ignore[no-any-return]
-        payload = cls.model_validate(raw)
-        if len(_PAYLOADS) >= _PAYLOADS_MAX:
-            _PAYLOADS.clear()
-        _PAYLOADS[slot] = (raw, payload)
-        return payload
+        return record.cached(cls, raw, lambda: cls.model_validate(raw))
 
     def to_data(self) -> dict[str, Any]:
         """The JSON form kept in ``data["target"]``."""

@@ -13,7 +13,14 @@ exit guarded too (issue #10, defect 13). The wrapper:
   on-failure destination gets the same), after redacting its message and fields and cutting its
   chain (``from None``): a cause's text never leaves;
 * turns any other exception into ``UnexpectedError`` naming the original type, its text redacted;
-* logs one ``invocation.failed`` line (JSON, redacted) before re-raising anything but bad input.
+* logs one ``invocation.failed`` line (JSON, redacted) before re-raising anything but bad input;
+* pauses Python's cyclic garbage collector for the invocation (``collector_paused``).
+
+Why pause the collector: an invocation makes almost no cyclic garbage (measured on a steady 10,000-copy
+reconcile tick: under 500 objects, tenacity's retry state), yet the collector's full passes walk every live
+object (the SDK's model classes, the tick's 10,000 records), 2 to 5 times per tick: 0.4-0.9 s of a 1.1-1.5 s
+tick (`make bench`, tick time). Reference counting still frees everything acyclic at once; the collector
+is on again between invocations, and collects what cycles an invocation left at its next pass.
 
 Examples
 --------
@@ -30,7 +37,10 @@ UnexpectedError KeyError: 'boom'
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import gc
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from shared.errors import ConfigError, EventValidationError, ImageRelayError
@@ -64,12 +74,33 @@ def scrubbed(exc: BaseException) -> ImageRelayError:
     return UnexpectedError(f"{type(exc).__name__}: {redact(str(exc))}", type(exc).__name__)
 
 
+_PAUSE_LOCK = threading.Lock()
+_paused = {"depth": 0, "was_enabled": False}  # nested and concurrent invocations (in-process partitions)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while any invocation of this process runs (see the module docstring)."""
+    with _PAUSE_LOCK:
+        if _paused["depth"] == 0:
+            _paused["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _paused["depth"] += 1
+    try:
+        yield
+    finally:
+        with _PAUSE_LOCK:
+            _paused["depth"] -= 1
+            if _paused["depth"] == 0 and _paused["was_enabled"]:
+                gc.enable()
+
+
 def fc_handler(fn: Callable[..., R]) -> Callable[..., R]:
     """Wrap an FC handler ``(event, context, ...)``: invocation binding and redacted escapes."""
 
     @functools.wraps(fn)
     def wrapper(event: Any, context: Any, *args: Any, **kwargs: Any) -> R:
-        with bind_invocation(context):
+        with collector_paused(), bind_invocation(context):
             try:
                 answer = fn(event, context, *args, **kwargs)
                 # the answer is an exit too: a record's reason may quote a cloud error's text

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.ledger.keys import copy_key, event_key
 
 __all__ = ["Record", "State", "copy_key", "event_key", "utcnow"]
+
+T = TypeVar("T")
 
 
 class State(str, enum.Enum):
@@ -54,6 +57,9 @@ class Record(BaseModel):
     """
 
     model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
+    #: kind → (the value it was derived from, the derived value), see `cached`. A slot, not a field or a
+    #: private attribute: never stored, never compared by ``==``, never carried over by ``model_copy``.
+    __slots__ = ("_derived",)
 
     key: str = Field(min_length=1, max_length=MAX_KEY_LENGTH)
     kind: str = Field(min_length=1, max_length=64)
@@ -68,6 +74,20 @@ class Record(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     version: int = Field(default=0, ge=0)
 
+    def cached(self, kind: Any, source: Any, derive: Callable[[], T]) -> T:
+        """``derive()``, computed once per record for ``kind`` while ``source`` is the same object (a copy of
+        the record made with changed data has a new ``source``, so it derives again)."""
+        derived: dict[Any, tuple[Any, Any]] | None = getattr(self, "_derived", None)
+        if derived is None:
+            derived = {}
+            object.__setattr__(self, "_derived", derived)  # frozen: the slot is set past pydantic's guard
+        hit = derived.get(kind)
+        if hit is not None and hit[0] is source:
+            return hit[1]  # type: ignore[no-any-return]
+        value = derive()
+        derived[kind] = (source, value)
+        return value
+
     @field_validator("created_at", "updated_at", "next_attempt_at")
     @classmethod
     def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
@@ -79,15 +99,18 @@ class Record(BaseModel):
     @property
     def is_final(self) -> bool:
         """DONE or CANCELLED: nothing left to do unless a person retries."""
-        return self.state in FINAL_STATES
+        state = self.state  # identity tests: a str-Enum's hash runs in Python, and a tick asks 10,000 times
+        return state is State.DONE or state is State.CANCELLED
 
     @property
     def is_active(self) -> bool:
         """PENDING or STARTED: a tick still has work to do for this record."""
-        return self.state in ACTIVE_STATES
+        state = self.state
+        return state is State.PENDING or state is State.STARTED
 
     @property
     def is_finished(self) -> bool:
         """DONE, CANCELLED, or FAILED for good: no tick will touch it again unless a person retries
         (a retryable FAILED record still waits for its retry, so it is not finished)."""
-        return self.state in FINAL_STATES or (self.state is State.FAILED and not self.retryable)
+        state = self.state
+        return state is State.DONE or state is State.CANCELLED or (state is State.FAILED and not self.retryable)

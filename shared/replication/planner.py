@@ -218,9 +218,7 @@ def sweep(policy: Policy, observed: Observed, known_keys: set[str]) -> list[Reco
     for (region, _), image in sorted(observed.sources.items()):
         if region not in observed.scanned_sources or image.status in FAILED_SOURCE_STATUSES:
             continue
-        for target in targets_for(policy, image):
-            if target.key not in known_keys:
-                intents.append(RecordIntent(target.key, target, image.status))
+        intents += [RecordIntent(t.key, t, image.status) for t in targets_for(policy, image, known=known_keys)]
     return intents
 
 

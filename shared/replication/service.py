@@ -218,8 +218,9 @@ def _running_copy_ids(records: list[Record], destinations: set[str]) -> dict[str
 
 
 def active_destinations(records: list[Record]) -> list[str]:
-    """Destination regions with copy work left (queued, running or due for a retry)."""
-    return sorted({CopyTarget.of(r).target_region for r in records
+    """Destination regions with copy work left (queued, running or due for a retry), read from the keys
+    (``copy/<src>/<image>/<dst>``): the fan-out's parent need not validate 10,000 payloads to group them."""
+    return sorted({r.key.rsplit("/", 1)[-1] for r in records
                    if r.is_active or (r.state is State.FAILED and r.retryable)})
 
 

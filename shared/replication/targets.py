@@ -50,18 +50,25 @@ class CopyTarget(Payload):
         )
 
 
-def targets_for(policy: Policy, image: Image) -> list[CopyTarget]:
-    """Every copy `image` should have under `policy`, first rule winning per target region."""
+def targets_for(policy: Policy, image: Image, *, known: set[str] | frozenset[str] = frozenset()) -> list[CopyTarget]:
+    """Every copy `image` should have under `policy`, first rule winning per target region; none whose key is
+    in `known` (the sweep's existing records: a 10,000-copy tick would build 10,000 targets to drop them)."""
     if is_managed_copy(image.tags):
         return []
     chosen: dict[str, CopyTarget] = {}
+    skipped: set[str] = set()
     for rule in policy.rules_for(image.region, image.name, image.tags):
         for region in rule.target_regions:
+            if region in skipped:
+                continue
             if region in chosen:
                 first = chosen[region]
                 chosen[region] = first.model_copy(update={"also_matched": (*first.also_matched, rule.name)})
                 continue
             key = copy_key(image.region, image.image_id, region)
+            if key in known:
+                skipped.add(region)
+                continue
             kms = rule.encrypt.get(region)
             chosen[region] = CopyTarget(
                 key=key,

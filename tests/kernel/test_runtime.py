@@ -48,3 +48,44 @@ def test_deadline_never_negative_for_tiny_timeouts() -> None:
     clock = FakeClock()
     deadline = Deadline.from_context(make_local_context("f", timeout=3), clock=clock)
     assert deadline.remaining() == 0.0 and deadline.expired()
+
+
+def test_an_invocation_runs_with_the_cyclic_collector_paused_and_restores_it() -> None:
+    import gc
+    import threading
+
+    from shared.entry import UnexpectedError, fc_handler
+
+    seen: list[bool] = []
+    inner_done = threading.Event()
+
+    @fc_handler
+    def partition(event: bytes, context: object) -> str:
+        seen.append(gc.isenabled())
+        return "ok"
+
+    @fc_handler
+    def parent(event: bytes, context: object) -> str:
+        # a partition run in another thread ends first: the parent's pause must hold until the parent ends
+        worker = threading.Thread(target=lambda: (partition(b"", context), inner_done.set()))
+        worker.start()
+        worker.join()
+        seen.append(gc.isenabled())
+        return "ok"
+
+    assert gc.isenabled()
+    assert parent(b"", make_local_context("reconcile")) == "ok"
+    assert inner_done.is_set() and seen == [False, False]
+    assert gc.isenabled()
+    # a failing invocation restores it too, and a process that had it off keeps it off
+    gc.disable()
+    try:
+        with pytest.raises(UnexpectedError):
+            fc_handler(lambda event, context: 1 / 0)(b"", make_local_context("f"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(UnexpectedError):
+        fc_handler(lambda event, context: 1 / 0)(b"", make_local_context("f"))
+    assert gc.isenabled()
+

@@ -57,3 +57,19 @@ def test_every_store_answers_scan_active_and_finished_states_alike(url: str, tmp
     assert [r.key for r in ledger.scan_active("copy/")] == [RETRY_KEY, RUNNING_KEY]
     assert [r.key for r in ledger.scan_active("copy/", lambda k: "run" in k)] == [RUNNING_KEY]
     assert ledger.finished_states("copy/") == {DONE_KEY: State.DONE, FAILED_KEY: State.FAILED}
+
+
+def test_a_record_derives_its_payload_once_and_a_changed_copy_derives_again() -> None:
+    from shared.ledger.record import Record, State
+    from shared.replication.targets import CopyTarget
+
+    target = {"key": "copy/a/m-1/b", "rule": "r", "source_region": "a", "image_id": "m-1", "source_name": "n",
+              "target_region": "b", "name": "x", "description": ""}
+    record = Record(key="copy/a/m-1/b", kind="copy", data={"target": target})
+    first = CopyTarget.of(record)
+    assert CopyTarget.of(record) is first
+    renamed = record.model_copy(update={"data": {"target": {**target, "name": "y"}}})
+    assert CopyTarget.of(renamed).name == "y" and CopyTarget.of(record).name == "x"
+    # the memo is no field: equality, dumps and copies do not see it
+    assert record == Record.model_validate_json(record.model_dump_json())
+    assert "_derived" not in record.model_dump() and CopyTarget.of(record.model_copy(update={"state": State.DONE})) == first

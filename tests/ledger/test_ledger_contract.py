@@ -175,6 +175,21 @@ def test_scan_by_prefix_in_key_order(store: LedgerStore) -> None:
     assert list(store.scan("cleanup/")) == []
 
 
+def test_scan_keys_reads_only_the_kept_keys_in_key_order(store: LedgerStore, monkeypatch) -> None:
+    # GIVEN more copy records than several batches of the SQLite store's key-first read (4 keys a query here)
+    monkeypatch.setattr("shared.ledger.store.sqlite._IN_BATCH", 4)
+    regions = ["cn-beijing", "cn-shanghai", "cn-shenzhen"]
+    for i in range(30):
+        store.create(_record(copy_key("cn-hangzhou", f"m-{i:04d}", regions[i % 3])))
+    store.create(_record("export/cn-hangzhou/m-0001/RAW"))
+    # WHEN a partition keeps only its destination regions' keys
+    got = [r.key for r in store.scan_keys("copy/", lambda key: key.rsplit("/", 1)[-1] != "cn-shanghai")]
+    # THEN exactly those records come back, whole and in key order
+    want = sorted(copy_key("cn-hangzhou", f"m-{i:04d}", regions[i % 3]) for i in range(30) if i % 3 != 1)
+    assert got == want and len(got) == 20
+    assert [r.key for r in store.scan_keys("copy/", lambda key: False)] == []
+
+
 def test_record_round_trips_all_fields(store: LedgerStore) -> None:
     rec = _record(
         state=State.FAILED, cloud_id="m-new", attempt=3, reason="QuotaExceed.Image", retryable=True,

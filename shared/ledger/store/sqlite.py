@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS ledger (
 """
 
 
+#: Keys per ``IN (...)`` query (SQLite's default limit on bound parameters is 999 before 3.32).
+_IN_BATCH = 500
+
+
 def _upper_bound(prefix: str) -> str | None:
     """Smallest string greater than every string starting with ``prefix`` (None: no bound).
 
@@ -87,24 +91,34 @@ class SqliteStore(LedgerStore):
         return stored
 
     def scan(self, prefix: str) -> Iterator[Record]:
-        return self.scan_keys(prefix, lambda _key: True)
+        for _key, body in self._rows("key, body", prefix):
+            yield Record.model_validate_json(body)
 
     def scan_keys(self, prefix: str, keep: Callable[[str], bool]) -> Iterator[Record]:
+        """Keys first (the primary key's index answers alone), then the bodies of the kept ones only: a
+        partition of 3 regions out of 20 fetches and parses 3/20 of the bodies, not all of them."""
+        kept = [key for (key,) in self._rows("key", prefix) if keep(key)]
+        for n in range(0, len(kept), _IN_BATCH):
+            batch = kept[n:n + _IN_BATCH]
+            marks = ",".join("?" * len(batch))
+            for (body,) in self._fetch(f"SELECT body FROM ledger WHERE key IN ({marks}) ORDER BY key", tuple(batch)):  # a key deleted between the two reads is simply not there
+                yield Record.model_validate_json(body)
+
+    def _rows(self, columns: str, prefix: str) -> list[tuple[str, ...]]:
+        """``columns`` (a fixed list, never input) of every row under ``prefix``, in key order."""
         upper = _upper_bound(prefix)
-        sql = "SELECT key, body FROM ledger WHERE key >= ? ORDER BY key"
-        params: tuple[str, ...] = (prefix,)
+        where, params = "key >= ?", [prefix]
         if upper is not None:
-            sql = "SELECT key, body FROM ledger WHERE key >= ? AND key < ? ORDER BY key"
-            params = (prefix, upper)
-        # fetchall under the lock, then yield: a slow consumer must not block other threads.
+            where, params = "key >= ? AND key < ?", [prefix, upper]
+        return self._fetch(f"SELECT {columns} FROM ledger WHERE {where} ORDER BY key", tuple(params))
+
+    def _fetch(self, sql: str, params: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """Every row of ``sql``, fetched under the lock (then released: a slow consumer must not block others)."""
         with self._lock:
             try:
-                rows = self._conn.execute(sql, params).fetchall()
+                return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise LedgerStoreError(f"ledger {self.path}: {exc}") from exc
-        for key, body in rows:
-            if keep(key):
-                yield Record.model_validate_json(body)
 
     def close(self) -> None:
         with self._lock:
