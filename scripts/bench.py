@@ -100,7 +100,11 @@ def _cold(mode: str, arg: str, env: dict[str, str]) -> dict[str, Any]:
 
 def bench_cold_start(sizes: Sizes, work: Path, log: Path) -> list[Row]:
     """Per function, in fresh interpreters against the emulator: handler import + client build + first
-    invocation, against the bare SDK(s) that invocation loaded: import + client build + one call."""
+    invocation, against the bare SDK(s) that invocation loaded: import + client build + one call.
+
+    Both sides are timed from before their first import (scripts/bench_cold.py). The ratio is on the
+    process's CPU seconds: the emulator's work is in this process, not theirs, and a shared machine moves
+    wall time far more than CPU time; the wall medians are shown beside it."""
     policy = scene.EXPORT_POLICY_YAML + scene.ACR_POLICY_YAML
     (work / "cold-policy.yml").write_text(policy)
     rows, detail = [], []
@@ -109,20 +113,23 @@ def bench_cold_start(sizes: Sizes, work: Path, log: Path) -> list[Row]:
         env = {**os.environ, "IMAGE_RELAY_ENDPOINT": emu.url, "IMAGE_RELAY_POLICY": str(work / "cold-policy.yml"),
                "IMAGE_RELAY_BENCH_LOG": str(log)}
         for function in FUNCTIONS:
-            handler_s, bare_s, sdk = [], [], []
+            handler, bare, sdk = [], [], []
             for n in range(sizes.cold_runs):
                 env["IMAGE_RELAY_STATE"] = f"sqlite:///{work / f'cold-{function}-{n}.db'}"
                 first = _cold("handler", function, env)
                 sdk = first["sdk"]
-                handler_s.append(first["seconds"])
-                bare_s.append(_cold("sdk", ",".join(sdk), env)["seconds"])
-            h, b = statistics.median(handler_s), statistics.median(bare_s)
-            detail.append((function, f"{h * 1000:.0f} ms", f"{b * 1000:.0f} ms", ", ".join(m.removeprefix("alibabacloud_") for m in sdk) or "-",
-                           f"{h / b:.2f}"))
-            rows.append(Row(f"cold start {function}", f"{h * 1000:.0f} ms", f"<= 1.2 x SDK ({b * 1000:.0f} ms)", h / b))
-    _table(f"cold start: first invocation vs bare SDK import + one call (median of {sizes.cold_runs})",
+                handler.append(first)
+                bare.append(_cold("sdk", ",".join(sdk), env))
+            h_cpu, b_cpu = (statistics.median(r["cpu_seconds"] for r in runs) for runs in (handler, bare))
+            h_wall, b_wall = (statistics.median(r["seconds"] for r in runs) for runs in (handler, bare))
+            detail.append((function, f"{h_cpu * 1000:.0f} ms ({h_wall * 1000:.0f})",
+                           f"{b_cpu * 1000:.0f} ms ({b_wall * 1000:.0f})",
+                           ", ".join(m.removeprefix("alibabacloud_") for m in sdk) or "-", f"{h_cpu / b_cpu:.2f}"))
+            rows.append(Row(f"cold start {function}", f"{h_cpu * 1000:.0f} ms CPU ({h_wall * 1000:.0f} wall)",
+                            f"<= 1.2 x SDK {b_cpu * 1000:.0f} ms CPU ({b_wall * 1000:.0f} wall)", h_cpu / b_cpu))
+    _table(f"cold start: first invocation vs bare SDK import + one call, CPU (wall) medians of {sizes.cold_runs}",
            ("function", "handler import + first invocation", "SDK import + client + one call", "SDK loaded",
-            "ratio"), detail)
+            "ratio (CPU)"), detail)
     return rows
 
 
