@@ -5,23 +5,28 @@ kind meets its use case, so a reader finds every function's branches in one plac
 CloudEvent from another account is refused here before any adapter is wired, so it makes no call and no write;
 a person's request (cancel, retry, backfill, export now) has no envelope and no account to check.
 
-Each function imports its own feature's use cases when called: a cold start of image_created does not load
-the ACR, export or account features (issue #16, cold start).
+Each function imports its own feature's request types and use cases when called: a cold start of
+image_created does not load the ACR, export or account features, nor their request models (issue #16, cold
+start).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.events.accounts import require_own_account
-from shared.events.acr import AcrRequest, BackfillRequest, ReplicateTag
-from shared.events.copy_requests import CancelCopy, CopyRequest, RetryFailed
-from shared.events.exports import BatchRequest, CancelExport, ExportNow, ExportRequest
 from shared.wiring import account_context, acr_context, alert_outcomes, copy_context, export_context
+
+if TYPE_CHECKING:
+    from shared.events.acr import AcrRequest
+    from shared.events.copy_requests import CopyRequest
+    from shared.events.exports import ExportRequest
 
 
 def answer_copy_request(request: CopyRequest, context: Any) -> dict[str, Any]:
     """image_created: a CreateImage event or a manual replicate plans copies; cancel and retry act on records
     (with `account_id`, on the hops of that account target)."""
+    from shared.events.copy_requests import CancelCopy, RetryFailed
+
     if not isinstance(request, (CancelCopy, RetryFailed)) and request.source == "actiontrail":
         require_own_account(request.account_id, context, kind="image_created")
     if isinstance(request, (CancelCopy, RetryFailed)) and request.account_id is not None:
@@ -40,6 +45,8 @@ def answer_copy_request(request: CopyRequest, context: Any) -> dict[str, Any]:
 
 def answer_acr_request(request: AcrRequest, context: Any) -> dict[str, Any]:
     """acr_push: a PushCompleted event plans syncs; a backfill or one tag's replication is a person's request."""
+    from shared.events.acr import BackfillRequest, ReplicateTag
+
     if not isinstance(request, (BackfillRequest, ReplicateTag)):
         require_own_account(request.account_id, context, kind="acr_push")
     from shared.acr.service import backfill, handle_push, replicate_tag
@@ -54,6 +61,7 @@ def answer_acr_request(request: AcrRequest, context: Any) -> dict[str, Any]:
 
 def answer_export_request(request: ExportRequest, context: Any) -> dict[str, Any]:
     """export_batch: the window's batch (with the alerts its skipped exports raise), export now, or cancel."""
+    from shared.events.exports import BatchRequest, CancelExport, ExportNow
     from shared.exports.service import cancel_export, export_now, run_batch
 
     ctx = export_context(context, wake=True)

@@ -191,13 +191,13 @@ def alert_outcomes(context: Any, settings: Settings | None = None, *, now: dt.da
     None without an `alerts:` sink. Never raises: an alert that could not go out is retried by the next
     tick, and the invocation's own result stands.
     """
-    from shared.alerts import outcomes, service
-    from shared.errors import ImageRelayError
-
     settings = settings or get_settings()
     policy = policy_from(settings)
     if policy.alerts is None or not policy.alerts.configured:
-        return None
+        return None  # before any import: a function without alerts never loads them
+    from shared.alerts import outcomes, service
+    from shared.errors import ImageRelayError
+
     ledger, when = ledger_from(settings), now or utcnow()
     try:
         sinks = _alert_sinks(context, settings, policy.alerts)

@@ -40,10 +40,9 @@ from shared.ledger.record import copy_key
 from shared.policy import ImageMatch, Policy
 from shared.policy.builds import BuildRule
 from shared.replication.executor import new_record
-from shared.replication.provenance import provenance_tags
+from shared.replication.provenance import TAG_PIPELINE, provenance_tags
 from shared.replication.targets import CopyTarget, targets_for
 
-TAG_PIPELINE = "image-relay:pipeline"
 TAG_EXECUTION = "image-relay:execution"
 #: Image statuses that count as "the template's distribution reached this region".
 REACHED = ("Available", "Creating", "Waiting")

@@ -23,9 +23,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from shared.builds.handoff import TAG_PIPELINE
 from shared.cleanup.model import ImageFacts
-from shared.replication.provenance import TAG_MANAGED, TAG_RULE, TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
+from shared.replication.provenance import (
+    TAG_MANAGED,
+    TAG_PIPELINE,
+    TAG_RULE,
+    TAG_SOURCE_IMAGE,
+    TAG_SOURCE_REGION,
+)
 
 #: Statuses of an image that is still being created or copied into (DeleteImage refuses it anyway).
 IN_PROGRESS_STATUSES = frozenset({"Creating", "Waiting"})

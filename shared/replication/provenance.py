@@ -12,6 +12,9 @@ TAG_KEY = "image-relay:key"
 TAG_SOURCE_REGION = "image-relay:source-region"
 TAG_SOURCE_IMAGE = "image-relay:source-image"
 TAG_RULE = "image-relay:rule"
+#: An Image Builder execution's image (shared.builds.handoff sets it); here so that cleanup reads it without
+#: loading the build hand-off (and with it the export, account and copy planners) on its first invocation.
+TAG_PIPELINE = "image-relay:pipeline"
 
 MANAGED_FILTER = {TAG_MANAGED: "true"}
 

@@ -9,18 +9,16 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from shared.apply import Backoff
 from shared.clouds.ecs_types import CopyImageSpec, Image, ImageFromSnapshotsSpec, Snapshot, SnapshotCopySpec
 from shared.context import FeatureContext
 from shared.errors import CloudError, EventValidationError, LedgerConflictError
-from shared.events.copy_requests import CancelCopy, RetryFailed
 from shared.events.models import ImageCreated
 from shared.ledger.keys import COPY, event_key, prefix
 from shared.ledger.record import Record, State
 from shared.logs import get_logger
-from shared.render import render_action
 from shared.replication.executor import CopyExecutor, new_record
 from shared.replication.planner import (
     Observed,
@@ -45,6 +43,9 @@ from shared.replication.wake import (
     remembered_rate,
     scheduled_wake,
 )
+
+if TYPE_CHECKING:  # a person's requests: their models load with the request, not with every tick
+    from shared.events.copy_requests import CancelCopy, RetryFailed
 
 log = get_logger(__name__)
 
@@ -361,6 +362,7 @@ def retry_failed(request: RetryFailed, ctx: CopyContext) -> dict[str, Any]:
 
 def plan_reconcile(ctx: CopyContext) -> dict[str, Any]:
     """What the next reconcile tick would do, without doing it (the scans are real, nothing is written)."""
+    from shared.render import render_action
     from shared.replication.queue import queue_view
 
     records = list(ctx.ledger.scan("copy/"))
