@@ -77,12 +77,13 @@ def reconcile(context: Any, tick: TimerTick, scope: ReconcileScope | None, *, ru
         from shared.acr.service import follow_syncs
 
         result["acr"] = follow_syncs(acr_context(context, now=tick.trigger_time, wake=True))
+    # the gates read active records only (Ledger.scan_active): on OSS a finished record costs no request
     if any(rule.accounts for rule in ctx.policy.copy_rules) and any(
-            r.is_active for kind in (keys.XSHARE, keys.XCOPY) for r in ctx.ledger.scan(keys.prefix(kind))):
+            r.is_active for kind in (keys.XSHARE, keys.XCOPY) for r in ctx.ledger.scan_active(keys.prefix(kind))):
         from shared.accounts.service import account_tick
 
         result["accounts"] = account_tick(account_context(context, now=tick.trigger_time))  # issue #13
-    if ctx.policy.build_rules or any(r.is_active for r in ctx.ledger.scan(keys.prefix(keys.BUILD))):
+    if ctx.policy.build_rules or any(r.is_active for r in ctx.ledger.scan_active(keys.prefix(keys.BUILD))):
         from shared.builds.service import follow_builds
 
         result["builds"] = follow_builds(builds_context(context, now=tick.trigger_time, wake=True))

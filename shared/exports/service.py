@@ -78,17 +78,18 @@ def _view(record: Record) -> dict[str, Any]:
             "manifest": record.data.get("manifest")}
 
 
-def follow_exports(ctx: ExportContext, *, leave_woken: bool = False) -> dict[str, Any]:
+def follow_exports(ctx: ExportContext, *, leave_woken: bool = False, now: dt.datetime | None = None) -> dict[str, Any]:
     """One DescribeTasks listing per region with running exports; conclude what ended.
 
-    `leave_woken` (reconcile's plain tick with wake-ups on): a region whose export_batch wake is still
-    ahead is left to that wake, which follows its exports at their expected end."""
+    `leave_woken` (a plain tick, reconcile's or export_batch's own timer, with wake-ups on): a region whose
+    export_batch wake is still ahead is left to that wake, which follows its exports at their expected end;
+    `now` (default the context's clock) is the tick's time that wake is compared with."""
     started = [r for r in ctx.ledger.scan("export/") if r.state is State.STARTED]
     by_region: dict[str, list[str]] = defaultdict(list)
     for record in started:
         by_region[target_of(record).region].extend([record.cloud_id] if record.cloud_id else [])
     if leave_woken:
-        now = ctx.now()
+        now = now or ctx.now()
         for region in [r for r in by_region if region_woken(ctx.ledger, r, "export", now)]:
             del by_region[region]
             started = [r for r in started if target_of(r).region != region]
@@ -125,7 +126,9 @@ def run_batch(ctx: ExportContext, request: BatchRequest) -> dict[str, Any]:
     summary: dict[str, Any] = {"now": now.isoformat(), "dry_run": request.dry_run, "open_rules": rules}
     if not rules:
         return {**summary, "status": "outside_window", "api_calls": 0}
-    followed = {} if request.dry_run else follow_exports(ctx)
+    # with wake-ups, a region whose wake is still ahead is left to it (the wake runs this batch at the exports'
+    # expected end): the timer's cost follows the regions with something due, not every region exporting
+    followed = {} if request.dry_run else follow_exports(ctx, leave_woken=ctx.waker is not None, now=now)
     regions = sorted({r for rule in ctx.policy.export_rules if rule.name in rules for r in rule.source_regions})
     images = [i for region in regions for i in ctx.ecs.list_images(region, statuses=("Available",))]
     records = list(ctx.ledger.scan("export/"))

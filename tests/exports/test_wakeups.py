@@ -32,3 +32,24 @@ def test_a_plain_reconcile_tick_leaves_running_exports_to_their_wake(local: Any)
     tick(now + dt.timedelta(seconds=30))
     assert calls(cloud, "DescribeTasks", "cn-hangzhou") == before
 
+
+
+def test_export_batchs_own_timer_leaves_running_exports_to_their_wake_until_it_is_due(local: Any) -> None:
+    policy = ("copy_rules: []\nexport_rules:\n  - name: archive\n    source_regions: [cn-hangzhou]\n"
+              "    match: {name_regex: '^app-'}\n    bucket: {cn-hangzhou: relay-exports-hz}\n"
+              "    oss_prefix: archive\n    format: qcow2\n    max_concurrent: 1\n")
+    cloud = local(policy, {**scene.seed(), "images": [
+        {"region": "cn-hangzhou", "image_id": "m-bp1skipy0001", "name": "app-y-1", "size_gib": 40}]})
+    now = now_of(cloud).replace(microsecond=0)
+
+    def batch(at: dt.datetime) -> dict[str, Any]:
+        return json.loads(invoke("export_batch", scene.timer_event(at.strftime("%Y-%m-%dT%H:%M:%SZ"))))
+
+    assert batch(now)["wakes"] == ["cn-hangzhou"]
+    before = calls(cloud, "DescribeTasks", "cn-hangzhou")
+    # the next timer tick falls before the wake: the region's running export is the wake's to follow
+    assert batch(now + dt.timedelta(seconds=60))["followed"] == {}
+    assert calls(cloud, "DescribeTasks", "cn-hangzhou") == before
+    # a tick at or after the wake's time follows it (a wrong ETA costs a scan, never a missed completion)
+    batch(now + dt.timedelta(hours=2))
+    assert calls(cloud, "DescribeTasks", "cn-hangzhou") == before + 1
