@@ -5,7 +5,7 @@ duplicated tick lose the race instead of starting a second build; the ClientToke
 makes a repeated call after a lost answer or a crash return the same ExecutionId. A busy template
 (`BuildInProgressError`, e.g. a build started in the console) puts the record back to PENDING with the
 reason and a backoff, under the same attempt; a retryable error leaves it STARTED without ExecutionId for
-the next tick (`ResumeStart`).
+a tick after the claim's lease (`ResumeStart`, see the planner).
 """
 from __future__ import annotations
 

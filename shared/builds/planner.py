@@ -8,6 +8,9 @@ Why it looks like this:
   reason written down, it does not fail; the oldest waiting slot of a template starts first.
 - A cron slot is due from its time for ``CRON_GRACE`` only (a new or restored deployment does not build
   yesterday's slot); a window slot is due while its occurrence is open. On-demand rules have no slot here.
+- A STARTED record without ExecutionId is resumed (the same StartImagePipelineExecution, same ClientToken)
+  only once its claim is older than the kernel's ``CLAIM_LEASE``: until then the invocation that claimed it
+  may still be calling, and a concurrent tick that read the claim milliseconds later must not call again.
 - The end of a build is read from the observed executions (one paged listing per region, by the service):
   SUCCESS, PARTITION_SUCCESS and TEST_FAILED end DONE with the image named, and whether the rule hands it
   on (``distribute``, with the reason: a withheld image keeps it as the record's reason); FAILED ends FAILED
@@ -20,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from shared.apply import Step, at_version
+from shared.apply import CLAIM_LEASE, Step, at_version
 from shared.clouds.pipeline_types import PipelineExecution
 from shared.ledger.keys import BUILD, build_key, prefix
 from shared.ledger.record import Record, State
@@ -139,6 +142,13 @@ def finish(record: Record, execution: PipelineExecution, rule: BuildRule | None)
     return FinishBuild(record.key, status, image, ok=True, distribute=allowed, reason=reason)
 
 
+def claimed_at(record: Record) -> dt.datetime:
+    """When the record was claimed (the executor writes ``started_at``; else its last update), aware."""
+    raw = record.data.get("started_at")
+    at = dt.datetime.fromisoformat(raw) if isinstance(raw, str) and raw else record.updated_at
+    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+
+
 def plan_builds(
     rules: list[BuildRule],
     windows: Mapping[str, Window],
@@ -167,7 +177,8 @@ def _plan_template(records: list[Record], executions: Mapping[str, PipelineExecu
     for record in (r for r in records if r.state is State.STARTED):
         execution = executions.get(record.cloud_id or "")
         if record.cloud_id is None:
-            actions.append(at_version(ResumeStart(record.key, record.attempt), record))
+            if now - claimed_at(record) >= CLAIM_LEASE:  # else the claimer may still be calling
+                actions.append(at_version(ResumeStart(record.key, record.attempt), record))
             running = record
         elif execution is not None and execution.final:
             actions.append(at_version(finish(record, execution, rules.get(record.data.get("rule", ""))), record))

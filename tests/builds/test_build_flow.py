@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from emulator import Emulator
-from shared.apply import Backoff
+from shared.apply import CLAIM_LEASE, Backoff
 from shared.builds.service import stages, tick
 from shared.clouds._clients import reset_clients
 from shared.clouds._retry import RetryPolicy
@@ -123,10 +123,52 @@ def test_a_lost_start_answer_resumes_into_the_same_build(emu_world: Emulator) ->
     [record] = ledger.scan("build/")
     assert record.state is State.STARTED and record.cloud_id is None
     emu_world.control.set_faults()
+    # a tick within the claim's lease leaves it alone (the claimer may still be calling)
+    calls = [c["action"] for c in emu_world.control.requests()].count("StartImagePipelineExecution")
+    again = run(emu_world, load_policy(HOURLY), ledger)
+    assert "started" not in again
+    assert [c["action"] for c in emu_world.control.requests()].count("StartImagePipelineExecution") == calls
+    assert [r.cloud_id for r in ledger.scan("build/")] == [None]
+    emu_world.control.advance(CLAIM_LEASE.total_seconds())
     run(emu_world, load_policy(HOURLY), ledger)
     [record] = ledger.scan("build/")
     [only] = gateway(emu_world).describe_pipeline_executions(R, pipeline_id="ip-gold")
     assert record.cloud_id == only.execution_id
+
+
+class _RacingGateway(ImageBuilderGateway):
+    """Runs ``during_start`` (another invocation's tick) after the claim is written and before its own
+    StartImagePipelineExecution goes out: the interleaving that flaked under load, made deterministic."""
+
+    during_start: Callable[[], None] = staticmethod(lambda: None)
+
+    def start_pipeline_execution(self, region: str, pipeline_id: str, *, client_token: str | None = None) -> str:
+        self.during_start()
+        return super().start_pipeline_execution(region, pipeline_id, client_token=client_token)
+
+
+def test_a_tick_that_reads_a_fresh_claim_does_not_call_start_again(emu_world: Emulator) -> None:
+    # GIVEN tick A has claimed the slot (STARTED, no ExecutionId yet) and is about to call Image Builder
+    ledger = Ledger(open_store("memory://"))
+    policy = load_policy(HOURLY)
+    seen: list[dict[str, int]] = []
+
+    def tick_b() -> None:
+        [claimed] = ledger.scan("build/")
+        assert claimed.state is State.STARTED and claimed.cloud_id is None
+        seen.append(run(emu_world, policy, ledger))  # WHEN tick B runs right then, on the same virtual time
+
+    racing = _RacingGateway.connect(Credentials(access_key_id="test-ak", access_key_secret="test-secret"),
+                                    endpoint=emu_world.url, retry=RetryPolicy(base_seconds=0.001, sleep=lambda _: None))
+    assert isinstance(racing, _RacingGateway)
+    racing.during_start = tick_b
+    outcomes = tick(policy, ledger, racing, now=lambda: virtual_now(emu_world), backoff=Backoff(base_seconds=60))
+    # THEN tick B made no StartImagePipelineExecution (the claim's lease is live) and tick A started the one build
+    assert seen and "started" not in seen[0] and seen[0].get("cloud_error", 0) == 0
+    assert outcomes["started"] == 1 and len(starts(emu_world)) == 1
+    [record] = ledger.scan("build/")
+    assert record.state is State.STARTED and record.cloud_id is not None
+    assert [c["action"] for c in emu_world.control.requests()].count("StartImagePipelineExecution") == 1
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from shared.apply import CLAIM_LEASE
 from shared.builds.planner import (
     Defer,
     FinishBuild,
@@ -88,8 +89,25 @@ def test_a_stage_change_is_followed_and_a_lost_start_is_resumed() -> None:
     moving = record("2026-11-24T17:00Z", State.STARTED, cloud_id="exec-1", data={"stage": "PREPARING"})
     assert plan_builds([rule()], {}, [moving], {"exec-1": execution("exec-1", "BUILDING")}, NOW) == [
         FollowBuild(moving.key, "BUILDING")]
-    lost = record("2026-11-24T17:00Z", State.STARTED, attempt=2)
+    lost = record("2026-11-24T17:00Z", State.STARTED, attempt=2, data={"started_at": "2026-11-24T17:00:30+00:00"})
     assert plan_builds([rule()], {}, [lost], {}, NOW) == [ResumeStart(lost.key, 2)]
+
+
+def test_a_fresh_claim_is_not_resumed_before_its_lease_expires() -> None:
+    # GIVEN a slot claimed a second ago by another invocation, whose StartImagePipelineExecution has not answered
+    claimed = NOW - dt.timedelta(seconds=1)
+    fresh = record("2026-11-24T18:00Z", State.STARTED, attempt=1, data={"started_at": claimed.isoformat()})
+    waiting = record("2026-11-24T19:00Z")
+    # THEN a concurrent tick neither calls again nor starts the next slot: the template counts as busy
+    [defer] = plan_builds([rule()], {}, [fresh, waiting], {}, NOW)
+    assert isinstance(defer, Defer) and "runs 2026-11-24T18:00Z" in defer.reason
+    assert plan_builds([rule()], {}, [fresh], {}, claimed + CLAIM_LEASE - dt.timedelta(seconds=1)) == []
+    # and once the lease has lapsed, the claim is resumed (same attempt: the same ClientToken)
+    assert plan_builds([rule()], {}, [fresh], {}, claimed + CLAIM_LEASE) == [ResumeStart(fresh.key, 1)]
+    # a claim written without started_at counts from its last update
+    bare = record("2026-11-24T18:00Z", State.STARTED, attempt=1, updated_at=claimed)
+    assert plan_builds([rule()], {}, [bare], {}, claimed + dt.timedelta(minutes=1)) == []
+    assert plan_builds([rule()], {}, [bare], {}, claimed + CLAIM_LEASE) == [ResumeStart(bare.key, 1)]
 
 
 def test_a_backing_off_slot_waits_for_its_time() -> None:
