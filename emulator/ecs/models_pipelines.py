@@ -24,6 +24,16 @@ Choices where the docs are silent (UNCONFIRMED):
   ``ImageId``), copies (IsCopied, same name) in each other ToRegionId at the end of DISTRIBUTING, and the
   image and its copies are shared with every AddAccount then; a ToRegionId equal to the template's region
   adds nothing; no ActionTrail event is published for them;
+* how a built image is tied to its build: DescribeImagePipelineExecutions' ``ImageId`` names the
+  build-region image only (the SDK's ``ImagePipelineExecutionSet`` entry has ``ImageId`` and no per-region
+  list); the image and its distributed copies carry the template's ``ImageOptions.ImageTags`` and no Image
+  Builder tag; a distributed copy is ``IsCopied`` and named exactly like the image. So image-relay's cleanup
+  ties the build-region image by ``ImageId`` and a copy by (``ToRegionId``, ``IsCopied``, exact name ending
+  in ``_<ExecutionId>``). Searched (docs and pages corpora, 2026-11-25: "DescribeImagePipelineExecutions
+  ImageId", "ImageOptions.ImageName prefix build task ID", "CreateImagePipeline ImageName suffix"): the
+  SDK model (alibabacloud-ecs20140526 7.11) confirms ``ImageId`` on the execution; the ``<prefix>_<ExecutionId>``
+  name is the Image Builder guide's as issue #14 quotes it; nothing found on the copies' tags or IsCopied:
+  UNCONFIRMED;
 * ``BaseImageType`` IMAGE_FAMILY is accepted but not resolved: its build instance shows no ImageId;
 * intermediate instances: a build instance (PREPARING → end of BUILDING), a repair instance (REPAIRING) and a
   test instance (TESTING, running the new image), pay-as-you-go (``PostPaid``), named

@@ -20,12 +20,36 @@ RuleName = Literal["template_scratch", "retention"]
 
 
 @dataclass(frozen=True)
+class BuildOutput:
+    """What ties an image to the Image Builder build that made it: the build-region image (the execution's
+    ``ImageId``) or a copy the template's own distribution made (``shared.cleanup.builds`` finds both).
+
+    `status` is the build task's: only images of builds that ended SUCCESS or PARTITION_SUCCESS count as
+    the newest ones retention keeps; a TEST_FAILED build's image never counts, and a running build's stays.
+    """
+
+    pipeline_region: str
+    pipeline_id: str
+    execution_id: str
+    status: str
+
+    def lineage(self, region: str) -> str:
+        """``<template region>/pipeline:<template id>/<image region>``: the (pipeline, region) group.
+
+        >>> BuildOutput("cn-hangzhou", "ip-1", "exec-1", "SUCCESS").lineage("cn-beijing")
+        'cn-hangzhou/pipeline:ip-1/cn-beijing'
+        """
+        return f"{self.pipeline_region}/pipeline:{self.pipeline_id}/{region}"
+
+
+@dataclass(frozen=True)
 class ImageFacts:
     """One image and everything that says whether it may go.
 
     `share_accounts` is None when DescribeImageSharePermission could not be read (`share_error`
     says why): the planner then keeps the image, since "unknown" must never read as "unshared".
-    `references` are the reasons something other than an instance names the image (launch template
+    `build` names the Image Builder build an image came out of (the template's own output, not a copy
+    image-relay made). `references` are the reasons something other than an instance names the image (launch template
     versions, scaling configurations, the newest image of a family, a copy in progress it may be the
     source of; `shared.cleanup.references`). `source_family` is the ImageFamily of a managed copy's
     source image, the provenance its retention lineage comes from: None when the source could not be
@@ -39,6 +63,8 @@ class ImageFacts:
     share_error: str | None = None
     references: tuple[str, ...] = ()
     source_family: str | None = None
+    #: the build that made this image, when it is a build rule's template output (None: not one)
+    build: BuildOutput | None = None
 
     @property
     def key(self) -> tuple[str, str]:

@@ -6,8 +6,9 @@ No I/O: inputs are frozen values and time is an argument, so the same plan is ap
 images it considered, raises `PlanLimitExceededError` before the executor makes a single call.
 
 Scope: an image is considered only when a rule names it, i.e. its name starts with the scratch
-prefix (`template_scratch`) or it carries image-relay's provenance tags (`retention`). Anything
-else in the region is not looked at and gets no decision.
+prefix (`template_scratch`), or it carries image-relay's provenance tags, or a build rule's Image Builder
+template made it (`retention`, per template and region: `shared.cleanup.builds`). Anything else in the
+region is not looked at and gets no decision.
 
 Example
 -------
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from shared.cleanup.model import CleanupPlan, Decision, ImageFacts, InFlight, Inventory
 from shared.cleanup.rules import (
@@ -37,11 +38,14 @@ from shared.cleanup.rules import (
     scratch_reason,
     unknown_lineage_reason,
 )
+from shared.clouds.pipeline_types import FINAL_STATUSES
 from shared.errors import PlanLimitExceededError
 from shared.policy.cleanup import CleanupPolicy, Retention
 from shared.replication.provenance import TAG_RULE, TAG_SOURCE_IMAGE, TAG_SOURCE_REGION
 
 DEFAULT_SCRATCH_PREFIX = "TemplateScratch-"
+#: Build ends whose image counts among the newest a template output lineage keeps.
+GOOD_BUILDS = ("SUCCESS", "PARTITION_SUCCESS")
 
 
 def _busy(inventory: Inventory, in_flight: InFlight) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
@@ -89,36 +93,95 @@ def _retention(
         reason = (f"rule {rule!r} is no longer in the policy; outside every rule's scope" if rule not in rules
                   else guard or unknown_lineage_reason(facts))
         decisions.append(_decide(facts, "keep", reason, "retention"))
-    grace = dt.timedelta(days=retention.grace_days)
+
+    def out_of_scope(facts: ImageFacts) -> str | None:
+        rule = facts.image.tags.get(TAG_RULE, "")
+        return None if rule in rules else f"rule {rule!r} is no longer in the policy; outside every rule's scope"
+
     for lineage, members in groups.items():
-        oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-        members.sort(key=lambda f: (f.image.creation_time or oldest, f.image.image_id), reverse=True)
-        rank = 0
-        for facts in members:
-            available = facts.image.status == "Available"
-            position, rank = rank, rank + (1 if available else 0)
-            rule = facts.image.tags.get(TAG_RULE, "")
-            guard = blocker(facts, *busy)
-            age = age_of(facts, now)
-            if rule not in rules:
-                reason = f"rule {rule!r} is no longer in the policy; outside every rule's scope"
-            elif guard is not None:
-                reason = guard
-            elif not available:
-                reason = f"status {facts.image.status}; only Available copies are retired"
-            elif position < retention.keep_newest:
-                reason = f"newest {position + 1} of {retention.keep_newest} kept in lineage {lineage}"
-            elif age is None:
-                reason = "creation time unknown; kept to be safe"
-            elif age < grace:
-                reason = f"younger than grace_days {retention.grace_days:g}"
-            else:
-                decisions.append(_decide(facts, "delete", (
-                    f"superseded by {retention.keep_newest} newer copies in lineage {lineage}; "
-                    f"older than grace_days {retention.grace_days:g}"), "retention"))
-                continue
-            decisions.append(_decide(facts, "keep", reason, "retention"))
+        decisions += _keep_newest(lineage, members, retention, busy, now, out_of_scope=out_of_scope)
     return decisions
+
+
+def _build_retention(
+    outputs: list[ImageFacts],
+    retention: Retention,
+    busy: tuple[Mapping[tuple[str, str], str], Mapping[tuple[str, str], str]],
+    now: dt.datetime,
+) -> list[Decision]:
+    """A build rule's template outputs: newest `keep_newest` images of builds that ended SUCCESS or
+    PARTITION_SUCCESS per (template, region) stay; a running build's image stays; a TEST_FAILED build's image
+    counts for nothing and goes once `keep_newest` newer good builds supersede it."""
+    groups: dict[str, list[ImageFacts]] = defaultdict(list)
+    for facts in outputs:
+        assert facts.build is not None
+        groups[facts.build.lineage(facts.image.region)].append(facts)
+
+    def held(facts: ImageFacts) -> str | None:
+        build = facts.build
+        if build is not None and build.status not in FINAL_STATUSES:
+            return f"its build {build.execution_id} still runs ({build.status})"
+        return None
+
+    def counts(facts: ImageFacts) -> bool:
+        return facts.build is not None and facts.build.status in GOOD_BUILDS
+
+    decisions: list[Decision] = []
+    for lineage, members in groups.items():
+        decisions += _keep_newest(lineage, members, retention, busy, now, held=held, counts=counts,
+                                  noun="builds' images")
+    return decisions
+
+
+def _keep_newest(
+    lineage: str,
+    members: list[ImageFacts],
+    retention: Retention,
+    busy: tuple[Mapping[tuple[str, str], str], Mapping[tuple[str, str], str]],
+    now: dt.datetime,
+    *,
+    out_of_scope: Callable[[ImageFacts], str | None] = lambda _: None,
+    held: Callable[[ImageFacts], str | None] = lambda _: None,
+    counts: Callable[[ImageFacts], bool] = lambda _: True,
+    noun: str = "copies",
+) -> list[Decision]:
+    """One lineage, newest first: the guards, then the newest `keep_newest` counted Available images stay,
+    then the grace; the rest are superseded. An image that does not count (`counts`) keeps no place among
+    the newest but is superseded like any other."""
+    oldest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    members = sorted(members, key=lambda f: (f.image.creation_time or oldest, f.image.image_id), reverse=True)
+    grace = dt.timedelta(days=retention.grace_days)
+    decisions: list[Decision] = []
+    rank = 0
+    for facts in members:
+        available = facts.image.status == "Available"
+        counted = available and counts(facts)
+        position, rank = rank, rank + (1 if counted else 0)
+        age = age_of(facts, now)
+        reason = out_of_scope(facts) or blocker(facts, *busy) or held(facts)
+        if reason is not None:
+            pass
+        elif not available:
+            reason = f"status {facts.image.status}; only Available {noun} are retired"
+        elif position < retention.keep_newest:
+            reason = (f"newest {position + 1} of {retention.keep_newest} kept in lineage {lineage}" if counted
+                      else f"not counted among the newest (build {_build_status(facts)}); {position} newer "
+                           f"counted in lineage {lineage}, fewer than keep_newest {retention.keep_newest}")
+        elif age is None:
+            reason = "creation time unknown; kept to be safe"
+        elif age < grace:
+            reason = f"younger than grace_days {retention.grace_days:g}"
+        else:
+            decisions.append(_decide(facts, "delete", (
+                f"superseded by {retention.keep_newest} newer {noun} in lineage {lineage}; "
+                f"older than grace_days {retention.grace_days:g}"), "retention"))
+            continue
+        decisions.append(_decide(facts, "keep", reason, "retention"))
+    return decisions
+
+
+def _build_status(facts: ImageFacts) -> str:
+    return f"{facts.build.execution_id} ended {facts.build.status}" if facts.build is not None else "unknown"
 
 
 def build_plan(policy: CleanupPolicy, inventory: Inventory, in_flight: InFlight, now: dt.datetime, *,
@@ -128,10 +191,13 @@ def build_plan(policy: CleanupPolicy, inventory: Inventory, in_flight: InFlight,
     scoped = [f for f in inventory.images if f.image.region in inventory.regions]
     managed = [f for f in scoped if is_managed(f)] if policy.retention is not None else []
     decisions = _retention(managed, policy.retention, rules, busy, now) if policy.retention else []
+    if policy.retention is not None:
+        outputs = [f for f in scoped if f.build is not None and not is_managed(f)]
+        decisions += _build_retention(outputs, policy.retention, busy, now)
     scratch = policy.template_scratch
     if scratch is not None:
         for facts in scoped:
-            if is_managed(facts) or not facts.image.name.startswith(scratch.name_prefix):
+            if is_managed(facts) or facts.build is not None or not facts.image.name.startswith(scratch.name_prefix):
                 continue
             guard = blocker(facts, *busy)
             if guard is not None:

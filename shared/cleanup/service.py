@@ -9,7 +9,8 @@ protect their possible sources in any region (`shared.cleanup.references`). Then
 DescribeImageSharePermission per image in scope that is ours and not still being created: ECS has no
 listing of share permissions, and a daily run over a bounded set of images can afford it. A managed
 copy's lineage needs its source image's family: read from the scans, else one DescribeImages per
-source outside them. A failed share or source lookup keeps that image (unknown is not "unshared", nor
+source outside them. With a retention rule and build rules, one paged DescribeImagePipelineExecutions per
+build rule's template ties the template's own images to their builds (`shared.cleanup.builds`). A failed share or source lookup keeps that image (unknown is not "unshared", nor
 "same lineage"); any other scan failure aborts the run before it deletes anything.
 
 The blast-radius check runs on the plan before the executor exists, so a refused run makes no
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol
 
+from shared.cleanup.builds import rule_templates, template_outputs
 from shared.cleanup.executor import CleanupExecutor, render
 from shared.cleanup.leftovers import (
     LeftoverDecision,
@@ -30,7 +32,7 @@ from shared.cleanup.leftovers import (
     plan_leftovers,
     wanted_executions,
 )
-from shared.cleanup.model import CleanupPlan, ImageFacts, InFlight, Inventory
+from shared.cleanup.model import BuildOutput, CleanupPlan, ImageFacts, InFlight, Inventory
 from shared.cleanup.planner import build_plan, check_limits
 from shared.cleanup.references import (
     References,
@@ -86,8 +88,8 @@ class CleanupEcsApi(Protocol):
 
     def iter_networks(self, region: str) -> Iterator[Network]: ...
 
-    def describe_pipeline_executions(self, region: str, *, execution_ids: list[str] | None = None
-                                     ) -> list[PipelineExecution]: ...
+    def describe_pipeline_executions(self, region: str, *, pipeline_id: str | None = None,
+                                     execution_ids: list[str] | None = None) -> list[PipelineExecution]: ...
 
     def release_instance(self, region: str, instance_id: str) -> None: ...
 
@@ -163,22 +165,38 @@ def _source_family(ecs: CleanupEcsApi, image: Image, known: dict[tuple[str, str]
     return None if found is None else found.family
 
 
+def build_outputs(ctx: CleanupContext, policy: CleanupPolicy, pipelines: tuple[ImagePipeline, ...],
+                  owned: list[Image]) -> dict[tuple[str, str], BuildOutput]:
+    """The build rules' templates' own images among `owned`, with their builds: one paged
+    DescribeImagePipelineExecutions per template (by ImagePipelineId). Only with a retention rule."""
+    if policy.retention is None or not ctx.policy.build_rules:
+        return {}
+    templates = rule_templates(ctx.policy.build_rules, pipelines)
+    tasks = {t.pipeline_id: ctx.ecs.describe_pipeline_executions(t.region, pipeline_id=t.pipeline_id)
+             for t in templates}
+    return template_outputs(templates, tasks, owned)
+
+
 def take_inventory(ctx: CleanupContext, policy: CleanupPolicy) -> Inventory:
     """Scan every cleanup region, then judge each image in scope against all regions' references."""
     regions = tuple(cleanup_regions(ctx.policy))
     scans = [scan_region(ctx.ecs, ctx.ess, region, policy) for region in regions]
     refs = merge([*(scan.references for scan in scans), copies_elsewhere(ctx.ecs, regions)])
     known: dict[tuple[str, str], Image | None] = {(i.region, i.image_id): i for s in scans for i in s.owned}
+    outputs = build_outputs(ctx, policy, refs.pipelines, [i for s in scans for i in s.owned])
     facts: list[ImageFacts] = []
     for scan in scans:
-        for image in scan.in_scope:
+        scoped = {i.image_id for i in scan.in_scope}
+        for image in scan.in_scope + [i for i in scan.owned if i.image_id not in scoped
+                                      and (i.region, i.image_id) in outputs]:
             accounts, error = _share(ctx.ecs, image)
             users = tuple(sorted(i.instance_id for i in refs.instances
                                  if (i.region, i.image_id) == (image.region, image.image_id)))
             facts.append(ImageFacts(
                 image=image, instances=users, listed_in_use=image.image_id in scan.listed_in_use,
                 share_accounts=accounts, share_error=error, references=image_references(image, refs),
-                source_family=_source_family(ctx.ecs, image, known) if is_managed(ImageFacts(image)) else None))
+                source_family=_source_family(ctx.ecs, image, known) if is_managed(ImageFacts(image)) else None,
+                build=outputs.get((image.region, image.image_id))))
     exports = [e for scan in scans for e in scan.exports]
     return Inventory(regions=regions, images=tuple(facts), running_exports=tuple(sorted(exports)),
                      instances=tuple(i for i in refs.instances if i.region in regions),

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.policy.builds import BuildRule
 from shared.policy.copies import CopyRule
 from shared.values import check_region
 
@@ -52,7 +53,8 @@ class TemplateScratch(BaseModel):
 
 
 class Retention(BaseModel):
-    """Copies image-relay made: keep the newest ``keep_newest`` per lineage and region."""
+    """Copies image-relay made, and build rules' template outputs: keep the newest ``keep_newest`` per lineage
+    (per template and region for the outputs)."""
 
     model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
@@ -66,7 +68,8 @@ class CleanupPolicy(BaseModel):
 
     model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, strict=True)
 
-    #: Regions to clean; None means every source and target region of ``copy_rules``.
+    #: Regions to clean; None means every source and target region of ``copy_rules`` and every build rule's
+    #: template region.
     regions: list[str] | None = None
     template_scratch: TemplateScratch | None = None
     retention: Retention | None = None
@@ -109,10 +112,14 @@ class _Scope(Protocol):
     @property
     def copy_rules(self) -> Sequence[CopyRule]: ...
 
+    @property
+    def build_rules(self) -> Sequence[BuildRule]: ...
+
 
 def cleanup_regions(policy: _Scope) -> list[str]:
-    """The regions a cleanup run scans: ``cleanup.regions``, else every copy rule's regions, sorted."""
+    """The regions a cleanup run scans: ``cleanup.regions``, else every copy rule's regions and every build
+    rule's template region (where the built images are), sorted."""
     if policy.cleanup is not None and policy.cleanup.regions is not None:
         return sorted(policy.cleanup.regions)
     regions = {r for rule in policy.copy_rules for r in (*rule.source_regions, *rule.target_regions)}
-    return sorted(regions)
+    return sorted(regions | {rule.pipeline.region for rule in policy.build_rules})

@@ -269,3 +269,56 @@ def test_a_bad_cleanup_section_names_its_field(yaml, field, message):
     with pytest.raises(ConfigError) as err:
         load_policy(yaml)
     assert (err.value.field, err.value.message) == (field, message)
+
+
+# -- retention of a build rule's template outputs (per template and region) ---------------------------------
+
+
+def built(image_id: str, *, days: float, status: str = "SUCCESS", **facts: Any) -> ImageFacts:
+    """A template's own image in BJ (its distribution's copy) of build exec-<image_id> ended `status`."""
+    from shared.cleanup.model import BuildOutput
+
+    image = Image(region=BJ, image_id=image_id, name=f"golden_exec-{image_id}", is_copied=True,
+                  creation_time=NOW - dt.timedelta(days=days), owner_alias="self")
+    return ImageFacts(image, build=BuildOutput(HZ, "ip-1", f"exec-{image_id}", status), **facts)
+
+
+def test_a_test_failed_builds_image_keeps_no_place_among_the_newest_and_a_running_builds_image_stays():
+    # GIVEN keep_newest 2: the newest build still runs, the next one's test failed, then three good builds
+    result = reasons(plan(built("m-run", days=8, status="DISTRIBUTING"), built("m-tf", days=9, status="TEST_FAILED"),
+                          built("m-a", days=10), built("m-b", days=11, status="PARTITION_SUCCESS"),
+                          built("m-c", days=12)))
+    lineage = f"{HZ}/pipeline:ip-1/{BJ}"
+    # THEN the two newest good builds are the kept ones, the running build's image stays, the oldest good goes
+    assert result["m-run"] == ("keep", "its build exec-m-run still runs (DISTRIBUTING)")
+    assert result["m-a"] == ("keep", f"newest 1 of 2 kept in lineage {lineage}")
+    assert result["m-b"] == ("keep", f"newest 2 of 2 kept in lineage {lineage}")
+    assert result["m-c"] == ("delete", f"superseded by 2 newer builds' images in lineage {lineage}; "
+                                       "older than grace_days 7")
+    # and the TEST_FAILED image stays only while fewer than keep_newest good builds are newer
+    assert result["m-tf"] == ("keep", "not counted among the newest (build exec-m-tf ended TEST_FAILED); 0 newer "
+                                      f"counted in lineage {lineage}, fewer than keep_newest 2")
+    older = reasons(plan(built("m-a", days=10), built("m-b", days=11), built("m-tf", days=12, status="TEST_FAILED")))
+    assert older["m-tf"][0] == "delete"
+
+
+@pytest.mark.parametrize(("facts", "in_flight", "reason"), [
+    ({"share_accounts": ("3333333333333333",)}, None, "shared with 3333333333333333"),
+    ({"instances": ("i-1",)}, None, "in use by instance(s) i-1"),
+    ({"references": ("named by launch template lt-1 version(s) 2",)}, None,
+     "named by launch template lt-1 version(s) 2"),
+    ({}, InFlight(copies=((BJ, "m-c", "copy/cn-beijing/m-c/ap-southeast-1"),)),
+     "being copied: in-flight copy record copy/cn-beijing/m-c/ap-southeast-1"),
+])
+def test_a_superseded_builds_image_is_kept_by_every_guard(facts: dict[str, Any], in_flight: InFlight | None,
+                                                         reason: str):
+    result = reasons(plan(built("m-a", days=10), built("m-b", days=11), built("m-c", days=12, **facts),
+                          in_flight=in_flight))
+    assert result["m-c"] == ("keep", reason)
+
+
+def test_superseded_builds_images_count_in_the_blast_radius():
+    facts = [built(f"m-{n}", days=10 + n) for n in range(5)]
+    with pytest.raises(PlanLimitExceededError, match="cleanup would delete 3 image"):
+        plan_cleanup(POLICY.model_copy(update={"max_deletions": 2}), Inventory(regions=(HZ, BJ), images=tuple(facts)),
+                     InFlight(), NOW, rules={"web"})
