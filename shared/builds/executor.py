@@ -18,10 +18,11 @@ from shared.builds.handoff import (
     HandOff,
     account_hops,
     copy_targets,
+    distributed,
     export_targets,
     lineage,
-    missed_accounts,
     missed_regions,
+    missed_shares,
     record,
     retry_targets,
 )
@@ -139,7 +140,8 @@ class BuildExecutor(RecordExecutor[Action]):
 
     def _hand_off(self, rec: Record, action: FinishBuild) -> dict[str, list[str]]:
         """Every intent for the built image, written before the record ends (so a crash repeats them); on
-        PARTITION_SUCCESS also the template's failed regions (copy intents) and accounts (shared again)."""
+        PARTITION_SUCCESS also the template's failed regions (copy intents) and accounts (shared again, on the
+        built image and on each of the template's copies that misses them)."""
         rule = self.policy.build_rule(rec.data.get("rule", "")) if self.policy is not None else None
         if self.policy is None or rule is None:
             return {}
@@ -153,13 +155,17 @@ class BuildExecutor(RecordExecutor[Action]):
         copies = [c for c in copy_targets(self.policy, rule, image, tags)
                   if c.encrypted or pipeline is None or c.target_region not in pipeline.to_regions]
         regions: list[str] = []
-        accounts: list[str] = []
+        shares: dict[tuple[str, str], list[str]] = {}
         if action.status == "PARTITION_SUCCESS" and pipeline is not None:
-            regions, accounts = missed_regions(self.api, pipeline, image), missed_accounts(self.api, pipeline, image)
+            reached = distributed(self.api, pipeline, image)
+            regions = missed_regions(reached)
+            shares = missed_shares(self.api, pipeline, [image, *(c for c in reached.values() if c is not None)])
             taken = {c.target_region for c in copies}
             copies += retry_targets(rule, image, [r for r in regions if r not in taken], tags)
-            for i in range(0, len(accounts), 10):  # ModifyImageSharePermission: 10 accounts a call
-                self.api.share_image(region, image_id, add=accounts[i:i + 10])  # adding twice changes nothing
+            for (where, shared_id), missing in sorted(shares.items()):
+                for i in range(0, len(missing), 10):  # ModifyImageSharePermission: 10 accounts a call
+                    self.api.share_image(where, shared_id, add=missing[i:i + 10])  # adding twice changes nothing
+        accounts = sorted({a for missing in shares.values() for a in missing})
         handoff = HandOff(copies=copies, exports=export_targets(self.policy, rule, image, tags),
                           hops=account_hops(self.policy, rule, image, tags), retried_regions=regions,
                           retried_accounts=accounts)
@@ -168,10 +174,12 @@ class BuildExecutor(RecordExecutor[Action]):
         if regions or accounts:
             self.outcomes["distribution_retried"] += 1
         log.info("build.handed_off", extra={"key": rec.key, "image_id": image_id, **written,
-                                            "retried_regions": regions, "retried_accounts": accounts})
+                                            "retried_regions": regions, "retried_accounts": accounts,
+                                            "shared_again": len(shares)})
         return {"copies": sorted(c.target_region for c in copies), "exports": sorted(e.key for e in handoff.exports),
                 "accounts": sorted({h.account_id for h in handoff.hops}), "retried_regions": regions,
-                "retried_accounts": accounts}
+                "retried_accounts": accounts,
+                "shared_again": [f"{r}/{i}" for r, i in sorted(shares)]}
 
     def _pipeline(self, region: str, pipeline_id: str) -> ImagePipeline | None:
         found = self.api.describe_pipelines(region, pipeline_ids=[pipeline_id]) if pipeline_id else []

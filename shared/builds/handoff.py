@@ -16,8 +16,10 @@ PARTITION_SUCCESS (issue #14): DescribeImagePipelineExecutions reports no per-ta
 carries ``ErrorCode`` / ``ErrorInfo`` / ``Message`` text only, whose wording is not documented), so the
 failed part of the template's own distribution is *observed*, not parsed: a ToRegionId where no image of
 the built image's name exists (ECS names every distributed copy like the image) is retried by a copy
-intent, and an AddAccount the built image is not shared with is shared again. Only those: the regions and
-accounts the template did reach are left alone.
+intent, and an AddAccount that the built image, or the template's copy in one of its regions, is not shared
+with is shared again on that image (Image Builder shares the image and every copy it makes). Only those: the
+regions, images and accounts the template did reach are left alone. (A copy image-relay makes into a missed
+region is not shared with the AddAccounts: it is image-relay's copy, recorded with its provenance.)
 """
 from __future__ import annotations
 
@@ -108,24 +110,38 @@ class DistributionApi(Protocol):
     def image_share_accounts(self, region: str, image_id: str) -> list[str]: ...
 
 
-def missed_regions(api: DistributionApi, pipeline: ImagePipeline, image: Image) -> list[str]:
-    """The template's ToRegionIds where no image named like the built one exists (one listing per region)."""
-    missed = []
+def distributed(api: DistributionApi, pipeline: ImagePipeline, image: Image) -> dict[str, Image | None]:
+    """Each of the template's ToRegionIds (but the image's own) → the template's copy there, an image named
+    exactly like the built one (None: its distribution missed that region); one listing per region."""
+    reached: dict[str, Image | None] = {}
     for region in pipeline.to_regions:
         if region == image.region:
             continue
         found = api.list_images(region, name=image.name)  # ECS's ImageName is a fuzzy match: compare exactly
-        if not any(i.name == image.name and i.status in REACHED for i in found):
-            missed.append(region)
-    return missed
+        reached[region] = next((i for i in found if i.name == image.name and i.status in REACHED), None)
+    return reached
 
 
-def missed_accounts(api: DistributionApi, pipeline: ImagePipeline, image: Image) -> list[str]:
-    """The template's AddAccounts the built image is not shared with."""
+def missed_regions(reached: dict[str, Image | None]) -> list[str]:
+    """The ToRegionIds the template's distribution missed (see `distributed`)."""
+    return [region for region, found in reached.items() if found is None]
+
+
+def missed_shares(api: DistributionApi, pipeline: ImagePipeline, images: Iterable[Image]) -> dict[tuple[str, str], list[str]]:
+    """(region, image id) → the template's AddAccounts that image is not shared with, for each Available image
+    of the build (the built one, the template's copies): Image Builder shares every one of them, so a failed
+    share may have missed any. Images missing nothing are left out (one DescribeImageSharePermission each)."""
     if not pipeline.add_accounts:
-        return []
-    shared = set(api.image_share_accounts(image.region, image.image_id))
-    return [a for a in pipeline.add_accounts if a not in shared]
+        return {}
+    missed: dict[tuple[str, str], list[str]] = {}
+    for image in images:
+        if image.status != "Available":
+            continue  # ModifyImageSharePermission needs an Available image; a copy still in progress waits
+        shared = set(api.image_share_accounts(image.region, image.image_id))
+        accounts = [a for a in pipeline.add_accounts if a not in shared]
+        if accounts:
+            missed[(image.region, image.image_id)] = accounts
+    return missed
 
 
 def retry_targets(rule: BuildRule, image: Image, regions: Iterable[str], tags: dict[str, str]) -> list[CopyTarget]:

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from scripts import sample_world as scene
+from shared.clouds.ecs_pipelines import ImageBuilderGateway
 from shared.clouds.oss import OssGateway
 from shared.config import Credentials
 
@@ -186,8 +187,41 @@ def test_partition_success_retries_only_the_failed_regions(world: Any) -> None:
     [retried] = world.copies_in("cn-shanghai")
     assert retried.name == f"golden_{build.cloud_id}"  # named as the template's own distribution names it
     assert retried.tags["image-relay:execution"] == build.cloud_id
-    # and it shared the built image again with the failed account only
-    shares = [c["params"] for c in world.calls("ModifyImageSharePermission", 200)]
-    assert shares == [{**shares[0], "AddAccount.1": "4444444444444444"}] and "AddAccount.2" not in shares[0]
-    assert sorted(world.ecs().image_share_accounts(R, build.data["image_id"])) == [
-        "3333333333333333", "4444444444444444"]
+    # and it shared again, with the failed account only, the built image and the template's copy in Beijing
+    # (Image Builder shares both), one call each
+    [beijing] = [i for i in world.ecs().list_images("cn-beijing", name=retried.name) if i.name == retried.name]
+    shares = sorted((c["params"]["RegionId"], c["params"]["ImageId"], c["params"]["AddAccount.1"],
+                     "AddAccount.2" in c["params"]) for c in world.calls("ModifyImageSharePermission", 200))
+    assert shares == sorted([(R, build.data["image_id"], "4444444444444444", False),
+                             ("cn-beijing", beijing.image_id, "4444444444444444", False)])
+    for region, image_id in ((R, build.data["image_id"]), ("cn-beijing", beijing.image_id)):
+        assert sorted(world.ecs().image_share_accounts(region, image_id)) == ["3333333333333333", "4444444444444444"]
+    assert build.data["handed_on"]["retried_accounts"] == ["4444444444444444"]
+    assert build.data["handed_on"]["shared_again"] == [f"cn-beijing/{beijing.image_id}", f"{R}/{build.data['image_id']}"]
+
+
+def test_partition_success_shares_again_only_the_images_that_miss_an_account(world: Any) -> None:
+    # GIVEN a PARTITION_SUCCESS whose share with one account failed, and the template's copy in Beijing that
+    # someone shared with that account meanwhile
+    given_a_template(world, "PARTITION_SUCCESS", failed_accounts=["4444444444444444"],
+                     add_accounts=["3333333333333333", "4444444444444444"])
+    world.set_policy(POLICY.replace("    export_rules: [golden-archive]\n", ""))
+    tick(world)
+    world.emu.control.advance(5 * 120)
+    builder = ImageBuilderGateway.connect(Credentials(access_key_id="test-ak", access_key_secret="test-secret"),
+                                          endpoint=world.emu.url)
+    assert isinstance(builder, ImageBuilderGateway)
+    [task] = builder.describe_pipeline_executions(R, pipeline_id="ip-gold")
+    assert task.status == "PARTITION_SUCCESS"
+    name = f"golden_{task.execution_id}"
+    [beijing] = [i for i in world.ecs().list_images("cn-beijing", name=name) if i.name == name]
+    world.ecs().share_image("cn-beijing", beijing.image_id, add=["4444444444444444"])
+    before = len(world.calls("ModifyImageSharePermission", 200))
+    # WHEN the tick records the end
+    tick(world)
+    # THEN only the built image is shared again, and only with the failed account
+    shares = [c["params"] for c in world.calls("ModifyImageSharePermission", 200)[before:]]
+    assert [(p["RegionId"], p["ImageId"], p["AddAccount.1"], "AddAccount.2" in p) for p in shares] == [
+        (R, task.image_id, "4444444444444444", False)]
+    [build] = world.ledger().scan("build/")
+    assert build.data["handed_on"]["shared_again"] == [f"{R}/{task.image_id}"]
