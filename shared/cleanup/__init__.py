@@ -1,1 +1,2 @@
-"""Cleanup of TemplateScratch- images and superseded copies: model, rules, planner, executor, service."""
+"""Cleanup of TemplateScratch- images, superseded copies and superseded builds' images (builds), and failed
+builds' leftovers: model, rules, builds, planner, executor, leftovers, release, service."""
