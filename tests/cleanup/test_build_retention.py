@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from scripts import sample_world as scene
 from shared.clouds.ecs_pipelines import ImageBuilderGateway
 from shared.config import Credentials
-from tests import scene
 
 HZ, BJ = "cn-hangzhou", "cn-beijing"
 PIPELINE = "ip-bp1retain01"
