@@ -1,7 +1,10 @@
-"""Typed reading of RPC parameters (query string merged with a form body).
+"""Typed reading of RPC parameters (query string merged with a form body), and the paging every listing shares.
 
 The SDK flattens lists to ``X.1=..&X.2=..``, tag structs to ``Tag.1.Key=..&Tag.1.Value=..`` and booleans to
-``True``/``False`` (alibaba-api.md §1, §7.2), so every reader here undoes one of those encodings.
+``True``/``False`` (alibaba-api.md §1, §7.2), so every reader here undoes one of those encodings. Paging:
+``Params.page`` reads PageNumber/PageSize; ``Params.token_offset`` and ``token_page`` read and answer a
+MaxResults/NextToken page whose token is the decimal offset of the next page (each service passes its own
+invalid-token error, so core names no service).
 """
 
 from __future__ import annotations
