@@ -13,6 +13,17 @@ from scripts import sample_world as scene
 from scripts.invoke import invoke
 from tests.wakeup_cloud import calls, clouds, now_of, tick
 
+#: One export rule, no window, one export at a time: the batch starts the image's export and wakes for it.
+ONE_AT_A_TIME = ("copy_rules: []\nexport_rules:\n  - name: archive\n    source_regions: [cn-hangzhou]\n"
+                 "    match: {name_regex: '^app-'}\n    bucket: {cn-hangzhou: relay-exports-hz}\n"
+                 "    oss_prefix: archive\n    format: qcow2\n    max_concurrent: 1\n")
+
+
+def _one_image_exporting(local: Any, image_id: str, name: str) -> Any:
+    """The sample world with one app- image in Hangzhou, under ``ONE_AT_A_TIME``."""
+    return local(ONE_AT_A_TIME, {**scene.seed(), "images": [
+        {"region": "cn-hangzhou", "image_id": image_id, "name": name, "size_gib": 40}]})
+
 
 @pytest.fixture
 def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -20,11 +31,7 @@ def local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_a_plain_reconcile_tick_leaves_running_exports_to_their_wake(local: Any) -> None:
-    policy = ("copy_rules: []\nexport_rules:\n  - name: archive\n    source_regions: [cn-hangzhou]\n"
-              "    match: {name_regex: '^app-'}\n    bucket: {cn-hangzhou: relay-exports-hz}\n"
-              "    oss_prefix: archive\n    format: qcow2\n    max_concurrent: 1\n")
-    cloud = local(policy, {**scene.seed(), "images": [
-        {"region": "cn-hangzhou", "image_id": "m-bp1skipx0001", "name": "app-x-1", "size_gib": 40}]})
+    cloud = _one_image_exporting(local, "m-bp1skipx0001", "app-x-1")
     now = now_of(cloud).replace(microsecond=0)
     batch = json.loads(invoke("export_batch", scene.timer_event(now.strftime("%Y-%m-%dT%H:%M:%SZ"))))
     assert batch["wakes"] == ["cn-hangzhou"]
@@ -35,11 +42,7 @@ def test_a_plain_reconcile_tick_leaves_running_exports_to_their_wake(local: Any)
 
 
 def test_export_batchs_own_timer_leaves_running_exports_to_their_wake_until_it_is_due(local: Any) -> None:
-    policy = ("copy_rules: []\nexport_rules:\n  - name: archive\n    source_regions: [cn-hangzhou]\n"
-              "    match: {name_regex: '^app-'}\n    bucket: {cn-hangzhou: relay-exports-hz}\n"
-              "    oss_prefix: archive\n    format: qcow2\n    max_concurrent: 1\n")
-    cloud = local(policy, {**scene.seed(), "images": [
-        {"region": "cn-hangzhou", "image_id": "m-bp1skipy0001", "name": "app-y-1", "size_gib": 40}]})
+    cloud = _one_image_exporting(local, "m-bp1skipy0001", "app-y-1")
     now = now_of(cloud).replace(microsecond=0)
 
     def batch(at: dt.datetime) -> dict[str, Any]:
