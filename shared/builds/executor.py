@@ -161,7 +161,8 @@ class BuildExecutor(RecordExecutor[Action]):
             regions = missed_regions(reached)
             shares = missed_shares(self.api, pipeline, [image, *(c for c in reached.values() if c is not None)])
             taken = {c.target_region for c in copies}
-            copies += retry_targets(rule, image, [r for r in regions if r not in taken], tags)
+            copies += retry_targets(rule, image, [r for r in regions if r not in taken], tags,
+                                    share_accounts=pipeline.add_accounts)
             for (where, shared_id), missing in sorted(shares.items()):
                 for i in range(0, len(missing), 10):  # ModifyImageSharePermission: 10 accounts a call
                     self.api.share_image(where, shared_id, add=missing[i:i + 10])  # adding twice changes nothing

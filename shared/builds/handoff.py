@@ -18,8 +18,11 @@ failed part of the template's own distribution is *observed*, not parsed: a ToRe
 the built image's name exists (ECS names every distributed copy like the image) is retried by a copy
 intent, and an AddAccount that the built image, or the template's copy in one of its regions, is not shared
 with is shared again on that image (Image Builder shares the image and every copy it makes). Only those: the
-regions, images and accounts the template did reach are left alone. (A copy image-relay makes into a missed
-region is not shared with the AddAccounts: it is image-relay's copy, recorded with its provenance.)
+regions, images and accounts the template did reach are left alone. A copy image-relay makes into a missed
+region carries the AddAccounts (``CopyTarget.share_accounts``): the copy feature shares it with them once it
+is Available, before its record is DONE, so a partner sees the image there as Image Builder would have shown
+it. (A copy rule's encrypted copy into a missed region stands in for the retry and is not shared: it is the
+rule's copy, not the template's.)
 """
 from __future__ import annotations
 
@@ -144,8 +147,10 @@ def missed_shares(api: DistributionApi, pipeline: ImagePipeline, images: Iterabl
     return missed
 
 
-def retry_targets(rule: BuildRule, image: Image, regions: Iterable[str], tags: dict[str, str]) -> list[CopyTarget]:
-    """Copies into the template's failed regions, named as the template's distribution names them."""
+def retry_targets(rule: BuildRule, image: Image, regions: Iterable[str], tags: dict[str, str],
+                  share_accounts: Iterable[str] = ()) -> list[CopyTarget]:
+    """Copies into the template's failed regions, named as the template's distribution names them and shared,
+    once Available, with ``share_accounts`` (the template's AddAccounts, as Image Builder shares its copies)."""
     out = []
     for region in regions:
         key = copy_key(image.region, image.image_id, region)
@@ -153,7 +158,7 @@ def retry_targets(rule: BuildRule, image: Image, regions: Iterable[str], tags: d
             key=key, rule=f"build:{rule.name}", source_region=image.region, image_id=image.image_id,
             source_name=image.name, target_region=region, name=image.name,
             description=f"image-relay: the distribution of {image.image_id} that build rule {rule.name} retried"[:256],
-            size_gib=image.size_gib,
+            size_gib=image.size_gib, share_accounts=tuple(share_accounts),
             tags={**provenance_tags(key, image.region, image.image_id, f"build:{rule.name}"), **tags}))
     return out
 

@@ -58,6 +58,9 @@ class CopyApi(Protocol):
 
     def delete_snapshot(self, region: str, snapshot_id: str) -> None: ...
 
+    def share_image(self, region: str, image_id: str, *, add: list[str] | None = None,
+                    remove: list[str] | None = None) -> None: ...
+
 
 def new_record(target: CopyTarget, now: dt.datetime, source_status: str | None = None) -> Record:
     """The PENDING intent for one target; `source_status` is the source image's status when it was seen
@@ -119,6 +122,8 @@ class CopyExecutor(RecordExecutor[Action]):
         elif isinstance(action, Progress):
             self._move(record, "progressed", status=action.status, progress=action.progress)
         elif isinstance(action, Complete):
+            if not self._share(record, action):
+                return
             self._move(record, "done", state=State.DONE, cloud_id=action.image_id, status="Available", progress=100,
                        done_at=self.now().isoformat())
             self._release(record)
@@ -236,6 +241,27 @@ class CopyExecutor(RecordExecutor[Action]):
                                                 f"{exc.message}"))
             return
         self._move(record, "image_built", cloud_id=image_id, status="Creating", progress=0)
+
+    def _share(self, record: Record, action: Complete) -> bool:
+        """Share the Available copy with its target's accounts before the record is DONE (False: refused, the
+        record FAILED). ModifyImageSharePermission takes 10 accounts a call and adding an account twice changes
+        nothing, so a crash between the share and the DONE write only repeats the share; a retryable error
+        leaves the record STARTED for the next tick."""
+        accounts = list(action.share_accounts)
+        try:
+            for i in range(0, len(accounts), 10):
+                self.ecs.share_image(CopyTarget.of(record).target_region, action.image_id, add=accounts[i:i + 10])
+        except CloudError as exc:
+            if exc.retryable:
+                raise
+            self._record_failure(record, Fail(record.key, f"sharing copy {action.image_id} with "
+                                                          f"{', '.join(accounts)} refused [{exc.code}]: {exc.message}"))
+            return False
+        if accounts:
+            self.outcomes["shared"] += 1
+            log.info("copy.shared", extra={"key": record.key, "copy_image_id": action.image_id,
+                                           "accounts": accounts})
+        return True
 
     def _discard_snapshots(self, record: Record) -> None:
         """Delete a failed attempt's snapshot copies (a failed CreateImage must not leave them billed)."""

@@ -70,9 +70,10 @@ class Progress(Step):
 
 @dataclass(frozen=True)
 class Complete(Step):
-    """The copy is Available: DONE."""
+    """The copy is Available: share it with `share_accounts` (if any), then DONE."""
 
     image_id: str
+    share_accounts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def _next_step(record: Record, observed: Observed, now: dt.datetime, backoff: Ba
                 f"image-relay); send a replicate request for {target.image_id} to copy again",
             )
         if copy.status == "Available":
-            return Complete(record.key, copy.image_id)
+            return Complete(record.key, copy.image_id, target.share_accounts)
         if copy.status == "CreateFailed":
             if record.attempt >= backoff.max_attempts:
                 return Fail(

@@ -73,6 +73,9 @@ class EcsApi(Protocol):
 
     def delete_image(self, region: str, image_id: str, *, force: bool = False) -> None: ...
 
+    def share_image(self, region: str, image_id: str, *, add: list[str] | None = None,
+                    remove: list[str] | None = None) -> None: ...
+
 
 @dataclass(kw_only=True)
 class CopyContext(FeatureContext):

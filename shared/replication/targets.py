@@ -34,6 +34,9 @@ class CopyTarget(Payload):
     also_matched: tuple[str, ...] = ()
     size_gib: int = 0
     tags: dict[str, str] = Field(default_factory=dict)
+    # Accounts the copy is shared with once Available, before its record is DONE (a PARTITION_SUCCESS build's
+    # retried distribution: Image Builder would have shared its own copy there with the template's AddAccounts).
+    share_accounts: tuple[str, ...] = ()
 
     def spec(self, attempt: int) -> CopyImageSpec:
         """The CopyImage call for this target and attempt."""
