@@ -1,7 +1,8 @@
 """A finished build hands its image on (issue #14), through the reconcile and export_batch handlers, the official
 ECS/OSS/STS SDKs and the emulator: SUCCESS reaches the build rule's copy rules, export rules and account
 targets with the build's lineage; TEST_FAILED hands nothing on and says why (record, status, alert);
-PARTITION_SUCCESS retries only the template's failed regions and accounts."""
+PARTITION_SUCCESS retries only the template's failed regions and accounts, and shares image-relay's copy into a
+failed region with the template's AddAccounts once it is Available."""
 from __future__ import annotations
 
 import datetime as dt
@@ -188,12 +189,13 @@ def test_partition_success_retries_only_the_failed_regions(world: Any) -> None:
     assert retried.name == f"golden_{build.cloud_id}"  # named as the template's own distribution names it
     assert retried.tags["image-relay:execution"] == build.cloud_id
     # and it shared again, with the failed account only, the built image and the template's copy in Beijing
-    # (Image Builder shares both), one call each
+    # (Image Builder shares both), one call each; its own Shanghai copy with both AddAccounts, in one call
     [beijing] = [i for i in world.ecs().list_images("cn-beijing", name=retried.name) if i.name == retried.name]
     shares = sorted((c["params"]["RegionId"], c["params"]["ImageId"], c["params"]["AddAccount.1"],
-                     "AddAccount.2" in c["params"]) for c in world.calls("ModifyImageSharePermission", 200))
-    assert shares == sorted([(R, build.data["image_id"], "4444444444444444", False),
-                             ("cn-beijing", beijing.image_id, "4444444444444444", False)])
+                     c["params"].get("AddAccount.2")) for c in world.calls("ModifyImageSharePermission", 200))
+    assert shares == sorted([(R, build.data["image_id"], "4444444444444444", None),
+                             ("cn-beijing", beijing.image_id, "4444444444444444", None),
+                             ("cn-shanghai", retried.image_id, "3333333333333333", "4444444444444444")])
     for region, image_id in ((R, build.data["image_id"]), ("cn-beijing", beijing.image_id)):
         assert sorted(world.ecs().image_share_accounts(region, image_id)) == ["3333333333333333", "4444444444444444"]
     assert build.data["handed_on"]["retried_accounts"] == ["4444444444444444"]
@@ -225,3 +227,86 @@ def test_partition_success_shares_again_only_the_images_that_miss_an_account(wor
         (R, task.image_id, "4444444444444444", False)]
     [build] = world.ledger().scan("build/")
     assert build.data["handed_on"]["shared_again"] == [f"{R}/{task.image_id}"]
+
+
+#: The build rule hands the image to no copy of its own: the only copy is image-relay's retry into Shanghai.
+NO_RULE_COPY = (POLICY.replace("    export_rules: [golden-archive]\n", "").replace(", ap-southeast-1]", "]")
+                .replace("    encrypt: {ap-southeast-1: key-sg-1}\n", ""))
+
+
+def copies_settle(world: Any) -> list[Any]:
+    """Tick until every copy record is DONE (or ten ticks passed); the copy records."""
+    for _ in range(10):
+        tick(world)
+        copies = list(world.ledger().scan("copy/"))
+        if copies and all(c.state.value == "DONE" for c in copies):
+            return copies
+        world.emu.control.advance(300)
+    return list(world.ledger().scan("copy/"))
+
+
+def test_partition_success_shares_the_retried_copy_with_exactly_the_templates_accounts(world: Any) -> None:
+    # GIVEN a template sharing with two accounts whose distribution to Shanghai failed (its shares did not)
+    accounts = ["3333333333333333", "4444444444444444"]
+    given_a_template(world, "PARTITION_SUCCESS", add_accounts=accounts)
+    world.set_policy(POLICY.replace("    export_rules: [golden-archive]\n", ""))
+    # WHEN the build ends and image-relay's retried copy into Shanghai becomes Available
+    build_to_its_end(world)
+    copies = {c.data["target"]["target_region"]: c for c in copies_settle(world)}
+    assert {r: c.state.value for r, c in copies.items()} == {"ap-southeast-1": "DONE", "cn-shanghai": "DONE"}
+    # THEN DescribeImageSharePermission on that copy lists exactly the template's AddAccounts, as it would for
+    # Image Builder's own copy
+    retried = copies["cn-shanghai"]
+    assert retried.data["target"]["share_accounts"] == accounts
+    assert sorted(world.ecs().image_share_accounts("cn-shanghai", retried.cloud_id)) == accounts
+    # and the rule's copy into Singapore (a target without share_accounts) was never shared: no call names it
+    shared = [(c["params"]["RegionId"], c["params"]["ImageId"]) for c in world.calls("ModifyImageSharePermission")]
+    assert shared == [("cn-shanghai", retried.cloud_id)]
+    assert world.ecs().image_share_accounts("ap-southeast-1", copies["ap-southeast-1"].cloud_id) == []
+
+
+def test_a_lost_share_answer_and_a_duplicated_tick_share_nothing_twice_and_do_not_fail(world: Any) -> None:
+    # GIVEN the retried Shanghai copy of a PARTITION_SUCCESS build, whose first share's answer is lost (ECS
+    # applied it: a crash between the share and the DONE write looks the same)
+    accounts = ["3333333333333333", "4444444444444444"]
+    given_a_template(world, "PARTITION_SUCCESS", add_accounts=accounts)
+    world.set_policy(NO_RULE_COPY)
+    build_to_its_end(world)
+    tick(world)  # the copy starts
+    world.emu.control.advance(600)
+    world.emu.control.set_faults(lost_response_rate=1.0, actions=["ModifyImageSharePermission"])
+    tick(world)
+    # THEN the record stays STARTED (not failed) for the next tick
+    [copy] = world.ledger().scan("copy/")
+    assert copy.state.value == "STARTED" and copy.cloud_id
+    lost = len(world.calls("ModifyImageSharePermission"))
+    assert lost >= 1
+    assert sorted(world.ecs().image_share_accounts("cn-shanghai", copy.cloud_id)) == accounts
+    # WHEN the answers come back and the tick runs again, twice (a duplicated timer tick)
+    world.emu.control.set_faults()
+    tick(world)
+    tick(world)
+    # THEN the share is repeated once, changes nothing, and the record is DONE; the duplicate shares nothing
+    [copy] = world.ledger().scan("copy/")
+    assert copy.state.value == "DONE" and copy.reason is None
+    assert len(world.calls("ModifyImageSharePermission")) == lost + 1
+    assert sorted(world.ecs().image_share_accounts("cn-shanghai", copy.cloud_id)) == accounts
+
+
+def test_a_refused_share_fails_the_copy_with_ecs_code(world: Any) -> None:
+    # GIVEN a retried copy whose template names an account id ECS refuses
+    given_a_template(world, "PARTITION_SUCCESS", add_accounts=["3333333333333333"])
+    world.set_policy(NO_RULE_COPY)
+    build_to_its_end(world)
+    [pending] = world.ledger().scan("copy/")
+    target = {**pending.data["target"], "share_accounts": ["3333333333333333", "not-an-account"]}
+    world.ledger().transition(pending.key, pending, data={**pending.data, "target": target})
+    # WHEN the copy becomes Available
+    copies_settle(world)
+    # THEN the record is FAILED, final, with ECS's code and what it tried, and the copy stays for a person
+    [copy] = world.ledger().scan("copy/")
+    assert copy.state.value == "FAILED" and not copy.retryable
+    assert copy.reason.startswith(f"sharing copy {copy.cloud_id} with 3333333333333333, not-an-account refused "
+                                  "[InvalidAccount.Malformed]")
+    assert [c["status"] for c in world.calls("ModifyImageSharePermission")] == [400]
+    assert world.ecs().get_image("cn-shanghai", copy.cloud_id).status == "Available"
