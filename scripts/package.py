@@ -13,8 +13,16 @@
   python3.10 itself (``find_python310``), into ``build/package/wheels`` (kept between runs). crcmod's C
   extension gives a ``linux_x86_64`` wheel, hence ``--platform linux_x86_64`` too: only our own wheelhouse
   has such wheels (PyPI refuses them), and the glibc check reads what they need;
-* reproducible: entries sorted, fixed timestamps and modes, no ``__pycache__``; the same commit gives the
-  same file list (its sha256 is printed).
+* compiled: every ``.py`` ships with its python3.10 bytecode (``__pycache__/<name>.cpython-310.pyc``),
+  made by ``compileall`` with ``--invalidation-mode checked-hash``. FC's code directory is read-only (its FAQ
+  "What can I do if the current directory is non-writable?": ``[Errno 30] Read-only file system: '/code/…'``),
+  so a package without bytecode is compiled from source in memory at every cold start: the ECS SDK's model
+  module alone takes seconds. Hash-based, not timestamp-based, because the zip's entries carry a fixed 1980
+  timestamp (a timestamp pyc would never match its source once unpacked); *checked* hash, so a source edited
+  in FC's console after upload is compiled afresh instead of running stale bytecode. No other ``.pyc`` (a
+  build machine's own interpreter's) is shipped;
+* reproducible: entries sorted, fixed timestamps and modes; the same commit gives the same file list (its
+  sha256 is printed).
 
 Then the checks of ``scripts/package_checks.py`` run, and the build fails (exit 1) on any problem.
 The installed dependencies are cached in ``build/package/site-<hash>`` (hash of the requirement list and
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -32,7 +41,7 @@ from pathlib import Path
 
 from emulator.fc.runtime import RuntimeNotFoundError, find_python
 from functions.entrypoint import entry_source, function_names
-from scripts.package_checks import PackageCheckError, check_glibc, check_handlers, size_report
+from scripts.package_checks import PackageCheckError, check_bytecode, check_glibc, check_handlers, size_report
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,7 +57,10 @@ PIP_TARGET_OPTIONS = (
 )
 SOURCES = ("functions", "shared")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-_SKIP_PARTS = {"__pycache__"}
+#: The only bytecode shipped: python3.10's, beside its source (see the module docstring).
+PYC_SUFFIX = ".cpython-310.pyc"
+#: The code directory FC unpacks the zip into: the path compiled code names in its tracebacks.
+CODE_DIR = "/code"
 _SKIP_TOP = {"bin"}  # console scripts pip writes into --target: useless (and non-runnable) in FC
 
 
@@ -114,25 +126,38 @@ def install_site(python310: str, cache: Path = CACHE) -> Path:
     # by the running interpreter, whatever --python-version says.
     _pip(python310, "install", "-q", "--no-compile", "--target", str(site), *PIP_TARGET_OPTIONS,
          "--find-links", str(wheels), *requirements)
+    compile_tree(python310, site)
+    (site / ".compiled").touch()
     (site / ".complete").touch()
     return site
 
 
-def _digest(items: list[str]) -> str:
-    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+def compile_tree(python310: str, root: Path) -> None:
+    """python3.10's checked-hash bytecode beside every ``.py`` under ``root``, naming ``/code/…`` as its file.
+
+    ``PYTHONHASHSEED=0``: a set literal is stored as a frozenset in the order of its strings' hashes, which
+    are salted per process; a fixed seed makes the same source give the same bytes on every build."""
+    subprocess.run([python310, "-m", "compileall", "-q", "-f", "-j", "0", "--invalidation-mode", "checked-hash",
+                    "-s", str(root), "-p", CODE_DIR, str(root)], check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "PYTHONHASHSEED": "0"})
 
 
-def package_files(site: Path, policy: Path | None) -> dict[str, Path | str]:
-    """Archive name → source file (or generated text), for the whole package."""
+def compiled_site(python310: str, cache: Path = CACHE) -> Path:
+    """The installed dependencies with their bytecode (a site cached before bytecode shipped is compiled once)."""
+    site = install_site(python310, cache)
+    if not (site / ".compiled").exists():
+        compile_tree(python310, site)
+        (site / ".compiled").touch()
+    return site
+
+
+def own_sources(policy: Path | None) -> dict[str, Path | str]:
+    """Archive name → file (or generated text) of the project's part: functions/, shared/, entry modules, policy."""
     files: dict[str, Path | str] = {}
-    for path in sorted(site.rglob("*")):
-        rel = path.relative_to(site)
-        if path.is_file() and not _skipped(rel) and rel.parts[0] not in _SKIP_TOP and rel.name != ".complete":
-            files[rel.as_posix()] = path
     for folder in SOURCES:
         for path in sorted((ROOT / folder).rglob("*.py")):
             rel = path.relative_to(ROOT)
-            if not _skipped(rel):
+            if "__pycache__" not in rel.parts:
                 files[rel.as_posix()] = path
     for name in function_names(ROOT / "functions"):
         files[f"{name}.py"] = entry_source(name)
@@ -141,8 +166,42 @@ def package_files(site: Path, policy: Path | None) -> dict[str, Path | str]:
     return files
 
 
+def stage_own(python310: str, policy: Path | None, stage: Path = CACHE / "own") -> Path:
+    """The project's part of the package written out under ``stage`` and compiled (rebuilt on every build)."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    for name, source in own_sources(policy).items():
+        target = stage / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(source, str):
+            target.write_text(source)
+        else:
+            shutil.copyfile(source, target)
+    compile_tree(python310, stage)
+    return stage
+
+
+def _digest(items: list[str]) -> str:
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+
+
+def package_files(site: Path, own: Path) -> dict[str, Path | str]:
+    """Archive name → file, for the whole package: the dependencies (``site``), then the project's part
+    (``own``, from `stage_own`), each with python3.10's bytecode and nothing else of ``__pycache__``."""
+    files: dict[str, Path | str] = {}
+    for tree in (site, own):
+        for path in sorted(tree.rglob("*")):
+            rel = path.relative_to(tree)
+            if path.is_file() and not _skipped(rel) and rel.parts[0] not in _SKIP_TOP and not rel.name.startswith("."):
+                files[rel.as_posix()] = path
+    return files
+
+
 def _skipped(rel: Path) -> bool:
-    return bool(_SKIP_PARTS & set(rel.parts)) or rel.suffix == ".pyc"
+    """Bytecode other than python3.10's own, beside its source: a build machine's interpreter's."""
+    if rel.suffix != ".pyc":
+        return "__pycache__" in rel.parts
+    return not (rel.parent.name == "__pycache__" and rel.name.endswith(PYC_SUFFIX))
 
 
 def write_zip(target: Path, files: dict[str, Path | str]) -> str:
@@ -176,14 +235,15 @@ def build(out: Path, policy: Path | None = None, clean: bool = True) -> Path:
 
         load_policy(policy)  # a bad policy fails here (ConfigError names the field), not at the first tick
     python310 = find_python310()
-    site = install_site(python310)
+    site = compiled_site(python310)
     version = str(project()["version"])
     target = out / f"image-relay-{version}-{revision()}.zip"
     if clean:
         for old in out.glob("image-relay-*.zip"):
             old.unlink()
-    listing = write_zip(target, package_files(site, policy))
-    problems = check_glibc(target) + check_handlers(target, template_handlers(), python310)
+    listing = write_zip(target, package_files(site, stage_own(python310, policy)))
+    problems = (check_glibc(target) + check_handlers(target, template_handlers(), python310)
+                + check_bytecode(target, python310))
     if problems:
         target.unlink()
         raise PackageCheckError("the package would not run on FC:\n  " + "\n  ".join(problems))
@@ -192,6 +252,7 @@ def build(out: Path, policy: Path | None = None, clean: bool = True) -> Path:
     print(f"file list sha256 {listing}")
     print(f"handlers resolved with {python310} -I -S: {', '.join(template_handlers())}")
     print(f"glibc needs <= {'.'.join(map(str, (2, 28)))}")
+    print(f"bytecode: every .py has its checked-hash {PYC_SUFFIX} (FC's /code is read-only)")
     return target
 
 

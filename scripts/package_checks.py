@@ -8,6 +8,10 @@ Why each check exists (issue #11):
 * A Handler template.yml names but the zip cannot import fails only at the first invocation, so each one is
   imported from the unpacked zip by python3.10 in isolated mode with no site-packages (``-I -S``): the
   stdlib and the code directory only, as FC loads it.
+* FC's code directory is read-only, so bytecode that python3.10 would not accept (missing, another
+  interpreter's, timestamp-based, or compiled from another version of the source) means compiling from source
+  at every cold start, or worse running stale code: each ``.py`` is checked against its
+  ``__pycache__/*.cpython-310.pyc`` by python3.10 itself (magic number, checked-hash flags, source hash).
 """
 from __future__ import annotations
 
@@ -95,6 +99,48 @@ def check_handlers(zip_path: Path, handlers: list[str], python: str) -> list[str
         return [*problems, f"the import check failed: {run.stderr.strip()[-2000:]}"]
     results = json.loads(run.stdout)
     return problems + [f"{spec}: {result}" for spec, result in sorted(results.items()) if result != "ok"]
+
+
+_BYTECODE_CHECK = """
+import importlib.util, json, os, sys
+root, out = sys.argv[1], []
+for folder, dirs, names in os.walk(root):
+    dirs[:] = [d for d in dirs if d != "__pycache__"]
+    for name in names:
+        if not name.endswith(".py"):
+            continue
+        source = os.path.join(folder, name)
+        rel = os.path.relpath(source, root)
+        try:
+            with open(importlib.util.cache_from_source(source), "rb") as f:
+                head = f.read(16)
+        except FileNotFoundError:
+            out.append(rel + ": no python3.10 bytecode")
+            continue
+        with open(source, "rb") as f:
+            digest = importlib.util.source_hash(f.read())
+        if head[:4] != importlib.util.MAGIC_NUMBER:
+            out.append(rel + ": bytecode of another Python")
+        elif int.from_bytes(head[4:8], "little") != 0b11:
+            out.append(rel + ": bytecode not checked-hash")
+        elif head[8:16] != digest:
+            out.append(rel + ": bytecode of another version of the source")
+print(json.dumps(sorted(out)))
+"""
+
+
+def check_bytecode(zip_path: Path, python: str) -> list[str]:
+    """Every ``.py`` of the unpacked zip has python3.10's checked-hash bytecode of exactly that source."""
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="image-relay-code-") as code:
+        with zipfile.ZipFile(zip_path) as archive:
+            archive.extractall(code)
+        run = subprocess.run([python, "-I", "-S", "-c", _BYTECODE_CHECK, code], capture_output=True, text=True,
+                             timeout=300, check=False)
+    if run.returncode != 0:
+        return [f"the bytecode check failed: {run.stderr.strip()[-2000:]}"]
+    return list(json.loads(run.stdout))
 
 
 def size_report(zip_path: Path, top: int = 8) -> list[str]:

@@ -5,8 +5,8 @@ import zipfile
 from pathlib import Path
 
 from functions.entrypoint import function_names
-from scripts.package import ROOT, find_python310, package_files, template_handlers, write_zip
-from scripts.package_checks import check_glibc, check_handlers
+from scripts.package import PYC_SUFFIX, ROOT, find_python310, own_sources, stage_own, template_handlers, write_zip
+from scripts.package_checks import check_bytecode, check_glibc, check_handlers
 
 
 def _names(zip_path: Path) -> list[str]:
@@ -21,7 +21,11 @@ def test_the_zip_holds_the_functions_entry_modules_policy_and_runtime_deps_only(
     assert {"functions", "shared", "policy.yml", "pydantic", "pydantic_core", "yaml", "oss2", "crcmod",
             "Tea", "alibabacloud_fc_open20210406", "alibabacloud_ecs20140526"} <= tops
     assert not tops & {"emulator", "scripts", "tests", "typer", "rich", "pygments", "markdown_it", "click", "bin"}
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # python3.10's bytecode beside each source, and no other interpreter's
+    pycs = [n for n in names if n.endswith(".pyc")]
+    assert pycs and all(n.endswith(PYC_SUFFIX) and n.split("/")[-2] == "__pycache__" for n in pycs)
+    assert "shared/__pycache__/config" + PYC_SUFFIX in names and "__pycache__/reconcile" + PYC_SUFFIX in names
+    assert not [n for n in names if "__pycache__" in n and not n.endswith(PYC_SUFFIX)]
     assert package_zip.name.startswith("image-relay-0.1.0-")
 
 
@@ -55,8 +59,39 @@ def test_the_handler_check_reports_a_missing_entry_module_and_a_cli_import(packa
                         "reconcile.handler: ModuleNotFoundError: No module named 'reconcile'"]
 
 
+def test_every_source_ships_with_python310_bytecode_of_that_source(package_zip: Path):
+    assert check_bytecode(package_zip, find_python310()) == []
+
+
+def test_the_bytecode_check_reports_missing_stale_and_foreign_bytecode(package_zip: Path, tmp_path: Path):
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(package_zip) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "shared/__pycache__/errors" + PYC_SUFFIX:
+                continue  # no bytecode
+            if info.filename == "shared/config.py":
+                data += b"\n# edited after the build\n"  # bytecode of another version of the source
+            if info.filename == "shared/__pycache__/values" + PYC_SUFFIX:
+                data = b"\x00\x00\r\n" + data[4:]  # another interpreter's magic number
+            dst.writestr(info, data)
+    assert check_bytecode(broken, find_python310()) == [
+        "shared/config.py: bytecode of another version of the source",
+        "shared/errors.py: no python3.10 bytecode",
+        "shared/values.py: bytecode of another Python",
+    ]
+
+
+def test_the_project_bytecode_is_the_same_bytes_on_every_build(tmp_path: Path, policy_file: Path):
+    python = find_python310()
+    first, second = stage_own(python, policy_file, tmp_path / "a"), stage_own(python, policy_file, tmp_path / "b")
+    pycs = sorted(p.relative_to(first) for p in first.rglob("*.pyc"))
+    assert len(pycs) > 100
+    assert [(first / p).read_bytes() for p in pycs] == [(second / p).read_bytes() for p in pycs]
+
+
 def test_the_same_sources_give_the_same_bytes(tmp_path: Path, policy_file: Path):
-    files = {k: v for k, v in package_files(tmp_path, policy_file).items()}  # no site dir: project files only
+    files = dict(own_sources(policy_file))  # project files only, no dependencies
     assert "image_created.py" in files and "shared/config.py" in files
     first = write_zip(tmp_path / "a.zip", files)
     (ROOT / "shared" / "config.py").touch()  # a new mtime must not change the archive
