@@ -5,7 +5,15 @@ import zipfile
 from pathlib import Path
 
 from functions.entrypoint import function_names
-from scripts.package import PYC_SUFFIX, ROOT, find_python310, own_sources, stage_own, template_handlers, write_zip
+from scripts.package import (
+    PYC_SUFFIX,
+    ROOT,
+    find_python310,
+    own_sources,
+    stage_own,
+    template_handlers,
+    write_zip,
+)
 from scripts.package_checks import check_bytecode, check_glibc, check_handlers
 
 
