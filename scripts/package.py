@@ -62,6 +62,7 @@ PYC_SUFFIX = ".cpython-310.pyc"
 #: The code directory FC unpacks the zip into: the path compiled code names in its tracebacks.
 CODE_DIR = "/code"
 _SKIP_TOP = {"bin"}  # console scripts pip writes into --target: useless (and non-runnable) in FC
+_MARKERS = {".complete", ".compiled"}  # the site cache's own stamps (install_site, compiled_site)
 
 
 def find_python310() -> str:
@@ -192,7 +193,7 @@ def package_files(site: Path, own: Path) -> dict[str, Path | str]:
     for tree in (site, own):
         for path in sorted(tree.rglob("*")):
             rel = path.relative_to(tree)
-            if path.is_file() and not _skipped(rel) and rel.parts[0] not in _SKIP_TOP and not rel.name.startswith("."):
+            if path.is_file() and not _skipped(rel) and rel.parts[0] not in _SKIP_TOP and rel.as_posix() not in _MARKERS:
                 files[rel.as_posix()] = path
     return files
 
